@@ -1,0 +1,702 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of the `mlkern` CLI against reference libraries ("anchors").
+
+For every registered workload this script
+
+1. generates the inputs with a fixed seed and writes them as ``.npy`` files into a
+   scratch directory (``benches/compare/.work`` by default, gitignored),
+2. times each anchor in-process (one warm-up call, then ``--repeat`` timed calls;
+   median and min), with the thread count pinned,
+3. runs ``mlkern <subcommand> ... --json --repeat R --threads N`` and reads the kernel
+   timing that mlkern itself reports (``timing.median_s``, excluding file IO),
+4. loads mlkern's output ``.npy`` and compares it with every anchor's result,
+5. prints one markdown table (and optionally writes the rows as JSON with ``--out``).
+
+Normally started through ``run.sh`` (which sets up the venv and builds the binary);
+see README.md in this folder. To add a workload, add a ``register(Workload(...))`` call
+in the WORKLOADS section below.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+# ----------------------------------------------------------------------------------------
+# Environment that must be fixed *before* numpy / scipy / torch are imported.
+# ----------------------------------------------------------------------------------------
+
+
+def _early_threads(argv: list[str]) -> str:
+    threads = "2"
+    for i, arg in enumerate(argv):
+        if arg == "--threads" and i + 1 < len(argv):
+            threads = argv[i + 1]
+        elif arg.startswith("--threads="):
+            threads = arg.split("=", 1)[1]
+    return threads
+
+
+# On some processors OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are set machine-wide (older
+# OpenBLAS builds misbehave there); they slow a current numpy, so the benchmark process
+# drops both. Only this process (and its children) is affected.
+_UNSET_ENV = {k: os.environ.pop(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+_EARLY_THREADS = _early_threads(sys.argv[1:])
+for _var in (
+    "OPENBLAS_NUM_THREADS",
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "BLIS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "VECLIB_MAXIMUM_THREADS",
+):
+    os.environ[_var] = _EARLY_THREADS
+
+import argparse  # noqa: E402
+import fnmatch  # noqa: E402
+import gc  # noqa: E402
+import json  # noqa: E402
+import platform  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import zlib  # noqa: E402
+from dataclasses import dataclass, field  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any, Callable  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+try:  # optional, but run.sh installs it
+    import threadpoolctl  # noqa: E402
+except ImportError:  # pragma: no cover
+    threadpoolctl = None
+
+HERE = Path(__file__).resolve().parent
+
+# ----------------------------------------------------------------------------------------
+# Anchors: reference implementations timed in-process.
+# ----------------------------------------------------------------------------------------
+
+_torch_mod: Any = None
+_torch_err: str | None = None
+
+
+def get_torch() -> Any:
+    """Import torch lazily (it takes a second or two); raise AnchorUnavailable if absent."""
+    global _torch_mod, _torch_err
+    if _torch_mod is None and _torch_err is None:
+        try:
+            import torch
+
+            _torch_mod = torch
+        except Exception as exc:  # ImportError, OSError from missing shared libraries, ...
+            _torch_err = f"{type(exc).__name__}: {exc}"
+    if _torch_mod is None:
+        raise AnchorUnavailable(f"torch not importable ({_torch_err})")
+    return _torch_mod
+
+
+class AnchorUnavailable(Exception):
+    """The anchor's library is not installed / importable; the row is reported, not failed."""
+
+
+@dataclass
+class Anchor:
+    """One reference implementation of a workload.
+
+    ``prepare(inputs)`` gets the dict of numpy input arrays and returns a zero-argument
+    callable that runs the kernel once (everything done in ``prepare`` — conversions,
+    plans, tensor wrapping — is excluded from the timing). The callable's return value
+    is turned into numpy by ``to_numpy`` (default: ``.numpy()`` for tensors) and must be
+    a single array (compared with mlkern output ``out``) or a dict ``{output_name: array}``.
+    """
+
+    label: str
+    prepare: Callable[[dict[str, np.ndarray]], Callable[[], Any]]
+    to_numpy: Callable[[Any], Any] | None = None
+    library: str = "numpy"  # "torch" anchors make main() import torch and pin its threads
+
+
+def numpy_anchor(label: str, fn: Callable[..., Any]) -> Anchor:
+    """Anchor calling ``fn(**inputs)`` on the numpy arrays (numpy, scipy, pgmpy, ...)."""
+    return Anchor(label, lambda x: (lambda: fn(**x)))
+
+
+def torch_anchor(label: str, fn: Callable[..., Any]) -> Anchor:
+    """Anchor calling ``fn(torch, **tensors)``; inputs wrapped with ``torch.from_numpy``."""
+
+    def prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        torch = get_torch()
+        t = {k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in x.items()}
+        return lambda: fn(torch, **t)
+
+    return Anchor(label, prepare, library="torch")
+
+
+def _default_to_numpy(result: Any) -> Any:
+    if isinstance(result, dict):
+        return {k: _default_to_numpy(v) for k, v in result.items()}
+    if hasattr(result, "detach"):  # torch.Tensor
+        return result.detach().cpu().numpy()
+    return np.asarray(result)
+
+
+# ----------------------------------------------------------------------------------------
+# Workloads
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Workload:
+    """One benchmark case.
+
+    name      unique id (used by ``--only``; glob patterns allowed there)
+    shape     human-readable problem size for the table
+    inputs    ``rng -> {input_name: array}``; each array is written to ``<input_name>.npy``
+    anchors   reference implementations (see Anchor); each gives one table row
+    cli       ``files -> argv`` after the binary, *without* --json/--repeat/--threads.
+              ``files`` maps every input name and every output name to its path.
+    outputs   names of the .npy files mlkern writes (default: just ``out``)
+    rtol      pass/fail bound on the max relative error (see ``errors``)
+    compare   optional ``(mlkern: dict, anchor: dict) -> (max_abs, max_rel)`` override,
+              e.g. for results defined only up to sign or permutation
+    seed      RNG seed; default derived from the name, so it is fixed per workload
+    """
+
+    name: str
+    shape: str
+    inputs: Callable[[np.random.Generator], dict[str, np.ndarray]]
+    anchors: list[Anchor]
+    cli: Callable[[dict[str, str]], list[str]]
+    outputs: list[str] = field(default_factory=lambda: ["out"])
+    rtol: float = 1e-6
+    compare: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], tuple[float, float]] | None = None
+    seed: int | None = None
+
+    def rng(self) -> np.random.Generator:
+        seed = self.seed if self.seed is not None else zlib.crc32(self.name.encode())
+        return np.random.default_rng(seed)
+
+
+WORKLOADS: dict[str, Workload] = {}
+
+
+def register(w: Workload) -> Workload:
+    if w.name in WORKLOADS:
+        raise ValueError(f"duplicate workload {w.name}")
+    WORKLOADS[w.name] = w
+    return w
+
+
+# --- matmul: C = A · B ---------------------------------------------------------------
+
+
+def matmul_workload(name: str, m: int, k: int, n: int, dtype: Any, rtol: float) -> Workload:
+    dt = np.dtype(dtype)
+    return register(
+        Workload(
+            name=name,
+            shape=f"{m}x{k} · {k}x{n} {dt.name}",
+            inputs=lambda rng: {
+                "a": rng.standard_normal((m, k)).astype(dt),
+                "b": rng.standard_normal((k, n)).astype(dt),
+            },
+            anchors=[
+                numpy_anchor("numpy a @ b", lambda a, b: a @ b),
+                torch_anchor("torch.mm", lambda torch, a, b: torch.mm(a, b)),
+            ],
+            cli=lambda f: ["matmul", f["a"], f["b"], "-o", f["out"]],
+            rtol=rtol,
+        )
+    )
+
+
+matmul_workload("matmul_f32_512", 512, 512, 512, np.float32, rtol=1e-4)
+matmul_workload("matmul_f32_1024", 1024, 1024, 1024, np.float32, rtol=1e-4)
+matmul_workload("matmul_f64_1024", 1024, 1024, 1024, np.float64, rtol=1e-11)
+
+# Later workloads (ortho, spectrum, stft, istft, tiara, accept, tree) go here, e.g.:
+#
+# register(Workload(
+#     name="ortho_f32_1024x4096", shape="1024x4096 f32, 5 NS steps",
+#     inputs=lambda rng: {"g": rng.standard_normal((1024, 4096)).astype(np.float32)},
+#     anchors=[torch_anchor("torch NS5", lambda torch, g: newton_schulz_torch(torch, g, 5))],
+#     cli=lambda f: ["ortho", f["g"], "-o", f["out"], "--steps", "5"],
+#     rtol=1e-3))
+
+
+# ----------------------------------------------------------------------------------------
+# Measurement
+# ----------------------------------------------------------------------------------------
+
+
+def time_callable(fn: Callable[[], Any], repeat: int, warmup: int) -> tuple[Any, list[float]]:
+    result = None
+    for _ in range(warmup):
+        result = fn()
+    times = []
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            result = fn()
+            times.append(time.perf_counter() - t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return result, times
+
+
+def errors(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> tuple[float, float]:
+    """Max abs error and max rel error over all outputs.
+
+    The relative error is normwise: max|got - want| / max|want| per output (elementwise
+    relative error is meaningless where an entry of the result is near zero).
+    """
+    max_abs = 0.0
+    max_rel = 0.0
+    for key, w in want.items():
+        if key not in got:
+            raise ValueError(f"mlkern wrote no output {key!r}")
+        g = np.asarray(got[key])
+        w = np.asarray(w)
+        if g.shape != w.shape:
+            raise ValueError(f"output {key!r}: shape {g.shape} from mlkern, {w.shape} from the anchor")
+        wide = np.complex128 if (np.iscomplexobj(g) or np.iscomplexobj(w)) else np.float64
+        d = np.abs(g.astype(wide) - w.astype(wide))
+        if d.size == 0:
+            continue
+        if not np.all(np.isfinite(d)):
+            return float("inf"), float("inf")
+        a = float(d.max())
+        scale = float(np.abs(w.astype(wide)).max())
+        max_abs = max(max_abs, a)
+        max_rel = max(max_rel, a / scale if scale > 0 else (0.0 if a == 0 else float("inf")))
+    return max_abs, max_rel
+
+
+@dataclass
+class MlkernRun:
+    median_s: float | None = None
+    min_s: float | None = None
+    runs: int | None = None
+    outputs: dict[str, np.ndarray] | None = None
+    status: str = "ok"  # ok | missing (subcommand not implemented) | error
+    detail: str = ""
+
+
+def run_mlkern(binary: str, w: Workload, files: dict[str, str], repeat: int, threads: int, timeout: float) -> MlkernRun:
+    argv = [binary, *w.cli(files), "--json", "--repeat", str(repeat), "--threads", str(threads)]
+    for name in w.outputs:
+        Path(files[name]).unlink(missing_ok=True)
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return MlkernRun(status="error", detail=f"timed out after {timeout:.0f}s: {' '.join(argv)}")
+    except OSError as exc:
+        return MlkernRun(status="error", detail=f"cannot run {binary}: {exc}")
+    if proc.returncode != 0:
+        err = (proc.stderr or proc.stdout).strip()
+        if "unrecognized subcommand" in err or "unrecognized_subcommand" in err:
+            return MlkernRun(status="missing", detail=f"`{w.cli(files)[0]}` subcommand not in this binary")
+        return MlkernRun(status="error", detail=f"exit {proc.returncode}: {err[-2000:]}")
+    report = _parse_json(proc.stdout)
+    if report is None:
+        return MlkernRun(status="error", detail=f"no JSON object on stdout: {proc.stdout[-500:]!r}")
+    timing = report.get("timing") or {}
+    run = MlkernRun(median_s=timing.get("median_s"), min_s=timing.get("min_s"), runs=timing.get("runs"))
+    if run.median_s is None:
+        return MlkernRun(status="error", detail=f"JSON has no timing.median_s: {json.dumps(report)[:500]}")
+    if run.runs is not None and run.runs != repeat:
+        run.detail = f"mlkern reported {run.runs} runs, asked for {repeat}"
+    try:
+        run.outputs = {name: np.load(files[name], allow_pickle=False) for name in w.outputs}
+    except Exception as exc:
+        return MlkernRun(status="error", detail=f"cannot read mlkern output: {exc}")
+    return run
+
+
+def _parse_json(text: str) -> dict | None:
+    text = text.strip()
+    try:
+        obj = json.loads(text)
+        return obj if isinstance(obj, dict) else None
+    except json.JSONDecodeError:
+        pass
+    for line in reversed(text.splitlines()):  # tolerate log lines before the object
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except json.JSONDecodeError:
+                continue
+    return None
+
+
+def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[dict]:
+    wdir = workdir / w.name
+    wdir.mkdir(parents=True, exist_ok=True)
+    inputs = w.inputs(w.rng())
+    files: dict[str, str] = {}
+    for name, arr in inputs.items():
+        path = wdir / f"{name}.npy"
+        np.save(path, arr, allow_pickle=False)
+        files[name] = str(path)
+    for name in w.outputs:
+        files[name] = str(wdir / f"{name}.mlkern.npy")
+
+    mk = run_mlkern(args.bin, w, files, args.repeat, args.threads, args.timeout)
+
+    rows = []
+    for anchor in w.anchors:
+        row: dict[str, Any] = {
+            "workload": w.name,
+            "shape": w.shape,
+            "anchor": anchor.label,
+            "anchor_median_s": None,
+            "anchor_min_s": None,
+            "mlkern_median_s": mk.median_s,
+            "mlkern_min_s": mk.min_s,
+            "ratio": None,
+            "max_abs_err": None,
+            "max_rel_err": None,
+            "rtol": w.rtol,
+            "repeat": args.repeat,
+            "threads": args.threads,
+            "status": "ok",
+            "detail": mk.detail,
+        }
+        try:
+            fn = anchor.prepare(inputs)
+            result, times = time_callable(fn, args.repeat, args.warmup)
+        except AnchorUnavailable as exc:
+            row.update(status="anchor-unavailable", detail=str(exc))
+            rows.append(row)
+            continue
+        row["anchor_median_s"] = statistics.median(times)
+        row["anchor_min_s"] = min(times)
+        if mk.status != "ok":
+            row.update(status=f"mlkern-{mk.status}", detail=mk.detail)
+            rows.append(row)
+            continue
+        row["ratio"] = row["anchor_median_s"] / mk.median_s if mk.median_s > 0 else None
+        ref = (anchor.to_numpy or _default_to_numpy)(result)
+        if not isinstance(ref, dict):
+            ref = {w.outputs[0]: ref}
+        try:
+            abs_err, rel_err = (w.compare or errors)(mk.outputs or {}, ref)
+        except Exception as exc:
+            row.update(status="FAIL", detail=f"comparison failed: {exc}")
+            rows.append(row)
+            continue
+        row["max_abs_err"] = abs_err
+        row["max_rel_err"] = rel_err
+        if not rel_err <= w.rtol:  # also catches NaN
+            row["status"] = "FAIL"
+            row["detail"] = f"max rel err {rel_err:.3g} > rtol {w.rtol:.0e}"
+        rows.append(row)
+    return rows
+
+
+# ----------------------------------------------------------------------------------------
+# Machine description
+# ----------------------------------------------------------------------------------------
+
+
+BUSY_WARN = 0.15  # cores busy (outside this process) above which timings are flagged
+
+
+def cpu_busy(interval: float = 0.5) -> float | None:
+    """Cores kept busy by *other* processes, sampled from /proc/stat while this one sleeps."""
+
+    def sample() -> tuple[int, int] | None:
+        try:
+            with open("/proc/stat") as fh:
+                vals = [int(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = vals[3] + (vals[4] if len(vals) > 4 else 0)  # idle + iowait
+        return sum(vals[:8]) - idle, sum(vals[:8])
+
+    a = sample()
+    time.sleep(interval)
+    b = sample()
+    if a is None or b is None or b[1] == a[1]:
+        return None
+    return (b[0] - a[0]) / (b[1] - a[1]) * (os.cpu_count() or 1)
+
+
+def machine_info(binary: str | None) -> dict[str, Any]:
+    info: dict[str, Any] = {"python": platform.python_version(), "platform": platform.platform()}
+    cpu: dict[str, str] = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if not line.strip():
+                    break  # first processor block is enough
+                key, _, val = line.partition(":")
+                cpu[key.strip()] = val.strip()
+    except OSError:
+        pass
+    flags = set(cpu.get("flags", "").split())
+    info["cpu_model"] = cpu.get("model name") or platform.processor() or "unknown"
+    info["cpu_id"] = " ".join(
+        f"{k.replace('cpu ', '')} {cpu[k]}" for k in ("vendor_id", "cpu family", "model", "stepping") if k in cpu
+    )
+    info["cpu_simd"] = " ".join(f for f in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16", "amx_tile") if f in flags)
+    info["logical_cpus"] = os.cpu_count()
+    try:
+        info["usable_cpus"] = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        info["usable_cpus"] = os.cpu_count()
+    info["numpy"] = np.__version__
+    for mod in ("scipy", "pgmpy", "threadpoolctl"):
+        try:
+            info[mod] = __import__(mod).__version__
+        except Exception:
+            info[mod] = None
+    try:
+        import scipy.linalg  # noqa: F401  (loads scipy's own BLAS so threadpoolctl lists it)
+    except Exception:
+        pass
+    try:
+        torch = get_torch()
+        info["torch"] = torch.__version__
+        cfg = torch.__config__.show()
+        cap = [ln.split(":", 1)[1].strip() for ln in cfg.splitlines() if "CPU capability usage" in ln]
+        info["torch_blas"] = ("MKL" if torch.backends.mkl.is_available() else "no MKL") + (f", {cap[0]}" if cap else "")
+        info["torch_threads"] = torch.get_num_threads()
+    except AnchorUnavailable as exc:
+        info["torch"] = f"unavailable ({exc})"
+    info["blas"] = []
+    if threadpoolctl is not None:
+        for lib in threadpoolctl.threadpool_info():
+            info["blas"].append(
+                {
+                    k: lib.get(k)
+                    for k in ("user_api", "internal_api", "version", "architecture", "threading_layer", "num_threads", "filepath")
+                }
+            )
+    else:
+        try:
+            cfg = np.show_config(mode="dicts")
+            info["blas"].append({"numpy_build": cfg.get("Build Dependencies", {}).get("blas")})
+        except Exception:
+            pass
+    info["unset_env"] = dict(_UNSET_ENV)
+    info["cpu_busy_before"] = cpu_busy()
+    if binary:
+        try:
+            out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30)
+            info["mlkern"] = (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr).strip() else "?"
+        except Exception as exc:
+            info["mlkern"] = f"? ({exc})"
+        info["mlkern_bin"] = binary
+    return info
+
+
+def _lib_owner(path: str | None) -> str:
+    """The package a shared library ships in (numpy.libs, scipy.libs, torch, ...)."""
+    if not path:
+        return "?"
+    parts = Path(path).parts
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts and parts.index(marker) + 1 < len(parts):
+            return parts[parts.index(marker) + 1]
+    return str(Path(path).parent)
+
+
+def print_machine(info: dict[str, Any], args: argparse.Namespace) -> None:
+    print("## mlkern vs anchors")
+    print()
+    print(f"- CPU: {info['cpu_model']} ({info['cpu_id']}; {info['cpu_simd']})")
+    print(f"- cores: {info['logical_cpus']} logical, {info['usable_cpus']} usable; benchmark threads: {args.threads}")
+    print(
+        f"- Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, torch {info.get('torch')}"
+        f" ({info.get('torch_blas', '-')}), pgmpy {info['pgmpy']}, threadpoolctl {info['threadpoolctl']}"
+    )
+    busy = info.get("cpu_busy_before")
+    if busy is not None:
+        note = " — **something else is using the CPU: timings are unreliable**" if busy > BUSY_WARN else ""
+        print(f"- other CPU load just before the run: {busy:.2f} cores busy{note}")
+    for lib in info["blas"]:
+        if "internal_api" in lib:
+            where = _lib_owner(lib.get("filepath"))
+            print(
+                f"- thread pool: {lib['internal_api']} {lib.get('version') or ''} kernel={lib.get('architecture') or '-'} "
+                f"threads={lib['num_threads']} ({where})"
+            )
+        else:
+            print(f"- BLAS: {lib}")
+    if info["unset_env"]:
+        print("- unset for this run: " + ", ".join(f"{k}={v}" for k, v in info["unset_env"].items()))
+    else:
+        print("- OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE: not set")
+    if "mlkern" in info:
+        print(f"- mlkern: {info['mlkern']} ({info['mlkern_bin']})")
+    print(f"- repeat: {args.repeat} timed runs after {args.warmup} warm-up; times are medians")
+    print()
+
+
+# ----------------------------------------------------------------------------------------
+# Output
+# ----------------------------------------------------------------------------------------
+
+
+def fmt_time(s: float | None) -> str:
+    if s is None:
+        return "—"
+    if s < 1e-3:
+        return f"{s * 1e6:.1f} µs"
+    if s < 1:
+        return f"{s * 1e3:.2f} ms"
+    return f"{s:.3f} s"
+
+
+def fmt_err(e: float | None) -> str:
+    return "—" if e is None else f"{e:.2e}"
+
+
+def print_table(rows: list[dict]) -> None:
+    head = [
+        "workload",
+        "shape",
+        "anchor",
+        "anchor median",
+        "mlkern median",
+        "ratio (anchor/mlkern)",
+        "max rel err",
+        "max abs err",
+        "check",
+    ]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["---:"] * 5 + ["---"]) + "|"]
+    for r in rows:
+        if r["status"] == "ok":
+            check = f"ok (≤ {r['rtol']:.0e})"
+        elif r["status"] == "FAIL":
+            check = "**FAIL**"
+        else:
+            check = r["status"]
+        cells = [
+            r["workload"],
+            r["shape"],
+            r["anchor"],
+            fmt_time(r["anchor_median_s"]),
+            fmt_time(r["mlkern_median_s"]),
+            "—" if r["ratio"] is None else f"{r['ratio']:.2f}×",
+            fmt_err(r["max_rel_err"]),
+            fmt_err(r["max_abs_err"]),
+            check,
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    print("\n".join(lines))
+    notes = [r for r in rows if r["detail"]]
+    if notes:
+        print()
+        for r in notes:
+            print(f"- {r['workload']} / {r['anchor']}: {r['status']}: {r['detail']}")
+
+
+# ----------------------------------------------------------------------------------------
+# Main
+# ----------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], allow_abbrev=False)
+    p.add_argument("--bin", default=os.environ.get("MLKERN_BIN"), help="mlkern binary (default: $MLKERN_BIN)")
+    p.add_argument("--threads", type=int, default=2, help="threads for mlkern and every anchor (default 2)")
+    p.add_argument("--repeat", type=int, default=None, help="timed runs per measurement (default 10, --quick: 3)")
+    p.add_argument("--warmup", type=int, default=1, help="untimed anchor calls before timing (default 1)")
+    p.add_argument("--only", default=None, help="comma-separated workload names or glob patterns")
+    p.add_argument("--quick", action="store_true", help="smoke run: fewer repeats")
+    p.add_argument("--list", action="store_true", help="list workloads and exit")
+    p.add_argument("--out", default=None, help="also write machine info and rows as JSON to this path")
+    p.add_argument("--work-dir", default=str(HERE / ".work"), help="scratch dir for .npy files (default benches/compare/.work)")
+    p.add_argument("--keep-work", action="store_true", help="keep the generated .npy files")
+    p.add_argument("--timeout", type=float, default=600.0, help="seconds allowed per mlkern invocation")
+    args = p.parse_args(argv)
+    if args.repeat is None:
+        args.repeat = 3 if args.quick else 10
+    if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
+        p.error("--threads and --repeat must be >= 1, --warmup >= 0")
+    if str(args.threads) != _EARLY_THREADS:
+        p.error("--threads must be given as `--threads N` or `--threads=N`")
+    return args
+
+
+def select(only: str | None) -> list[Workload]:
+    if not only:
+        return list(WORKLOADS.values())
+    chosen: list[Workload] = []
+    for pat in (s.strip() for s in only.split(",") if s.strip()):
+        hits = [w for name, w in WORKLOADS.items() if fnmatch.fnmatchcase(name, pat)]
+        if not hits:
+            sys.exit(f"compare.py: no workload matches {pat!r}; known: {', '.join(WORKLOADS)}")
+        chosen += [w for w in hits if w not in chosen]
+    return chosen
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    if args.list:
+        for w in WORKLOADS.values():
+            print(f"{w.name:24s} {w.shape:32s} anchors: {', '.join(a.label for a in w.anchors)}")
+        return 0
+    workloads = select(args.only)
+    if not args.bin:
+        sys.exit("compare.py: no mlkern binary: pass --bin or set MLKERN_BIN (run.sh does this)")
+    args.bin = str(Path(args.bin).resolve()) if os.sep in args.bin else (shutil.which(args.bin) or args.bin)
+
+    limiter = threadpoolctl.threadpool_limits(limits=args.threads) if threadpoolctl is not None else None
+    if any(a.library == "torch" for w in workloads for a in w.anchors):
+        try:
+            torch = get_torch()
+            torch.set_num_threads(args.threads)
+            try:
+                torch.set_num_interop_threads(args.threads)
+            except RuntimeError:
+                pass
+        except AnchorUnavailable:
+            pass  # reported per row
+        if limiter is not None:  # torch loads its own OpenMP runtime; pin it too
+            limiter = threadpoolctl.threadpool_limits(limits=args.threads)
+
+    info = machine_info(args.bin)
+    print_machine(info, args)
+
+    base = Path(args.work_dir)
+    base.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="run-", dir=base))
+    rows: list[dict] = []
+    try:
+        for w in workloads:
+            print(f"… {w.name}", file=sys.stderr, flush=True)
+            rows += run_workload(w, args, workdir)
+    finally:
+        if not args.keep_work:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            print(f"inputs and outputs kept in {workdir}", file=sys.stderr)
+    print_table(rows)
+    busy_after = cpu_busy()
+    info["cpu_busy_after"] = busy_after
+    if busy_after is not None and busy_after > BUSY_WARN:
+        print(f"\n**warning**: {busy_after:.2f} cores busy with other work right after the run: timings are unreliable")
+
+    if args.out:
+        out = {"machine": info, "settings": {"threads": args.threads, "repeat": args.repeat, "warmup": args.warmup}, "rows": rows}
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(out, indent=2) + "\n")
+        print(f"\nrows written to {args.out}", file=sys.stderr)
+    del limiter
+    bad = [r for r in rows if r["status"] in ("FAIL", "mlkern-error")]
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,43 @@
+//! # mlkern
+//!
+//! Fast, verified numerical kernels for machine learning, usable from `no_std`.
+//!
+//! | module | what it holds | tier |
+//! |---|---|---|
+//! | [`simd`] | pulp-dispatched primitives: sum, dot, max/argmax, scale/axpy, exp, log-sum-exp, softmax, finite checks | core |
+//! | `linalg` | matrix views over slices, GEMM with explicit parallelism, the symmetric product `α·A·Aᵀ + β·C`, a portable blocked GEMM for builds without `std` | alloc |
+//! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
+//! | [`gpu`] | the cuBLAS backend (feature `cublas`) | std |
+//!
+//! Tiers: **core** needs no allocator, **alloc** (feature `alloc`) brings faer-backed linear algebra
+//! and owned results, **std** (feature `std`, default) brings faer's runtime-dispatched fast GEMM and
+//! `std::error::Error` interop (through `core::error::Error`).
+//!
+//! Every fallible function returns [`Error`]; no kernel panics on user input.
+//!
+//! ```
+//! let x = [1.0f32, 2.0, 3.0];
+//! assert_eq!(mlkern::simd::sum(&x), 6.0);
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod error;
+mod real;
+
+pub mod gpu;
+#[cfg(feature = "alloc")]
+pub mod io;
+#[cfg(feature = "alloc")]
+pub mod linalg;
+pub mod simd;
+
+pub use error::{Error, Result, Shape};
+pub use real::Real;

@@ -1,0 +1,116 @@
+//! GEMM entry: shape checks, then faer's GEMM or the portable blocked kernel.
+
+use faer::{Accum, MatMut, MatRef, Par};
+
+use super::portable;
+use crate::{Error, Real, Result, Shape};
+
+/// Which GEMM implementation runs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum GemmBackend {
+    /// faer's GEMM when this build has `std` (runtime-dispatched AVX2/AVX-512 kernels), the
+    /// [portable](GemmBackend::Portable) kernel otherwise.
+    #[default]
+    Auto,
+    /// faer's `matmul`. Without `std` it runs scalar/baseline kernels (upstream gemm issue #44).
+    Faer,
+    /// mlkern's blocked GEMM: packed panels and a register-blocked pulp micro-kernel dispatched
+    /// at run time (AVX-512, AVX2+FMA, or scalar) in every build, `no_std` included.
+    /// Single-threaded: `par` is ignored.
+    Portable,
+}
+
+impl GemmBackend {
+    pub(crate) fn resolve(self) -> GemmBackend {
+        match self {
+            GemmBackend::Auto if cfg!(feature = "std") => GemmBackend::Faer,
+            GemmBackend::Auto => GemmBackend::Portable,
+            other => other,
+        }
+    }
+}
+
+pub(crate) fn check_product_shapes<T>(
+    what: &'static str,
+    dst: (usize, usize),
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+) -> Result<()> {
+    if lhs.ncols() != rhs.nrows() {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: Shape::d2(lhs.ncols(), rhs.ncols()),
+            found: Shape::d2(rhs.nrows(), rhs.ncols()),
+        });
+    }
+    if dst != (lhs.nrows(), rhs.ncols()) {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: Shape::d2(lhs.nrows(), rhs.ncols()),
+            found: Shape::d2(dst.0, dst.1),
+        });
+    }
+    Ok(())
+}
+
+/// `C ← α·A·B` ([`Accum::Replace`]) or `C ← C + α·A·B` ([`Accum::Add`]) with the default backend.
+///
+/// Cost `2·m·n·k` flops. With `Accum::Replace` the old contents of `C` are never read (NaN in `C`
+/// does not leak). Values follow IEEE arithmetic: NaN/Inf inputs propagate, they are not checked here.
+/// Parallelism is the caller's choice (`Par::Seq`, or `Par::rayon(n)` with the `rayon` feature).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] when `A` is m×k, `B` is k'×n with k' ≠ k, or `C` is not m×n.
+///
+/// ```
+/// use mlkern::linalg::{matmul, view, view_mut, Accum, Layout, Par};
+/// let a = [1.0f32, 2.0, 3.0]; // 1×3
+/// let b = [1.0f32, 1.0, 1.0]; // 3×1
+/// let mut c = [10.0f32];
+/// matmul(view_mut(&mut c, 1, 1, Layout::RowMajor)?, Accum::Add,
+///        view(&a, 1, 3, Layout::RowMajor)?, view(&b, 3, 1, Layout::RowMajor)?, 1.0, Par::Seq)?;
+/// assert_eq!(c[0], 16.0);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn matmul<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) -> Result<()> {
+    matmul_with(GemmBackend::Auto, dst, accum, lhs, rhs, alpha, par)
+}
+
+/// [`matmul`] with an explicit [`GemmBackend`] (for benchmarks, tests, and `no_std` tuning).
+///
+/// # Errors
+/// As [`matmul`].
+///
+/// ```
+/// use mlkern::linalg::{matmul_with, view, view_mut, Accum, GemmBackend, Layout, Par};
+/// let a = [1.0f64, 2.0, 3.0, 4.0];
+/// let mut c = [0.0f64; 4];
+/// matmul_with(GemmBackend::Portable, view_mut(&mut c, 2, 2, Layout::RowMajor)?, Accum::Replace,
+///             view(&a, 2, 2, Layout::RowMajor)?, view(&a, 2, 2, Layout::RowMajor)?, 1.0, Par::Seq)?;
+/// assert_eq!(c, [7.0, 10.0, 15.0, 22.0]);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn matmul_with<T: Real>(
+    backend: GemmBackend,
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) -> Result<()> {
+    check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
+    match backend.resolve() {
+        GemmBackend::Portable => portable::gemm(dst, accum, lhs, rhs, alpha, false),
+        _ => faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par),
+    }
+    Ok(())
+}

@@ -1,0 +1,35 @@
+//! The thin layer over [faer](https://docs.rs/faer): views over slices, GEMM with explicit
+//! parallelism, and the symmetric product `C = α·A·Aᵀ + β·C` (alloc tier).
+//!
+//! * [`view`], [`view_mut`] — faer [`MatRef`]/[`MatMut`] views over row-major, column-major or
+//!   strided slices, with shape checks that return [`Error`](crate::Error) instead of panicking.
+//! * [`matmul`] — `C ← α·A·B` or `C ← C + α·A·B`. With `std` it runs faer's runtime-dispatched
+//!   GEMM (AVX2/AVX-512 on x86-64); without `std` faer's GEMM loses its SIMD kernels (upstream
+//!   gemm issue #44, 5–13× slower), so [`GemmBackend::Auto`] then picks mlkern's own
+//!   [portable blocked GEMM](GemmBackend::Portable), which dispatches through pulp at run time in
+//!   every build.
+//! * [`sym_product`] — `C = α·A·Aᵀ + β·C` computing one triangle (about half the flops of a full
+//!   GEMM) and mirroring it, so the result is exactly symmetric.
+//!
+//! ```
+//! use mlkern::linalg::{self, Accum, Layout, Par};
+//! let a = [1.0f64, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]] row-major
+//! let b = [1.0f64, 0.0, 0.0, 1.0];
+//! let mut c = [0.0f64; 4];
+//! let av = linalg::view(&a, 2, 2, Layout::RowMajor)?;
+//! let bv = linalg::view(&b, 2, 2, Layout::RowMajor)?;
+//! let cv = linalg::view_mut(&mut c, 2, 2, Layout::RowMajor)?;
+//! linalg::matmul(cv, Accum::Replace, av, bv, 2.0, Par::Seq)?;
+//! assert_eq!(c, [2.0, 4.0, 6.0, 8.0]);
+//! # Ok::<(), mlkern::Error>(())
+//! ```
+
+mod matmul;
+mod portable;
+mod symmetric;
+mod view;
+
+pub use faer::{Accum, MatMut, MatRef, Par};
+pub use matmul::{GemmBackend, matmul, matmul_with};
+pub use symmetric::{sym_product, sym_product_with};
+pub use view::{Layout, view, view_mut};

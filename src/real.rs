@@ -1,0 +1,131 @@
+//! The sealed [`Real`] trait: the two floating-point types every kernel is generic over.
+
+use core::fmt::{Debug, Display};
+
+use num_traits::{Float, FloatConst};
+
+/// `f32` or `f64`: the element types mlkern's kernels accept.
+///
+/// Sealed: it cannot be implemented outside the crate, so kernels may rely on its SIMD tables.
+/// Accuracy-sensitive kernels accumulate in `f64` through [`Real::as_f64`] / [`Real::from_f64`].
+///
+/// ```
+/// use mlkern::Real;
+/// fn half<T: Real>(x: T) -> T { x * T::from_f64(0.5) }
+/// assert_eq!(half(3.0f32), 1.5);
+/// assert_eq!(<f64 as Real>::NAME, "f64");
+/// ```
+pub trait Real:
+    Float
+    + FloatConst
+    + Debug
+    + Display
+    + Default
+    + Send
+    + Sync
+    + 'static
+    + crate::simd::Kernels
+    + sealed::Lanes
+    + sealed::LinalgScalar
+{
+    /// `"f32"` or `"f64"`.
+    const NAME: &'static str;
+    /// Machine epsilon (distance from 1.0 to the next larger value).
+    const EPS: Self;
+    /// Mantissa bits including the implicit one (24 or 53).
+    const MANTISSA_DIGITS: u32;
+    /// Widens to `f64` (exact).
+    fn as_f64(self) -> f64;
+    /// Rounds an `f64` to this type (round-to-nearest).
+    fn from_f64(x: f64) -> Self;
+}
+
+impl Real for f32 {
+    const NAME: &'static str = "f32";
+    const EPS: Self = f32::EPSILON;
+    const MANTISSA_DIGITS: u32 = f32::MANTISSA_DIGITS;
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self as f64
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x as f32
+    }
+}
+
+impl Real for f64 {
+    const NAME: &'static str = "f64";
+    const EPS: Self = f64::EPSILON;
+    const MANTISSA_DIGITS: u32 = f64::MANTISSA_DIGITS;
+    #[inline(always)]
+    fn as_f64(self) -> f64 {
+        self
+    }
+    #[inline(always)]
+    fn from_f64(x: f64) -> Self {
+        x
+    }
+}
+
+/// Sealed supertraits of [`Real`]: nameable inside the crate only, so users cannot implement `Real`.
+pub(crate) mod sealed {
+    use pulp::Simd;
+
+    /// The pulp vector type of a scalar and the few lane operations the blocked kernels need.
+    pub trait Lanes: Copy + Send + Sync + 'static {
+        /// One SIMD register of `Self` for the instruction set `S`.
+        type V<S: Simd>: Copy + Send + Sync + core::fmt::Debug;
+        /// Number of lanes of `V<S>`.
+        fn lanes<S: Simd>() -> usize;
+        /// Broadcast.
+        fn splat<S: Simd>(s: S, x: Self) -> Self::V<S>;
+        /// `a * b + c` (fused where the ISA has FMA).
+        fn vmul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S>;
+        /// Splits a slice into whole vectors and a scalar tail.
+        fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]);
+        /// Splits a mutable slice into whole vectors and a scalar tail.
+        fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]);
+    }
+
+    macro_rules! impl_lanes {
+        ($t:ty, $v:ident, $lanes:ident, $splat:ident, $fma:ident, $as:ident, $as_mut:ident) => {
+            impl Lanes for $t {
+                type V<S: Simd> = S::$v;
+                #[inline(always)]
+                fn lanes<S: Simd>() -> usize {
+                    S::$lanes
+                }
+                #[inline(always)]
+                fn splat<S: Simd>(s: S, x: Self) -> Self::V<S> {
+                    s.$splat(x)
+                }
+                #[inline(always)]
+                fn vmul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> {
+                    s.$fma(a, b, c)
+                }
+                #[inline(always)]
+                fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]) {
+                    S::$as(x)
+                }
+                #[inline(always)]
+                fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]) {
+                    S::$as_mut(x)
+                }
+            }
+        };
+    }
+    impl_lanes!(f32, f32s, F32_LANES, splat_f32s, mul_add_e_f32s, as_simd_f32s, as_mut_simd_f32s);
+    impl_lanes!(f64, f64s, F64_LANES, splat_f64s, mul_add_e_f64s, as_simd_f64s, as_mut_simd_f64s);
+
+    /// With `alloc`, the faer scalar bound the linear-algebra layer needs; empty otherwise.
+    #[cfg(feature = "alloc")]
+    pub trait LinalgScalar: faer::traits::RealField {}
+    #[cfg(feature = "alloc")]
+    impl<T: faer::traits::RealField> LinalgScalar for T {}
+    /// With `alloc`, the faer scalar bound the linear-algebra layer needs; empty otherwise.
+    #[cfg(not(feature = "alloc"))]
+    pub trait LinalgScalar {}
+    #[cfg(not(feature = "alloc"))]
+    impl<T> LinalgScalar for T {}
+}
