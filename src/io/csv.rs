@@ -1,0 +1,256 @@
+//! Numeric CSV tables, parsed from text.
+//!
+//! # The format
+//!
+//! * Fields are separated by commas, rows by `\n` (a `\r` before it is ignored, so `\r\n` files
+//!   work). Quoting is not supported: a field cannot contain a comma.
+//! * Whitespace around each field and each line is trimmed. A leading UTF-8 byte order mark is
+//!   skipped.
+//! * Blank lines and lines whose first non-blank character is `#` are skipped anywhere in the
+//!   input (comments must take the whole line).
+//! * The first remaining row is a header when any of its fields is non-empty and not a number;
+//!   its fields are kept as column names (one pair of surrounding `"` quotes is removed).
+//!   Otherwise the first row is data.
+//! * Every data field must parse as an `f64` with Rust's [`str::parse`], so `1`, `-2.5`, `1e-3`,
+//!   `+4`, `.5`, `nan`, `NaN`, `inf` and `-infinity` are all accepted: NaN and ±∞ come through as
+//!   they are, and the caller decides whether to allow them.
+//! * Every row (the header included) must have as many fields as the first one.
+//!
+//! # Guarantees
+//!
+//! [`parse_f64`] never panics. Errors carry the 1-based line number of the offending line (blank
+//! and comment lines are counted). Memory use is proportional to the input's length.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{Error, Result};
+
+fn bad(reason: &'static str, line: usize) -> Error {
+    Error::InvalidFormat { format: "csv", reason, position: line }
+}
+
+/// A numeric table read by [`parse_f64`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct CsvTable {
+    /// The number of data rows (the header is not counted).
+    pub rows: usize,
+    /// The number of columns.
+    pub cols: usize,
+    /// The `rows × cols` values in row-major order.
+    pub data: Vec<f64>,
+    /// The column names, if the first row was a header.
+    pub header: Option<Vec<String>>,
+}
+
+impl CsvTable {
+    /// Row `r` as a slice of `cols` values, or `None` if `r >= rows`.
+    ///
+    /// ```
+    /// let t = mlkern::io::csv::parse_f64("1,2\n3,4\n")?;
+    /// assert_eq!(t.row(1), Some(&[3.0, 4.0][..]));
+    /// assert_eq!(t.row(2), None);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn row(&self, r: usize) -> Option<&[f64]> {
+        if r >= self.rows {
+            return None;
+        }
+        let start = r.checked_mul(self.cols)?;
+        self.data.get(start..start.checked_add(self.cols)?)
+    }
+}
+
+/// Parses comma-separated numbers into a row-major table, with an optional header row.
+///
+/// See the [module documentation](crate::io::csv) for the exact rules. A header with no data
+/// rows gives a table with `rows == 0`.
+///
+/// # Errors
+///
+/// * [`Error::Empty`] if the input holds no rows at all (only blank and comment lines);
+/// * [`Error::InvalidFormat`] with `format: "csv"` and the 1-based line number as `position`
+///   for a row whose field count differs from the first row's, an empty field, or a field after
+///   the header that is not a number.
+///
+/// # Example
+///
+/// ```
+/// use mlkern::io::csv;
+///
+/// let t = csv::parse_f64("# measurements\nx, y\n1, 2.5\n3, -4e1\n")?;
+/// assert_eq!((t.rows, t.cols), (2, 2));
+/// assert_eq!(t.data, [1.0, 2.5, 3.0, -40.0]);
+/// assert_eq!(t.header, Some(vec!["x".to_string(), "y".to_string()]));
+///
+/// let e = csv::parse_f64("1,2\n3\n").unwrap_err();
+/// let expected = "invalid csv input at 2: row has a different number of fields than the first row";
+/// assert_eq!(e.to_string(), expected);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn parse_f64(text: &str) -> Result<CsvTable> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut cols = None;
+    let mut rows = 0usize;
+    let mut data = Vec::new();
+    let mut header = None;
+    let mut fields: Vec<&str> = Vec::new();
+
+    for (index, line) in text.split('\n').enumerate() {
+        let line_no = index + 1;
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        fields.clear();
+        fields.extend(line.split(',').map(str::trim));
+        match cols {
+            None => {
+                cols = Some(fields.len());
+                if fields.iter().any(|f| !f.is_empty() && f.parse::<f64>().is_err()) {
+                    header = Some(fields.iter().map(|f| String::from(unquote(f))).collect());
+                    continue;
+                }
+            }
+            Some(n) if n != fields.len() => {
+                return Err(bad(
+                    "row has a different number of fields than the first row",
+                    line_no,
+                ));
+            }
+            Some(_) => {}
+        }
+        for field in &fields {
+            if field.is_empty() {
+                return Err(bad("empty field", line_no));
+            }
+            let x = field.parse::<f64>().map_err(|_| bad("field is not a number", line_no))?;
+            data.push(x);
+        }
+        rows += 1;
+    }
+
+    let cols = cols.ok_or(Error::Empty { what: "csv input" })?;
+    Ok(CsvTable { rows, cols, data, header })
+}
+
+/// `field` without one pair of surrounding double quotes.
+fn unquote(field: &str) -> &str {
+    field.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(field)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    fn csv_err(text: &str) -> (&'static str, usize) {
+        match parse_f64(text) {
+            Err(Error::InvalidFormat { format: "csv", reason, position }) => (reason, position),
+            other => panic!("expected a csv error for {text:?}, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_numbers() {
+        let t = parse_f64("1,2,3\n4,5,6\n").unwrap();
+        assert_eq!((t.rows, t.cols), (2, 3));
+        assert_eq!(t.data, [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(t.header, None);
+        assert_eq!(t.row(0), Some(&[1.0, 2.0, 3.0][..]));
+        assert_eq!(t.row(1), Some(&[4.0, 5.0, 6.0][..]));
+        assert_eq!(t.row(2), None);
+        assert_eq!(t.row(usize::MAX), None);
+    }
+
+    #[test]
+    fn no_trailing_newline_and_single_column() {
+        let t = parse_f64("1.5\n-2\n3e2").unwrap();
+        assert_eq!((t.rows, t.cols), (3, 1));
+        assert_eq!(t.data, [1.5, -2.0, 300.0]);
+    }
+
+    #[test]
+    fn header_detected() {
+        let t = parse_f64("a,b\n1,2\n").unwrap();
+        assert_eq!(t.header, Some(vec![String::from("a"), String::from("b")]));
+        assert_eq!((t.rows, t.cols), (1, 2));
+        assert_eq!(t.data, [1.0, 2.0]);
+    }
+
+    #[test]
+    fn header_with_a_numeric_name_and_quotes() {
+        let t = parse_f64("\"time\", 2024 ,\"\"\n1,2,3\n").unwrap();
+        let h = t.header.unwrap();
+        assert_eq!(h, [String::from("time"), String::from("2024"), String::new()]);
+        assert_eq!(t.data, [1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn header_only() {
+        let t = parse_f64("x,y\n# nothing yet\n").unwrap();
+        assert_eq!((t.rows, t.cols), (0, 2));
+        assert!(t.data.is_empty());
+        assert_eq!(t.row(0), None);
+    }
+
+    #[test]
+    fn comments_blank_lines_whitespace_crlf_bom() {
+        let text = "\u{feff}# comment\r\n\r\n  x ,\ty \r\n  # indented comment\r\n \
+                    1 , 2 \r\n\r\n\t3,4\r\n";
+        let t = parse_f64(text).unwrap();
+        assert_eq!(t.header, Some(vec![String::from("x"), String::from("y")]));
+        assert_eq!(t.data, [1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(t.rows, 2);
+    }
+
+    #[test]
+    fn special_values_parse() {
+        let t = parse_f64("nan,NaN,inf\n-inf,+infinity,1e400\n.5,+4,-0\n").unwrap();
+        assert!(t.data[0].is_nan() && t.data[1].is_nan());
+        assert_eq!(t.data[2], f64::INFINITY);
+        assert_eq!(t.data[3], f64::NEG_INFINITY);
+        assert_eq!(t.data[4], f64::INFINITY);
+        assert_eq!(t.data[5], f64::INFINITY);
+        assert_eq!(&t.data[6..], [0.5, 4.0, 0.0]);
+        assert!(t.data[8].is_sign_negative());
+        assert_eq!(t.header, None);
+    }
+
+    #[test]
+    fn empty_inputs() {
+        for text in ["", "\n", "  \n\t\n", "# only a comment\n", "\r\n#x\r\n"] {
+            assert_eq!(parse_f64(text), Err(Error::Empty { what: "csv input" }), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn ragged_rows_report_line_numbers() {
+        assert_eq!(
+            csv_err("1,2\n3\n"),
+            ("row has a different number of fields than the first row", 2)
+        );
+        assert_eq!(csv_err("# c\n\n1,2\n3,4\n5,6,7\n").1, 5);
+        assert_eq!(csv_err("a,b\n1,2,3\n").1, 2);
+        assert_eq!(csv_err("a,b,c\n\n1,2\n").1, 3);
+    }
+
+    #[test]
+    fn bad_fields_report_line_numbers() {
+        assert_eq!(csv_err("a,b\n1,2\n3,x\n"), ("field is not a number", 3));
+        assert_eq!(csv_err("1,2\n3,four\n"), ("field is not a number", 2));
+        assert_eq!(csv_err("1,2\n3,\n"), ("empty field", 2));
+        assert_eq!(csv_err("1,,3\n"), ("empty field", 1));
+        assert_eq!(csv_err("1,2,\n"), ("empty field", 1));
+        assert_eq!(csv_err("1,2\n\"3\",4\n"), ("field is not a number", 2));
+        assert_eq!(csv_err("1,2\n3,4 # trailing comment\n"), ("field is not a number", 2));
+        // A header row with an empty name is still a header; a second header is data.
+        assert_eq!(csv_err("a,,c\nd,e,f\n"), ("field is not a number", 2));
+    }
+
+    #[test]
+    fn error_display() {
+        let e = parse_f64("1\n2\nx\n").unwrap_err();
+        assert_eq!(alloc::format!("{e}"), "invalid csv input at 3: field is not a number");
+    }
+}
