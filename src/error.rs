@@ -22,15 +22,24 @@ pub struct Shape {
 impl Shape {
     /// A one-dimensional shape (a vector of length `n`).
     pub const fn d1(n: usize) -> Self {
-        Self { dims: [n, 0, 0, 0], ndim: 1 }
+        Self {
+            dims: [n, 0, 0, 0],
+            ndim: 1,
+        }
     }
     /// A two-dimensional shape (`rows × cols`).
     pub const fn d2(rows: usize, cols: usize) -> Self {
-        Self { dims: [rows, cols, 0, 0], ndim: 2 }
+        Self {
+            dims: [rows, cols, 0, 0],
+            ndim: 2,
+        }
     }
     /// A three-dimensional shape (`batch × rows × cols`).
     pub const fn d3(batch: usize, rows: usize, cols: usize) -> Self {
-        Self { dims: [batch, rows, cols, 0], ndim: 3 }
+        Self {
+            dims: [batch, rows, cols, 0],
+            ndim: 3,
+        }
     }
     /// A shape from a slice of at most four dimensions; `None` for more.
     pub fn from_dims(dims: &[usize]) -> Option<Self> {
@@ -39,7 +48,10 @@ impl Shape {
         }
         let mut out = [0usize; 4];
         out[..dims.len()].copy_from_slice(dims);
-        Some(Self { dims: out, ndim: dims.len() as u8 })
+        Some(Self {
+            dims: out,
+            ndim: dims.len() as u8,
+        })
     }
     /// The dimensions.
     pub fn dims(&self) -> &[usize] {
@@ -137,24 +149,45 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            Error::ShapeMismatch { what, expected, found } => {
-                write!(f, "shape mismatch in {what}: expected {expected}, found {found}")
+            Error::ShapeMismatch {
+                what,
+                expected,
+                found,
+            } => {
+                write!(
+                    f,
+                    "shape mismatch in {what}: expected {expected}, found {found}"
+                )
             }
             Error::NonFinite { what, index } => {
-                write!(f, "non-finite value (NaN or Inf) in {what} at index {index}")
+                write!(
+                    f,
+                    "non-finite value (NaN or Inf) in {what} at index {index}"
+                )
             }
             Error::Empty { what } => write!(f, "empty input: {what} must not be empty"),
             Error::InvalidParameter { name, reason } => {
                 write!(f, "invalid parameter {name}: {reason}")
             }
-            Error::NoConvergence { algorithm, iterations } => {
-                write!(f, "{algorithm} did not converge after {iterations} iterations")
+            Error::NoConvergence {
+                algorithm,
+                iterations,
+            } => {
+                write!(
+                    f,
+                    "{algorithm} did not converge after {iterations} iterations"
+                )
             }
             Error::BackendUnavailable { backend, reason } => {
                 write!(f, "backend {backend} unavailable: {reason}")
             }
-            Error::InvalidFormat { format, reason, position } => {
-                write!(f, "invalid {format} input at {position}: {reason}")
+            Error::InvalidFormat {
+                format,
+                reason,
+                position,
+            } => {
+                let unit = if format == "csv" { "line" } else { "byte" };
+                write!(f, "invalid {format} input at {unit} {position}: {reason}")
             }
         }
     }

@@ -101,7 +101,12 @@ pub(crate) mod sealed {
                     s.$splat(x)
                 }
                 #[inline(always)]
-                fn vmul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S> {
+                fn vmul_add<S: Simd>(
+                    s: S,
+                    a: Self::V<S>,
+                    b: Self::V<S>,
+                    c: Self::V<S>,
+                ) -> Self::V<S> {
                     s.$fma(a, b, c)
                 }
                 #[inline(always)]
@@ -115,8 +120,24 @@ pub(crate) mod sealed {
             }
         };
     }
-    impl_lanes!(f32, f32s, F32_LANES, splat_f32s, mul_add_e_f32s, as_simd_f32s, as_mut_simd_f32s);
-    impl_lanes!(f64, f64s, F64_LANES, splat_f64s, mul_add_e_f64s, as_simd_f64s, as_mut_simd_f64s);
+    impl_lanes!(
+        f32,
+        f32s,
+        F32_LANES,
+        splat_f32s,
+        mul_add_e_f32s,
+        as_simd_f32s,
+        as_mut_simd_f32s
+    );
+    impl_lanes!(
+        f64,
+        f64s,
+        F64_LANES,
+        splat_f64s,
+        mul_add_e_f64s,
+        as_simd_f64s,
+        as_mut_simd_f64s
+    );
 
     /// With `alloc`, the faer scalar bound the linear-algebra layer needs; empty otherwise.
     #[cfg(feature = "alloc")]

@@ -15,7 +15,9 @@ use rand::{RngExt, SeedableRng};
 const BACKENDS: [GemmBackend; 3] = [GemmBackend::Auto, GemmBackend::Faer, GemmBackend::Portable];
 
 fn random<T: Real>(rng: &mut SmallRng, n: usize) -> Vec<T> {
-    (0..n).map(|_| T::from_f64(rng.random_range(-1.0..1.0))).collect()
+    (0..n)
+        .map(|_| T::from_f64(rng.random_range(-1.0..1.0)))
+        .collect()
 }
 
 /// Naive f64 `α·A·B (+ C0)` and `(|A|·|B|)` for row-major inputs.
@@ -48,7 +50,10 @@ fn assert_close<T: Real>(got: &[T], want: &[f64], bound: &[f64], k: usize, ctx: 
     for (idx, ((g, w), b)) in got.iter().zip(want).zip(bound).enumerate() {
         let tol = 2.0 * (k as f64 + 2.0) * u * b + 1e-300;
         let err = (g.as_f64() - w).abs();
-        assert!(err <= tol, "{ctx}: index {idx}: got {g}, want {w}, err {err:e} > tol {tol:e}");
+        assert!(
+            err <= tol,
+            "{ctx}: index {idx}: got {g}, want {w}, err {err:e} > tol {tol:e}"
+        );
     }
 }
 
@@ -75,9 +80,20 @@ fn check_gemm<T: Real>(m: usize, k: usize, n: usize, seed: u64) {
                 Par::Seq,
             )
             .unwrap();
-            let (want, bound) =
-                oracle(&a, &b, (accum == Accum::Add).then_some(&c0[..]), (m, k, n), alpha);
-            assert_close(&c, &want, &bound, k, &format!("{backend:?} {accum:?} {}x{k}x{n} {}", m, T::NAME));
+            let (want, bound) = oracle(
+                &a,
+                &b,
+                (accum == Accum::Add).then_some(&c0[..]),
+                (m, k, n),
+                alpha,
+            );
+            assert_close(
+                &c,
+                &want,
+                &bound,
+                k,
+                &format!("{backend:?} {accum:?} {}x{k}x{n} {}", m, T::NAME),
+            );
         }
     }
 }
@@ -133,10 +149,15 @@ fn gemm_strided_and_column_major_views() {
         )
         .unwrap();
         let (want, bound) = oracle(&a, &b, None, (m, k, n), 1.0);
-        let packed: Vec<f64> = (0..m).flat_map(|i| c[i * ldc..i * ldc + n].to_vec()).collect();
+        let packed: Vec<f64> = (0..m)
+            .flat_map(|i| c[i * ldc..i * ldc + n].to_vec())
+            .collect();
         assert_close(&packed, &want, &bound, k, &format!("{backend:?} strided"));
         for i in 0..m {
-            assert!(c[i * ldc + n..(i + 1) * ldc].iter().all(|&x| x == -1.0), "padding written");
+            assert!(
+                c[i * ldc + n..(i + 1) * ldc].iter().all(|&x| x == -1.0),
+                "padding written"
+            );
         }
     }
 }
@@ -193,7 +214,11 @@ fn check_sym<T: Real>(m: usize, k: usize, beta: f64, seed: u64) {
     let at: Vec<T> = (0..k * m).map(|idx| a[(idx % m) * k + idx / m]).collect();
     let alpha = -1.25;
     for backend in BACKENDS {
-        let mut c = if beta == 0.0 { vec![T::nan(); m * m] } else { c0.clone() };
+        let mut c = if beta == 0.0 {
+            vec![T::nan(); m * m]
+        } else {
+            c0.clone()
+        };
         sym_product_with(
             backend,
             view_mut(&mut c, m, m, Layout::ColMajor).unwrap(),
@@ -204,12 +229,27 @@ fn check_sym<T: Real>(m: usize, k: usize, beta: f64, seed: u64) {
         )
         .unwrap();
         let scaled: Vec<T> = c0.iter().map(|&x| T::from_f64(beta * x.as_f64())).collect();
-        let (want, bound) =
-            oracle(&a, &at, (beta != 0.0).then_some(&scaled[..]), (m, k, m), alpha);
-        assert_close(&c, &want, &bound, k + 1, &format!("sym {backend:?} {m}x{k} beta {beta}"));
+        let (want, bound) = oracle(
+            &a,
+            &at,
+            (beta != 0.0).then_some(&scaled[..]),
+            (m, k, m),
+            alpha,
+        );
+        assert_close(
+            &c,
+            &want,
+            &bound,
+            k + 1,
+            &format!("sym {backend:?} {m}x{k} beta {beta}"),
+        );
         for i in 0..m {
             for j in 0..m {
-                assert_eq!(c[i * m + j], c[j * m + i], "not exactly symmetric at ({i},{j})");
+                assert_eq!(
+                    c[i * m + j],
+                    c[j * m + i],
+                    "not exactly symmetric at ({i},{j})"
+                );
             }
         }
     }
@@ -217,7 +257,18 @@ fn check_sym<T: Real>(m: usize, k: usize, beta: f64, seed: u64) {
 
 #[test]
 fn sym_product_matches_oracle_and_is_exactly_symmetric() {
-    for (s, &(m, k)) in [(0, 3), (1, 1), (5, 0), (7, 13), (45, 33), (97, 300), (230, 70)].iter().enumerate() {
+    for (s, &(m, k)) in [
+        (0, 3),
+        (1, 1),
+        (5, 0),
+        (7, 13),
+        (45, 33),
+        (97, 300),
+        (230, 70),
+    ]
+    .iter()
+    .enumerate()
+    {
         for beta in [0.0, 1.0, 0.5] {
             check_sym::<f32>(m, k, beta, s as u64);
             check_sym::<f64>(m, k, beta, 50 + s as u64);

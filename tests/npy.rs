@@ -18,7 +18,11 @@ fn load(name: &str) -> NpyArray {
 
 /// The arrays the script writes, built here from the closed forms, in C order.
 fn f32_2x3() -> NpyArray {
-    NpyArray::new(vec![2, 3], NpyData::F32(vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25])).unwrap()
+    NpyArray::new(
+        vec![2, 3],
+        NpyData::F32(vec![0.0, 0.25, 0.5, 0.75, 1.0, 1.25]),
+    )
+    .unwrap()
 }
 
 fn f64_3x2() -> NpyArray {
@@ -58,7 +62,10 @@ fn float32_fortran_order_is_transposed_to_c_order() {
 fn float64_little_and_big_endian() {
     let le = load("f64_3x2_c.npy");
     assert_eq!(le.shape, [3, 2]);
-    assert_eq!(le.data, NpyData::F64(vec![-0.25, -0.125, 0.0, 0.125, 0.25, 0.375]));
+    assert_eq!(
+        le.data,
+        NpyData::F64(vec![-0.25, -0.125, 0.0, 0.125, 0.25, 0.375])
+    );
     let be = load("f64_3x2_be.npy");
     assert_eq!(be, le);
     assert_eq!(be, f64_3x2());
@@ -68,7 +75,9 @@ fn float64_little_and_big_endian() {
 fn float64_3d_fortran_order() {
     let a = load("f64_2x3x4_f.npy");
     assert_eq!(a, f64_2x3x4());
-    let NpyData::F64(v) = &a.data else { panic!("dtype {}", a.dtype_name()) };
+    let NpyData::F64(v) = &a.data else {
+        panic!("dtype {}", a.dtype_name())
+    };
     assert_eq!(v[..5], [0.0, 1.0, 2.0, 3.0, 10.0]);
     assert_eq!(v[23], 123.0);
 }
@@ -97,7 +106,10 @@ fn integers() {
 
     let a = load("u8_6.npy");
     assert_eq!(a.data, NpyData::U8(vec![0, 1, 127, 128, 254, 255]));
-    assert_eq!(a.to_f32_vec().unwrap(), [0.0, 1.0, 127.0, 128.0, 254.0, 255.0]);
+    assert_eq!(
+        a.to_f32_vec().unwrap(),
+        [0.0, 1.0, 127.0, 128.0, 254.0, 255.0]
+    );
 }
 
 #[test]
@@ -112,12 +124,18 @@ fn booleans() {
 fn complex() {
     let a = load("c64_3.npy");
     assert_eq!(a.dtype_name(), "complex64");
-    assert_eq!(a.data, NpyData::C64(vec![[1.0, 2.0], [-0.5, 0.25], [3.0, -4.0]]));
+    assert_eq!(
+        a.data,
+        NpyData::C64(vec![[1.0, 2.0], [-0.5, 0.25], [3.0, -4.0]])
+    );
     assert!(a.to_f64_vec().is_err());
 
     let a = load("c128_3_be.npy");
     assert_eq!(a.dtype_name(), "complex128");
-    assert_eq!(a.data, NpyData::C128(vec![[0.0, 0.0], [1.0, 0.5], [2.0, 1.0]]));
+    assert_eq!(
+        a.data,
+        NpyData::C128(vec![[0.0, 0.0], [1.0, 0.5], [2.0, 1.0]])
+    );
 }
 
 #[test]
@@ -141,7 +159,10 @@ fn writer_is_byte_identical_to_numpy_for_float_arrays() {
     assert_eq!(npy::to_bytes(&f32_2x3()), fixture("f32_2x3_c.npy"));
     assert_eq!(npy::to_bytes(&f64_3x2()), fixture("f64_3x2_c.npy"));
     assert_eq!(npy::to_bytes_fortran(&f32_2x3()), fixture("f32_2x3_f.npy"));
-    assert_eq!(npy::to_bytes_fortran(&f64_2x3x4()), fixture("f64_2x3x4_f.npy"));
+    assert_eq!(
+        npy::to_bytes_fortran(&f64_2x3x4()),
+        fixture("f64_2x3x4_f.npy")
+    );
 }
 
 #[test]
@@ -174,7 +195,10 @@ fn big_endian_fixtures_rewrite_as_little_endian() {
         assert_ne!(le, fixture(name));
         assert_eq!(npy::parse(&le).unwrap(), a, "{name}");
     }
-    assert_eq!(npy::to_bytes(&load("f64_3x2_be.npy")), fixture("f64_3x2_c.npy"));
+    assert_eq!(
+        npy::to_bytes(&load("f64_3x2_be.npy")),
+        fixture("f64_3x2_c.npy")
+    );
 }
 
 #[test]

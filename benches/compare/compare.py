@@ -122,7 +122,7 @@ class Anchor:
 
 def numpy_anchor(label: str, fn: Callable[..., Any]) -> Anchor:
     """Anchor calling ``fn(**inputs)`` on the numpy arrays (numpy, scipy, pgmpy, ...)."""
-    return Anchor(label, lambda x: (lambda: fn(**x)))
+    return Anchor(label, lambda x: lambda: fn(**x))
 
 
 def torch_anchor(label: str, fn: Callable[..., Any]) -> Anchor:
@@ -519,6 +519,8 @@ def print_machine(info: dict[str, Any], args: argparse.Namespace) -> None:
         f"- Python {info['python']}, numpy {info['numpy']}, scipy {info['scipy']}, torch {info.get('torch')}"
         f" ({info.get('torch_blas', '-')}), pgmpy {info['pgmpy']}, threadpoolctl {info['threadpoolctl']}"
     )
+    if "torch_threads" in info:
+        print(f"- torch intra-op threads: {info['torch_threads']}")
     busy = info.get("cpu_busy_before")
     if busy is not None:
         note = " — **something else is using the CPU: timings are unreliable**" if busy > BUSY_WARN else ""
@@ -624,7 +626,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.repeat = 3 if args.quick else 10
     if args.threads < 1 or args.repeat < 1 or args.warmup < 0:
         p.error("--threads and --repeat must be >= 1, --warmup >= 0")
-    if str(args.threads) != _EARLY_THREADS:
+    if not _EARLY_THREADS.strip().isdigit() or int(_EARLY_THREADS) != args.threads:
         p.error("--threads must be given as `--threads N` or `--threads=N`")
     return args
 

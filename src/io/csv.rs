@@ -27,7 +27,11 @@ use alloc::vec::Vec;
 use crate::error::{Error, Result};
 
 fn bad(reason: &'static str, line: usize) -> Error {
-    Error::InvalidFormat { format: "csv", reason, position: line }
+    Error::InvalidFormat {
+        format: "csv",
+        reason,
+        position: line,
+    }
 }
 
 /// A numeric table read by [`parse_f64`].
@@ -84,7 +88,7 @@ impl CsvTable {
 /// assert_eq!(t.header, Some(vec!["x".to_string(), "y".to_string()]));
 ///
 /// let e = csv::parse_f64("1,2\n3\n").unwrap_err();
-/// let expected = "invalid csv input at 2: row has a different number of fields than the first row";
+/// let expected = "invalid csv input at line 2: row has a different number of fields than the first row";
 /// assert_eq!(e.to_string(), expected);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
@@ -107,7 +111,10 @@ pub fn parse_f64(text: &str) -> Result<CsvTable> {
         match cols {
             None => {
                 cols = Some(fields.len());
-                if fields.iter().any(|f| !f.is_empty() && f.parse::<f64>().is_err()) {
+                if fields
+                    .iter()
+                    .any(|f| !f.is_empty() && f.parse::<f64>().is_err())
+                {
                     header = Some(fields.iter().map(|f| String::from(unquote(f))).collect());
                     continue;
                 }
@@ -124,19 +131,29 @@ pub fn parse_f64(text: &str) -> Result<CsvTable> {
             if field.is_empty() {
                 return Err(bad("empty field", line_no));
             }
-            let x = field.parse::<f64>().map_err(|_| bad("field is not a number", line_no))?;
+            let x = field
+                .parse::<f64>()
+                .map_err(|_| bad("field is not a number", line_no))?;
             data.push(x);
         }
         rows += 1;
     }
 
     let cols = cols.ok_or(Error::Empty { what: "csv input" })?;
-    Ok(CsvTable { rows, cols, data, header })
+    Ok(CsvTable {
+        rows,
+        cols,
+        data,
+        header,
+    })
 }
 
 /// `field` without one pair of surrounding double quotes.
 fn unquote(field: &str) -> &str {
-    field.strip_prefix('"').and_then(|f| f.strip_suffix('"')).unwrap_or(field)
+    field
+        .strip_prefix('"')
+        .and_then(|f| f.strip_suffix('"'))
+        .unwrap_or(field)
 }
 
 #[cfg(test)]
@@ -146,7 +163,11 @@ mod tests {
 
     fn csv_err(text: &str) -> (&'static str, usize) {
         match parse_f64(text) {
-            Err(Error::InvalidFormat { format: "csv", reason, position }) => (reason, position),
+            Err(Error::InvalidFormat {
+                format: "csv",
+                reason,
+                position,
+            }) => (reason, position),
             other => panic!("expected a csv error for {text:?}, got {other:?}"),
         }
     }
@@ -182,7 +203,10 @@ mod tests {
     fn header_with_a_numeric_name_and_quotes() {
         let t = parse_f64("\"time\", 2024 ,\"\"\n1,2,3\n").unwrap();
         let h = t.header.unwrap();
-        assert_eq!(h, [String::from("time"), String::from("2024"), String::new()]);
+        assert_eq!(
+            h,
+            [String::from("time"), String::from("2024"), String::new()]
+        );
         assert_eq!(t.data, [1.0, 2.0, 3.0]);
     }
 
@@ -220,7 +244,11 @@ mod tests {
     #[test]
     fn empty_inputs() {
         for text in ["", "\n", "  \n\t\n", "# only a comment\n", "\r\n#x\r\n"] {
-            assert_eq!(parse_f64(text), Err(Error::Empty { what: "csv input" }), "{text:?}");
+            assert_eq!(
+                parse_f64(text),
+                Err(Error::Empty { what: "csv input" }),
+                "{text:?}"
+            );
         }
     }
 
@@ -243,7 +271,10 @@ mod tests {
         assert_eq!(csv_err("1,,3\n"), ("empty field", 1));
         assert_eq!(csv_err("1,2,\n"), ("empty field", 1));
         assert_eq!(csv_err("1,2\n\"3\",4\n"), ("field is not a number", 2));
-        assert_eq!(csv_err("1,2\n3,4 # trailing comment\n"), ("field is not a number", 2));
+        assert_eq!(
+            csv_err("1,2\n3,4 # trailing comment\n"),
+            ("field is not a number", 2)
+        );
         // A header row with an empty name is still a header; a second header is data.
         assert_eq!(csv_err("a,,c\nd,e,f\n"), ("field is not a number", 2));
     }
@@ -251,6 +282,9 @@ mod tests {
     #[test]
     fn error_display() {
         let e = parse_f64("1\n2\nx\n").unwrap_err();
-        assert_eq!(alloc::format!("{e}"), "invalid csv input at 3: field is not a number");
+        assert_eq!(
+            alloc::format!("{e}"),
+            "invalid csv input at line 3: field is not a number"
+        );
     }
 }

@@ -54,7 +54,11 @@ const ALIGN: usize = 64;
 const GROWTH_AXIS_MAX_DIGITS: usize = 21;
 
 fn bad(reason: &'static str, position: usize) -> Error {
-    Error::InvalidFormat { format: "npy", reason, position }
+    Error::InvalidFormat {
+        format: "npy",
+        reason,
+        position,
+    }
 }
 
 /// The elements of an [`NpyArray`], one variant per supported NumPy dtype.
@@ -367,9 +371,11 @@ impl NpyArray {
                 .enumerate()
                 .map(|(i, &x)| float_to_i64(f64::from(x), i))
                 .collect::<Result<_>>()?,
-            NpyData::F64(v) => {
-                v.iter().enumerate().map(|(i, &x)| float_to_i64(x, i)).collect::<Result<_>>()?
-            }
+            NpyData::F64(v) => v
+                .iter()
+                .enumerate()
+                .map(|(i, &x)| float_to_i64(x, i))
+                .collect::<Result<_>>()?,
             NpyData::C64(_) | NpyData::C128(_) => return Err(complex_to_real()),
         })
     }
@@ -385,7 +391,10 @@ fn complex_to_real() -> Error {
 /// `x` as an `i64` if it is a whole number in range.
 fn float_to_i64(x: f64, index: usize) -> Result<i64> {
     if !x.is_finite() {
-        return Err(Error::NonFinite { what: "NpyArray::to_i64_vec", index });
+        return Err(Error::NonFinite {
+            what: "NpyArray::to_i64_vec",
+            index,
+        });
     }
     // -2⁶³ is exactly representable; 2⁶³ is the first value above i64::MAX.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
@@ -470,7 +479,10 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
         .ok_or(bad("shape's size in bytes overflows usize", h.shape_pos))?;
     let data = bytes.get(data_start..).unwrap_or(&[]);
     if data.len() < size {
-        return Err(bad("array data too short: fewer bytes than shape × item size", bytes.len()));
+        return Err(bad(
+            "array data too short: fewer bytes than shape × item size",
+            bytes.len(),
+        ));
     }
     if data.len() > size {
         return Err(bad(
@@ -486,7 +498,10 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
     } else {
         stored
     };
-    Ok(NpyArray { shape: h.shape, data })
+    Ok(NpyArray {
+        shape: h.shape,
+        data,
+    })
 }
 
 /// Splits off the magic string, version and header length; returns the header bytes, the offset
@@ -496,7 +511,10 @@ fn split_preamble(bytes: &[u8]) -> Result<(&[u8], usize, usize, u8)> {
         return Err(if MAGIC.starts_with(bytes) {
             bad("input ends inside the magic string", bytes.len())
         } else {
-            bad("not an .npy file: the magic string \\x93NUMPY is missing", 0)
+            bad(
+                "not an .npy file: the magic string \\x93NUMPY is missing",
+                0,
+            )
         });
     }
     let (Some(&major), Some(&minor)) = (bytes.get(6), bytes.get(7)) else {
@@ -506,22 +524,36 @@ fn split_preamble(bytes: &[u8]) -> Result<(&[u8], usize, usize, u8)> {
         1 => 2,
         2 | 3 => 4,
         _ => {
-            return Err(bad("unsupported format version (expected 1.0, 2.0 or 3.0)", 6));
+            return Err(bad(
+                "unsupported format version (expected 1.0, 2.0 or 3.0)",
+                6,
+            ));
         }
     };
     if minor != 0 {
-        return Err(bad("unsupported format version (expected 1.0, 2.0 or 3.0)", 7));
+        return Err(bad(
+            "unsupported format version (expected 1.0, 2.0 or 3.0)",
+            7,
+        ));
     }
     let header_start = 8 + len_size;
     let Some(len_bytes) = bytes.get(8..header_start) else {
         return Err(bad("input ends inside the header length", bytes.len()));
     };
-    let header_len = len_bytes.iter().rev().fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
+    let header_len = len_bytes
+        .iter()
+        .rev()
+        .fold(0usize, |acc, &b| (acc << 8) | usize::from(b));
     let data_start = header_start
         .checked_add(header_len)
         .filter(|&end| end <= bytes.len())
         .ok_or(bad("truncated header: header length exceeds the input", 8))?;
-    Ok((&bytes[header_start..data_start], header_start, data_start, major))
+    Ok((
+        &bytes[header_start..data_start],
+        header_start,
+        data_start,
+        major,
+    ))
 }
 
 /// The three values of the header dict.
@@ -551,7 +583,10 @@ impl<'a> Cursor<'a> {
     }
 
     fn skip_ws(&mut self) {
-        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)) {
+        while matches!(
+            self.peek(),
+            Some(b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c)
+        ) {
             self.at += 1;
         }
     }
@@ -697,7 +732,13 @@ fn parse_header(text: &[u8], base: usize) -> Result<Header> {
     let (kind, big_endian) = dtype.ok_or(bad("header lacks the 'descr' key", base))?;
     let fortran_order = fortran_order.ok_or(bad("header lacks the 'fortran_order' key", base))?;
     let (shape, shape_pos) = shape.ok_or(bad("header lacks the 'shape' key", base))?;
-    Ok(Header { kind, big_endian, fortran_order, shape, shape_pos })
+    Ok(Header {
+        kind,
+        big_endian,
+        fortran_order,
+        shape,
+        shape_pos,
+    })
 }
 
 /// The `descr` value: a dtype string such as `'<f8'`. Returns the dtype and whether it is
@@ -808,7 +849,9 @@ fn scalar<T, const N: usize>(bytes: &[u8], big_endian: bool, from_le: fn([u8; N]
 }
 
 fn scalars<T, const N: usize>(data: &[u8], big_endian: bool, from_le: fn([u8; N]) -> T) -> Vec<T> {
-    data.chunks_exact(N).map(|c| scalar(c, big_endian, from_le)).collect()
+    data.chunks_exact(N)
+        .map(|c| scalar(c, big_endian, from_le))
+        .collect()
 }
 
 /// Complex numbers: pairs of scalars, each component in the given byte order.
@@ -820,7 +863,10 @@ fn complexes<T, const N: usize>(
     data.chunks_exact(2 * N)
         .map(|c| {
             let (re, im) = c.split_at(N);
-            [scalar(re, big_endian, from_le), scalar(im, big_endian, from_le)]
+            [
+                scalar(re, big_endian, from_le),
+                scalar(im, big_endian, from_le),
+            ]
         })
         .collect()
 }
@@ -978,7 +1024,11 @@ fn header_text(descr: &str, fortran_order: bool, shape: &[usize]) -> String {
         h.push(',');
     }
     h.push_str("), }");
-    let growth = if fortran_order { shape.last() } else { shape.first() };
+    let growth = if fortran_order {
+        shape.last()
+    } else {
+        shape.first()
+    };
     if let Some(&d) = growth {
         for _ in decimal_digits(d)..GROWTH_AXIS_MAX_DIGITS {
             h.push(' ');
@@ -1048,7 +1098,11 @@ mod tests {
 
     fn reason_of(bytes: &[u8]) -> (&'static str, usize) {
         match parse(bytes) {
-            Err(Error::InvalidFormat { format: "npy", reason, position }) => (reason, position),
+            Err(Error::InvalidFormat {
+                format: "npy",
+                reason,
+                position,
+            }) => (reason, position),
             other => panic!("expected an npy format error, got {other:?}"),
         }
     }
@@ -1066,7 +1120,14 @@ mod tests {
             NpyData::U16(vec![0, 1, 255, 256, 40_000, u16::MAX]),
             NpyData::U32(vec![0, 1, 65_536, 1 << 31, 3_000_000_000, u32::MAX]),
             NpyData::U64(vec![0, 1, 1 << 32, 1 << 63, u64::MAX - 1, u64::MAX]),
-            NpyData::F32(vec![0.0, -0.0, 1.5, f32::MIN_POSITIVE, f32::MAX, f32::NEG_INFINITY]),
+            NpyData::F32(vec![
+                0.0,
+                -0.0,
+                1.5,
+                f32::MIN_POSITIVE,
+                f32::MAX,
+                f32::NEG_INFINITY,
+            ]),
             NpyData::F64(vec![0.25, -1e300, 5e-324, f64::MAX, f64::INFINITY, -2.0]),
             NpyData::C64(vec![
                 [1.0, -2.0],
@@ -1085,7 +1146,10 @@ mod tests {
                 [9.0, 10.0],
             ]),
         ];
-        datas.into_iter().map(|d| NpyArray::new(shape.clone(), d).unwrap()).collect()
+        datas
+            .into_iter()
+            .map(|d| NpyArray::new(shape.clone(), d).unwrap())
+            .collect()
     }
 
     /// The same array stored big-endian: the little-endian writer's bytes with each scalar
@@ -1173,16 +1237,28 @@ mod tests {
         assert_eq!(bytes.len(), 128 + 24);
 
         let t = |shape: &[usize], fortran| header_text("|u1", fortran, shape);
-        assert_eq!(t(&[], false), "{'descr': '|u1', 'fortran_order': False, 'shape': (), }");
+        assert_eq!(
+            t(&[], false),
+            "{'descr': '|u1', 'fortran_order': False, 'shape': (), }"
+        );
         assert_eq!(
             t(&[7], false).trim_end(),
             "{'descr': '|u1', 'fortran_order': False, 'shape': (7,), }"
         );
         assert_eq!(t(&[7], false).len() - t(&[7], false).trim_end().len(), 20);
         // The growth axis is the first in C order and the last in Fortran order.
-        assert_eq!(t(&[100, 5], false).len() - t(&[100, 5], false).trim_end().len(), 18);
-        assert_eq!(t(&[100, 5], true).len() - t(&[100, 5], true).trim_end().len(), 20);
-        assert_eq!(t(&[usize::MAX], false).len() - t(&[usize::MAX], false).trim_end().len(), 1);
+        assert_eq!(
+            t(&[100, 5], false).len() - t(&[100, 5], false).trim_end().len(),
+            18
+        );
+        assert_eq!(
+            t(&[100, 5], true).len() - t(&[100, 5], true).trim_end().len(),
+            20
+        );
+        assert_eq!(
+            t(&[usize::MAX], false).len() - t(&[usize::MAX], false).trim_end().len(),
+            1
+        );
     }
 
     #[test]
@@ -1202,8 +1278,10 @@ mod tests {
     #[test]
     fn fortran_order_2d_is_transposed() {
         // [[0, 1, 2], [3, 4, 5]] stored column-major.
-        let data: Vec<u8> =
-            [0.0f32, 3.0, 1.0, 4.0, 2.0, 5.0].iter().flat_map(|x| x.to_le_bytes()).collect();
+        let data: Vec<u8> = [0.0f32, 3.0, 1.0, 4.0, 2.0, 5.0]
+            .iter()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
         let bytes = npy_file(1, &header("<f4", true, "(2, 3)"), &data);
         let a = parse(&bytes).unwrap();
         assert_eq!(a.shape, [2, 3]);
@@ -1229,7 +1307,9 @@ mod tests {
         let bytes = npy_file(1, &header(">i4", true, "(2, 3, 4)"), &data);
         let a = parse(&bytes).unwrap();
         assert_eq!(a.shape, [2, 3, 4]);
-        let NpyData::I32(c) = &a.data else { panic!("wrong dtype") };
+        let NpyData::I32(c) = &a.data else {
+            panic!("wrong dtype")
+        };
         for i in 0..d0 {
             for j in 0..d1 {
                 for k in 0..d2 {
@@ -1313,7 +1393,11 @@ mod tests {
         // A zero axis makes the count zero even when the others would overflow.
         let bytes = npy_file(
             1,
-            &header("<f8", false, "(18446744073709551615, 18446744073709551615, 0)"),
+            &header(
+                "<f8",
+                false,
+                "(18446744073709551615, 18446744073709551615, 0)",
+            ),
             &[],
         );
         assert_eq!(parse(&bytes).unwrap().len(), 0);
@@ -1329,7 +1413,10 @@ mod tests {
         // Version 3 headers must be UTF-8; UTF-8 in a key is just an unknown key.
         let mut bad_utf8 = npy_file(3, &header("<i8", false, "(2,)"), &data);
         bad_utf8[12 + 3] = 0xff;
-        assert_eq!(reason_of(&bad_utf8), ("version 3.0 header is not valid UTF-8", 15));
+        assert_eq!(
+            reason_of(&bad_utf8),
+            ("version 3.0 header is not valid UTF-8", 15)
+        );
         let odd_key = "{'descr': '<i8', 'fortran_order': False, 'shape': (2,), 'ünï': 1}";
         assert_eq!(
             reason_of(&npy_file(3, odd_key, &data)).0,
@@ -1369,9 +1456,12 @@ mod tests {
         ))
         .unwrap();
         assert_eq!(a.shape, [1, 2, 3]);
-        let a =
-            parse(&npy_file(1, "{'descr': '>u1', 'fortran_order': False, 'shape': (2,)}", &[7, 8]))
-                .unwrap();
+        let a = parse(&npy_file(
+            1,
+            "{'descr': '>u1', 'fortran_order': False, 'shape': (2,)}",
+            &[7, 8],
+        ))
+        .unwrap();
         assert_eq!(a.data, NpyData::U8(vec![7, 8]));
     }
 
@@ -1391,8 +1481,18 @@ mod tests {
         let mut bool2 = npy_file(1, &header("|b1", false, "(3,)"), &[0, 1, 2]);
         let bool2_pos = bool2.len() - 1;
         let cases: Vec<(&str, Vec<u8>, &str, Option<usize>)> = vec![
-            ("empty input", vec![], "input ends inside the magic string", Some(0)),
-            ("partial magic", MAGIC[..4].to_vec(), "input ends inside the magic string", Some(4)),
+            (
+                "empty input",
+                vec![],
+                "input ends inside the magic string",
+                Some(0),
+            ),
+            (
+                "partial magic",
+                MAGIC[..4].to_vec(),
+                "input ends inside the magic string",
+                Some(4),
+            ),
             (
                 "bad magic",
                 b"\x93NUMPX\x01\x00".to_vec(),
@@ -1405,15 +1505,30 @@ mod tests {
                 "not an .npy file: the magic string \\x93NUMPY is missing",
                 Some(0),
             ),
-            ("no version", MAGIC.to_vec(), "input ends before the format version", Some(6)),
+            (
+                "no version",
+                MAGIC.to_vec(),
+                "input ends before the format version",
+                Some(6),
+            ),
             (
                 "half version",
                 b"\x93NUMPY\x01".to_vec(),
                 "input ends before the format version",
                 Some(7),
             ),
-            ("version 4.0", v4, "unsupported format version (expected 1.0, 2.0 or 3.0)", Some(6)),
-            ("version 1.1", v11, "unsupported format version (expected 1.0, 2.0 or 3.0)", Some(7)),
+            (
+                "version 4.0",
+                v4,
+                "unsupported format version (expected 1.0, 2.0 or 3.0)",
+                Some(6),
+            ),
+            (
+                "version 1.1",
+                v11,
+                "unsupported format version (expected 1.0, 2.0 or 3.0)",
+                Some(7),
+            ),
             (
                 "no length",
                 b"\x93NUMPY\x01\x00\x10".to_vec(),
@@ -1450,8 +1565,18 @@ mod tests {
                 "header is not a dict: expected '{'",
                 Some(10),
             ),
-            ("empty header", with(""), "header is not a dict: expected '{'", Some(10)),
-            ("empty dict", with("{}"), "header lacks the 'descr' key", Some(10)),
+            (
+                "empty header",
+                with(""),
+                "header is not a dict: expected '{'",
+                Some(10),
+            ),
+            (
+                "empty dict",
+                with("{}"),
+                "header lacks the 'descr' key",
+                Some(10),
+            ),
             (
                 "unclosed dict",
                 with("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), "),
@@ -1721,7 +1846,11 @@ mod tests {
         ];
         for (name, bytes, reason, position) in cases {
             let (r, p) = match parse(&bytes) {
-                Err(Error::InvalidFormat { format: "npy", reason, position }) => (reason, position),
+                Err(Error::InvalidFormat {
+                    format: "npy",
+                    reason,
+                    position,
+                }) => (reason, position),
                 other => panic!("{name}: expected an npy error, got {other:?}"),
             };
             assert_eq!(r, reason, "{name}");
@@ -1756,14 +1885,33 @@ mod tests {
 
     #[test]
     fn nan_payloads_survive_a_round_trip() {
-        let f32s = [f32::from_bits(0x7fc0_0001), f32::from_bits(0xffa0_0000), f32::NAN];
-        let f64s = [f64::from_bits(0x7ff8_0000_dead_beef), f64::from_bits(0xfff0_0000_0000_0001)];
+        let f32s = [
+            f32::from_bits(0x7fc0_0001),
+            f32::from_bits(0xffa0_0000),
+            f32::NAN,
+        ];
+        let f64s = [
+            f64::from_bits(0x7ff8_0000_dead_beef),
+            f64::from_bits(0xfff0_0000_0000_0001),
+        ];
         let a = NpyArray::new(vec![3], NpyData::F32(f32s.to_vec())).unwrap();
-        let NpyData::F32(back) = parse(&to_bytes(&a)).unwrap().data else { panic!() };
-        assert!(back.iter().zip(&f32s).all(|(x, y)| x.to_bits() == y.to_bits()));
+        let NpyData::F32(back) = parse(&to_bytes(&a)).unwrap().data else {
+            panic!()
+        };
+        assert!(
+            back.iter()
+                .zip(&f32s)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
         let a = NpyArray::new(vec![2], NpyData::F64(f64s.to_vec())).unwrap();
-        let NpyData::F64(back) = parse(&to_bytes_fortran(&a)).unwrap().data else { panic!() };
-        assert!(back.iter().zip(&f64s).all(|(x, y)| x.to_bits() == y.to_bits()));
+        let NpyData::F64(back) = parse(&to_bytes_fortran(&a)).unwrap().data else {
+            panic!()
+        };
+        assert!(
+            back.iter()
+                .zip(&f64s)
+                .all(|(x, y)| x.to_bits() == y.to_bits())
+        );
     }
 
     #[test]
@@ -1786,10 +1934,16 @@ mod tests {
 
     #[test]
     fn inconsistent_arrays_still_write_without_panicking() {
-        let a = NpyArray { shape: vec![2, 3], data: NpyData::F64(vec![1.0; 4]) };
+        let a = NpyArray {
+            shape: vec![2, 3],
+            data: NpyData::F64(vec![1.0; 4]),
+        };
         assert!(parse(&to_bytes(&a)).is_err());
         assert!(parse(&to_bytes_fortran(&a)).is_err());
-        let a = NpyArray { shape: vec![usize::MAX, usize::MAX], data: NpyData::F64(vec![1.0]) };
+        let a = NpyArray {
+            shape: vec![usize::MAX, usize::MAX],
+            data: NpyData::F64(vec![1.0]),
+        };
         assert!(parse(&to_bytes_fortran(&a)).is_err());
     }
 
@@ -1827,7 +1981,10 @@ mod tests {
         assert_eq!(s[0].to_i64_vec().unwrap(), [1, 0, 1, 1, 0, 0]);
         assert_eq!(s[5].to_i64_vec().unwrap()[0], i64::MIN);
         assert_eq!(s[7].to_i64_vec().unwrap()[5], i64::from(u32::MAX));
-        assert!(matches!(s[8].to_i64_vec(), Err(Error::InvalidParameter { name: "data", .. })));
+        assert!(matches!(
+            s[8].to_i64_vec(),
+            Err(Error::InvalidParameter { name: "data", .. })
+        ));
         let ok_u64 = NpyArray::new(vec![2], NpyData::U64(vec![0, i64::MAX as u64])).unwrap();
         assert_eq!(ok_u64.to_i64_vec().unwrap(), [0, i64::MAX]);
 
@@ -1844,30 +2001,57 @@ mod tests {
         .unwrap();
         assert_eq!(
             floats.to_i64_vec().unwrap(),
-            [0, 3, i64::MIN, 4_503_599_627_370_497, 1_000_000_000_000_000_000]
+            [
+                0,
+                3,
+                i64::MIN,
+                4_503_599_627_370_497,
+                1_000_000_000_000_000_000
+            ]
         );
         let f32s = NpyArray::new(vec![2], NpyData::F32(vec![16_777_216.0, -7.0])).unwrap();
         assert_eq!(f32s.to_i64_vec().unwrap(), [16_777_216, -7]);
 
         let err = |v: f64| {
-            NpyArray::new(vec![2], NpyData::F64(vec![1.0, v])).unwrap().to_i64_vec().unwrap_err()
+            NpyArray::new(vec![2], NpyData::F64(vec![1.0, v]))
+                .unwrap()
+                .to_i64_vec()
+                .unwrap_err()
         };
-        assert_eq!(err(f64::NAN), Error::NonFinite { what: "NpyArray::to_i64_vec", index: 1 });
+        assert_eq!(
+            err(f64::NAN),
+            Error::NonFinite {
+                what: "NpyArray::to_i64_vec",
+                index: 1
+            }
+        );
         assert_eq!(
             err(f64::NEG_INFINITY),
-            Error::NonFinite { what: "NpyArray::to_i64_vec", index: 1 }
+            Error::NonFinite {
+                what: "NpyArray::to_i64_vec",
+                index: 1
+            }
         );
         assert!(matches!(
             err(0.5),
-            Error::InvalidParameter { reason: "float value is not a whole number", .. }
+            Error::InvalidParameter {
+                reason: "float value is not a whole number",
+                ..
+            }
         ));
         assert!(matches!(
             err(9_223_372_036_854_775_808.0),
-            Error::InvalidParameter { reason: "float value lies outside the i64 range", .. }
+            Error::InvalidParameter {
+                reason: "float value lies outside the i64 range",
+                ..
+            }
         ));
         assert!(matches!(
             err(-1e19),
-            Error::InvalidParameter { reason: "float value lies outside the i64 range", .. }
+            Error::InvalidParameter {
+                reason: "float value lies outside the i64 range",
+                ..
+            }
         ));
         let f32_half = NpyArray::new(vec![1], NpyData::F32(vec![2.5])).unwrap();
         assert!(f32_half.to_i64_vec().is_err());

@@ -9,7 +9,6 @@
 
 use alloc::vec;
 
-
 use faer::reborrow::ReborrowMut;
 use faer::{Accum, MatMut, MatRef};
 use pulp::{Simd, WithSimd};
@@ -48,7 +47,14 @@ pub(crate) fn gemm<T: Real>(
         }
         return;
     }
-    pulp::Arch::new().dispatch(Gemm { dst, accum, lhs, rhs, alpha, lower_only });
+    pulp::Arch::new().dispatch(Gemm {
+        dst,
+        accum,
+        lhs,
+        rhs,
+        alpha,
+        lower_only,
+    });
 }
 
 struct Gemm<'a, T> {
@@ -77,7 +83,14 @@ impl<T: Real> WithSimd for Gemm<'_, T> {
 
 #[inline(always)]
 fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
-    let Gemm { mut dst, accum, lhs, rhs, alpha, lower_only } = op;
+    let Gemm {
+        mut dst,
+        accum,
+        lhs,
+        rhs,
+        alpha,
+        lower_only,
+    } = op;
     let (m, n, k) = (dst.nrows(), dst.ncols(), lhs.ncols());
     let lanes = T::lanes::<S>();
     let mr = MV * lanes;
@@ -101,14 +114,27 @@ fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
                     continue;
                 }
                 pack_a(&mut a_pack, lhs, ic, mb, pc, kb, mr);
-                for (js, b_sliver) in b_pack.chunks_exact(kb * NR).take(nb.div_ceil(NR)).enumerate() {
+                for (js, b_sliver) in b_pack
+                    .chunks_exact(kb * NR)
+                    .take(nb.div_ceil(NR))
+                    .enumerate()
+                {
                     let j0 = js * NR;
-                    for (is, a_sliver) in a_pack.chunks_exact(kb * mr).take(mb.div_ceil(mr)).enumerate() {
+                    for (is, a_sliver) in a_pack
+                        .chunks_exact(kb * mr)
+                        .take(mb.div_ceil(mr))
+                        .enumerate()
+                    {
                         let i0 = is * mr;
                         if lower_only && ic + i0 + mr <= jc + j0 {
                             continue;
                         }
-                        micro::<S, T, NR>(s, T::as_simd::<S>(a_sliver).0, b_sliver, &mut tile[..mr * NR]);
+                        micro::<S, T, NR>(
+                            s,
+                            T::as_simd::<S>(a_sliver).0,
+                            b_sliver,
+                            &mut tile[..mr * NR],
+                        );
                         let rows = mr.min(mb - i0);
                         let cols = NR.min(nb - j0);
                         let replace = first && accum == Accum::Replace;
@@ -117,7 +143,11 @@ fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
                             let t = &tile[j * mr..j * mr + rows];
                             for (i, &v) in t.iter().enumerate() {
                                 let c_ij = &mut c[(i, j)];
-                                *c_ij = if replace { alpha * v } else { *c_ij + alpha * v };
+                                *c_ij = if replace {
+                                    alpha * v
+                                } else {
+                                    *c_ij + alpha * v
+                                };
                             }
                         }
                     }
@@ -151,14 +181,30 @@ fn micro<S: Simd, T: Real, const NR: usize>(s: S, a: &[T::V<S>], b: &[T], tile: 
 
 /// Packs `lhs[ic..ic+mb, pc..pc+kb]` into `MR`-row slivers, each `kb` columns of `MR` contiguous
 /// values, zero-padded below row `mb`.
-fn pack_a<T: Real>(buf: &mut [T], lhs: MatRef<'_, T>, ic: usize, mb: usize, pc: usize, kb: usize, mr: usize) {
+fn pack_a<T: Real>(
+    buf: &mut [T],
+    lhs: MatRef<'_, T>,
+    ic: usize,
+    mb: usize,
+    pc: usize,
+    kb: usize,
+    mr: usize,
+) {
     let block = lhs.submatrix(ic, pc, mb, kb);
-    for (is, sliver) in buf.chunks_exact_mut(kb * mr).take(mb.div_ceil(mr)).enumerate() {
+    for (is, sliver) in buf
+        .chunks_exact_mut(kb * mr)
+        .take(mb.div_ceil(mr))
+        .enumerate()
+    {
         let i0 = is * mr;
         let rows = mr.min(mb - i0);
         for (p, col) in sliver.chunks_exact_mut(mr).enumerate() {
             for (i, x) in col.iter_mut().enumerate() {
-                *x = if i < rows { block[(i0 + i, p)] } else { T::zero() };
+                *x = if i < rows {
+                    block[(i0 + i, p)]
+                } else {
+                    T::zero()
+                };
             }
         }
     }
@@ -166,16 +212,30 @@ fn pack_a<T: Real>(buf: &mut [T], lhs: MatRef<'_, T>, ic: usize, mb: usize, pc: 
 
 /// Packs `rhs[pc..pc+kb, jc..jc+nb]` into `NR`-column slivers, each `kb` rows of `NR` contiguous
 /// values, zero-padded right of column `nb`.
-fn pack_b<T: Real, const NR: usize>(buf: &mut [T], rhs: MatRef<'_, T>, pc: usize, kb: usize, jc: usize, nb: usize) {
+fn pack_b<T: Real, const NR: usize>(
+    buf: &mut [T],
+    rhs: MatRef<'_, T>,
+    pc: usize,
+    kb: usize,
+    jc: usize,
+    nb: usize,
+) {
     let block = rhs.submatrix(pc, jc, kb, nb);
-    for (js, sliver) in buf.chunks_exact_mut(kb * NR).take(nb.div_ceil(NR)).enumerate() {
+    for (js, sliver) in buf
+        .chunks_exact_mut(kb * NR)
+        .take(nb.div_ceil(NR))
+        .enumerate()
+    {
         let j0 = js * NR;
         let cols = NR.min(nb - j0);
         for (p, row) in sliver.chunks_exact_mut(NR).enumerate() {
             for (j, x) in row.iter_mut().enumerate() {
-                *x = if j < cols { block[(p, j0 + j)] } else { T::zero() };
+                *x = if j < cols {
+                    block[(p, j0 + j)]
+                } else {
+                    T::zero()
+                };
             }
         }
     }
 }
-

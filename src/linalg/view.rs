@@ -45,7 +45,9 @@ fn check(len: usize, rows: usize, cols: usize, layout: Layout) -> Result<()> {
     let need = if outer == 0 || inner == 0 {
         Some(0)
     } else {
-        (outer - 1).checked_mul(stride).and_then(|x| x.checked_add(inner))
+        (outer - 1)
+            .checked_mul(stride)
+            .and_then(|x| x.checked_add(inner))
     };
     let Some(need) = need else {
         return Err(Error::InvalidParameter {
@@ -59,7 +61,11 @@ fn check(len: usize, rows: usize, cols: usize, layout: Layout) -> Result<()> {
             reason: "rows·cols overflows usize",
         });
     }
-    let ok = if exact { len == rows * cols } else { len >= need };
+    let ok = if exact {
+        len == rows * cols
+    } else {
+        len >= need
+    };
     if !ok {
         return Err(Error::ShapeMismatch {
             what: "matrix view: slice length",

@@ -1,0 +1,71 @@
+//! Calls into mlkern from a `#![no_std]` staticlib (core tier, and the alloc tier with `alloc`).
+#![no_std]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    loop {}
+}
+
+/// A global allocator that never succeeds: enough to link the alloc tier.
+#[cfg(feature = "alloc")]
+struct NoAlloc;
+
+#[cfg(feature = "alloc")]
+// SAFETY: returning null is always a valid (failing) allocation; dealloc is never reached.
+unsafe impl core::alloc::GlobalAlloc for NoAlloc {
+    unsafe fn alloc(&self, _: core::alloc::Layout) -> *mut u8 {
+        core::ptr::null_mut()
+    }
+    unsafe fn dealloc(&self, _: *mut u8, _: core::alloc::Layout) {}
+}
+
+#[cfg(feature = "alloc")]
+#[global_allocator]
+static ALLOC: NoAlloc = NoAlloc;
+
+/// Core tier: SIMD primitives on caller buffers.
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_softmax(ptr: *mut f32, len: usize) -> i32 {
+    if ptr.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises `ptr` points to `len` initialized f32 values.
+    let x = unsafe { core::slice::from_raw_parts_mut(ptr, len) };
+    let s = mlkern::simd::sum(x);
+    match mlkern::simd::softmax_in_place(x) {
+        Ok(()) if s.is_finite() => 0,
+        _ => 1,
+    }
+}
+
+/// Alloc tier: the portable GEMM (the no_std default backend).
+#[cfg(feature = "alloc")]
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_matmul(a: *const f32, b: *const f32, c: *mut f32, n: usize) -> i32 {
+    use mlkern::linalg::{Accum, Layout, Par, matmul, view, view_mut};
+    if a.is_null() || b.is_null() || c.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises three n×n f32 buffers, `c` not aliasing `a` or `b`.
+    let (a, b, c) = unsafe {
+        (
+            core::slice::from_raw_parts(a, n * n),
+            core::slice::from_raw_parts(b, n * n),
+            core::slice::from_raw_parts_mut(c, n * n),
+        )
+    };
+    let run = || -> mlkern::Result<()> {
+        matmul(
+            view_mut(c, n, n, Layout::RowMajor)?,
+            Accum::Replace,
+            view(a, n, n, Layout::RowMajor)?,
+            view(b, n, n, Layout::RowMajor)?,
+            1.0,
+            Par::Seq,
+        )
+    };
+    if run().is_ok() { 0 } else { 1 }
+}

@@ -1,0 +1,101 @@
+//! Reading `.npy`/`.csv` inputs and writing `.npy` outputs.
+
+use std::path::Path;
+
+use mlkern::io::npy::{self, NpyArray, NpyData};
+
+use crate::CliError;
+
+/// Reads a `.npy` file, or a `.csv` file (numeric, optional header) as a 2-D f64 array.
+pub fn read_array(path: &Path) -> Result<NpyArray, CliError> {
+    let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+    let is_csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    if is_csv {
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())))?;
+        let table = mlkern::io::csv::parse_f64(text).map_err(|e| with_path(path, e))?;
+        return Ok(NpyArray {
+            shape: vec![table.rows, table.cols],
+            data: NpyData::F64(table.data),
+        });
+    }
+    npy::parse(&bytes).map_err(|e| with_path(path, e))
+}
+
+/// Writes `array` as a `.npy` file.
+pub fn write_array(path: &Path, array: &NpyArray) -> Result<(), CliError> {
+    std::fs::write(path, npy::to_bytes(array)).map_err(|e| CliError::io(path, e))
+}
+
+fn with_path(path: &Path, e: mlkern::Error) -> CliError {
+    CliError::Usage(format!("{}: {e}", path.display()))
+}
+
+/// A real 2-D matrix read from a file, row-major, in its own precision (integers become f64).
+pub enum Matrix {
+    /// f32 data.
+    F32 {
+        rows: usize,
+        cols: usize,
+        data: Vec<f32>,
+    },
+    /// f64 data (also integer and bool input).
+    F64 {
+        rows: usize,
+        cols: usize,
+        data: Vec<f64>,
+    },
+}
+
+impl Matrix {
+    /// Interprets `array` as a 2-D real matrix.
+    pub fn from_array(name: &str, array: NpyArray) -> Result<Matrix, CliError> {
+        let &[rows, cols] = array.shape.as_slice() else {
+            return Err(CliError::Usage(format!(
+                "{name}: expected a 2-D array, found shape {:?}",
+                array.shape
+            )));
+        };
+        Ok(match array.data {
+            NpyData::F32(data) => Matrix::F32 { rows, cols, data },
+            _ => Matrix::F64 {
+                rows,
+                cols,
+                data: array.to_f64_vec().map_err(CliError::from)?,
+            },
+        })
+    }
+
+    /// `(rows, cols)`.
+    pub fn shape(&self) -> (usize, usize) {
+        match self {
+            Matrix::F32 { rows, cols, .. } | Matrix::F64 { rows, cols, .. } => (*rows, *cols),
+        }
+    }
+
+    /// `"f32"` or `"f64"`.
+    pub fn dtype(&self) -> &'static str {
+        match self {
+            Matrix::F32 { .. } => "f32",
+            Matrix::F64 { .. } => "f64",
+        }
+    }
+
+    /// Converts to f64 (exact for f32).
+    pub fn into_f64(self) -> Vec<f64> {
+        match self {
+            Matrix::F32 { data, .. } => data.into_iter().map(f64::from).collect(),
+            Matrix::F64 { data, .. } => data,
+        }
+    }
+
+    /// Converts to f32 (rounds f64).
+    pub fn into_f32(self) -> Vec<f32> {
+        match self {
+            Matrix::F32 { data, .. } => data,
+            Matrix::F64 { data, .. } => data.into_iter().map(|x| x as f32).collect(),
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! The `mlkern` command-line tool: mlkern's kernels on `.npy`/`.csv` files.
+//!
+//! Every subcommand prints a one-line error on stderr and exits with code 2 on bad input.
+
+mod cli_error;
+mod demo;
+mod files;
+mod matmul;
+mod timing;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use cli_error::CliError;
+
+/// Fast, verified numerical kernels for machine learning.
+#[derive(Parser, Debug)]
+#[command(name = "mlkern", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run every kernel on generated data and print a table of results and timings.
+    Demo(demo::Args),
+    /// C = A·B for two 2-D .npy matrices (f32 or f64), written as .npy.
+    Matmul(matmul::Args),
+}
+
+/// Options every timed subcommand shares.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Common {
+    /// Print a machine-readable JSON summary on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Run the kernel R times and report the median and minimum time (kernel only, no IO).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
+    /// Worker threads for parallel kernels (default: all available cores).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub threads: Option<u32>,
+}
+
+impl Common {
+    /// The faer parallelism these options ask for.
+    pub fn par(&self) -> mlkern::linalg::Par {
+        let n = self.threads.map(|t| t as usize).unwrap_or_else(|| {
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
+        });
+        if n <= 1 {
+            mlkern::linalg::Par::Seq
+        } else {
+            mlkern::linalg::Par::rayon(n)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    std::panic::set_hook(Box::new(|info| {
+        eprintln!("mlkern: internal error (please report): {info}");
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => e.exit(), // --help, --version
+        Err(e) => {
+            // Clap's usage errors span several lines; the contract is one line on stderr.
+            let text = e.render().to_string();
+            let line = text
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .unwrap_or("invalid arguments");
+            eprintln!("mlkern: {}", line.trim());
+            return ExitCode::from(2);
+        }
+    };
+    let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
+        Command::Matmul(args) => matmul::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mlkern: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

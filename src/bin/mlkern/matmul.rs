@@ -1,0 +1,120 @@
+//! `mlkern matmul A.npy B.npy -o C.npy`: the GEMM layer on files.
+
+use std::path::PathBuf;
+
+use mlkern::Real;
+use mlkern::io::npy::{NpyArray, NpyData};
+use mlkern::linalg::{self, Accum, GemmBackend, Layout};
+use serde_json::json;
+
+use crate::files::{Matrix, read_array, write_array};
+use crate::timing::Timing;
+use crate::{CliError, Common};
+
+/// Arguments of `mlkern matmul`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Left factor A (m×k), .npy or .csv.
+    a: PathBuf,
+    /// Right factor B (k×n), .npy or .csv.
+    b: PathBuf,
+    /// Output C = A·B (m×n) as .npy.
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    /// GEMM implementation.
+    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    backend: Backend,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum Backend {
+    Auto,
+    Faer,
+    Portable,
+}
+
+impl From<Backend> for GemmBackend {
+    fn from(b: Backend) -> Self {
+        match b {
+            Backend::Auto => GemmBackend::Auto,
+            Backend::Faer => GemmBackend::Faer,
+            Backend::Portable => GemmBackend::Portable,
+        }
+    }
+}
+
+fn product<T: Real>(
+    args: &Args,
+    a: &[T],
+    b: &[T],
+    (m, k, n): (usize, usize, usize),
+) -> Result<(Vec<T>, Timing), CliError> {
+    let mut c = vec![T::zero(); m * n];
+    let par = args.common.par();
+    let ((), timing) = Timing::measure(args.common.repeat, || {
+        linalg::matmul_with(
+            args.backend.into(),
+            linalg::view_mut(&mut c, m, n, Layout::RowMajor)?,
+            Accum::Replace,
+            linalg::view(a, m, k, Layout::RowMajor)?,
+            linalg::view(b, k, n, Layout::RowMajor)?,
+            T::one(),
+            par,
+        )
+    })?;
+    Ok((c, timing))
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> Result<(), CliError> {
+    let a = Matrix::from_array("A", read_array(&args.a)?)?;
+    let b = Matrix::from_array("B", read_array(&args.b)?)?;
+    let ((m, k), (k2, n)) = (a.shape(), b.shape());
+    if k != k2 {
+        return Err(CliError::Usage(format!(
+            "matmul: A is {m}×{k} but B is {k2}×{n}; the inner dimensions must agree"
+        )));
+    }
+    let dtype = if a.dtype() == "f32" && b.dtype() == "f32" {
+        "f32"
+    } else {
+        "f64"
+    };
+    let (data, timing) = if dtype == "f32" {
+        let (c, t) = product(&args, &a.into_f32(), &b.into_f32(), (m, k, n))?;
+        (NpyData::F32(c), t)
+    } else {
+        let (c, t) = product(&args, &a.into_f64(), &b.into_f64(), (m, k, n))?;
+        (NpyData::F64(c), t)
+    };
+    if let Some(out) = &args.output {
+        write_array(
+            out,
+            &NpyArray {
+                shape: vec![m, n],
+                data,
+            },
+        )?;
+    }
+    let flops = 2.0 * (m * k * n) as f64;
+    if args.common.json {
+        let summary = json!({
+            "shape": [m, n],
+            "dtype": dtype,
+            "backend": format!("{:?}", GemmBackend::from(args.backend)),
+            "gflops": flops / timing.median_s() / 1e9,
+            "timing": timing.to_json(),
+        });
+        println!("{summary}");
+    } else {
+        println!(
+            "C = A·B: {m}×{k} · {k}×{n} ({dtype}), median {} over {} run(s), {:.1} GFLOP/s",
+            timing.human(),
+            args.common.repeat,
+            flops / timing.median_s() / 1e9
+        );
+    }
+    Ok(())
+}
