@@ -25,7 +25,7 @@ pub trait Real:
     + Sync
     + 'static
     + crate::simd::Kernels
-    + sealed::Lanes
+    + crate::simd::Elem
     + sealed::LinalgScalar
 {
     /// `"f32"` or `"f64"`.
@@ -70,75 +70,6 @@ impl Real for f64 {
 
 /// Sealed supertraits of [`Real`]: nameable inside the crate only, so users cannot implement `Real`.
 pub(crate) mod sealed {
-    use pulp::Simd;
-
-    /// The pulp vector type of a scalar and the few lane operations the blocked kernels need.
-    pub trait Lanes: Copy + Send + Sync + 'static {
-        /// One SIMD register of `Self` for the instruction set `S`.
-        type V<S: Simd>: Copy + Send + Sync + core::fmt::Debug;
-        /// Number of lanes of `V<S>`.
-        fn lanes<S: Simd>() -> usize;
-        /// Broadcast.
-        fn splat<S: Simd>(s: S, x: Self) -> Self::V<S>;
-        /// `a * b + c` (fused where the ISA has FMA).
-        fn vmul_add<S: Simd>(s: S, a: Self::V<S>, b: Self::V<S>, c: Self::V<S>) -> Self::V<S>;
-        /// Splits a slice into whole vectors and a scalar tail.
-        fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]);
-        /// Splits a mutable slice into whole vectors and a scalar tail.
-        fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]);
-    }
-
-    macro_rules! impl_lanes {
-        ($t:ty, $v:ident, $lanes:ident, $splat:ident, $fma:ident, $as:ident, $as_mut:ident) => {
-            impl Lanes for $t {
-                type V<S: Simd> = S::$v;
-                #[inline(always)]
-                fn lanes<S: Simd>() -> usize {
-                    S::$lanes
-                }
-                #[inline(always)]
-                fn splat<S: Simd>(s: S, x: Self) -> Self::V<S> {
-                    s.$splat(x)
-                }
-                #[inline(always)]
-                fn vmul_add<S: Simd>(
-                    s: S,
-                    a: Self::V<S>,
-                    b: Self::V<S>,
-                    c: Self::V<S>,
-                ) -> Self::V<S> {
-                    s.$fma(a, b, c)
-                }
-                #[inline(always)]
-                fn as_simd<S: Simd>(x: &[Self]) -> (&[Self::V<S>], &[Self]) {
-                    S::$as(x)
-                }
-                #[inline(always)]
-                fn as_mut_simd<S: Simd>(x: &mut [Self]) -> (&mut [Self::V<S>], &mut [Self]) {
-                    S::$as_mut(x)
-                }
-            }
-        };
-    }
-    impl_lanes!(
-        f32,
-        f32s,
-        F32_LANES,
-        splat_f32s,
-        mul_add_e_f32s,
-        as_simd_f32s,
-        as_mut_simd_f32s
-    );
-    impl_lanes!(
-        f64,
-        f64s,
-        F64_LANES,
-        splat_f64s,
-        mul_add_e_f64s,
-        as_simd_f64s,
-        as_mut_simd_f64s
-    );
-
     /// With `alloc`, the faer scalar bound the linear-algebra layer needs; empty otherwise.
     #[cfg(feature = "alloc")]
     pub trait LinalgScalar: faer::traits::RealField {}

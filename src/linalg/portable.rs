@@ -160,16 +160,16 @@ fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
 /// `MR × NR` register tile: `tile[j·MR + i] = Σ_p a[p][i]·b[p][j]` over the packed slivers.
 #[inline(always)]
 fn micro<S: Simd, T: Real, const NR: usize>(s: S, a: &[T::V<S>], b: &[T], tile: &mut [T]) {
-    let zero = T::splat(s, T::zero());
+    let zero = T::v_splat(s, T::zero());
     let mut acc = [[zero; MV]; NR];
     for (a, b) in a.chunks_exact(MV).zip(b.chunks_exact(NR)) {
         let (Ok(a), Ok(b)) = (<&[T::V<S>; MV]>::try_from(a), <&[T; NR]>::try_from(b)) else {
             continue;
         };
         for j in 0..NR {
-            let bj = T::splat(s, b[j]);
+            let bj = T::v_splat(s, b[j]);
             for v in 0..MV {
-                acc[j][v] = T::vmul_add(s, a[v], bj, acc[j][v]);
+                acc[j][v] = T::v_fma_fast(s, a[v], bj, acc[j][v]);
             }
         }
     }

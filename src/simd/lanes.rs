@@ -15,7 +15,7 @@ use pulp::Simd;
 pub(crate) const MAX_LANES: usize = 64;
 
 /// `f32` or `f64` seen through a pulp SIMD token `S`.
-pub(crate) trait Elem: Float + Debug + Default + Send + Sync + 'static {
+pub trait Elem: Float + Debug + Default + Send + Sync + 'static {
     /// A full register of lanes.
     type V<S: Simd>: Copy;
     /// A lane mask produced by comparisons.

@@ -49,6 +49,7 @@ mod softmax;
 
 pub use isa::Isa;
 pub(crate) use kernels::Kernels;
+pub(crate) use lanes::Elem;
 
 use crate::Real;
 use crate::error::{Error, Result};
@@ -161,7 +162,10 @@ pub fn axpy<T: Real>(alpha: T, x: &[T], y: &mut [T]) -> Result<()> {
 /// subnormal (`2^−149` / `2^−1074`). `exp(NaN) = NaN`, `exp(+∞) = +∞`, `exp(−∞) = 0`,
 /// `exp(±0) = 1`, overflow (`x > 88.72` / `709.78`) gives `+∞`, and deep underflow gives `+0`.
 /// The scalar level runs the very same algorithm (every step is an exactly specified IEEE
-/// operation), so results are bit-identical on every [`Isa`].
+/// operation), so results are bit-identical on every [`Isa`]. The price is paid on the scalar
+/// level, which needs a correctly rounded FMA per polynomial step and gets it from a library call
+/// (about 23 ns per `f32` element on the development machine, versus 0.4 ns with AVX-512 and
+/// 2.6 ns for `f32::exp`).
 ///
 /// ```
 /// let mut x = [0.0f32, 1.0, f32::NEG_INFINITY];

@@ -57,7 +57,7 @@ pub extern "C" fn mlkern_nostd_matmul(a: *const f32, b: *const f32, c: *mut f32,
             core::slice::from_raw_parts_mut(c, n * n),
         )
     };
-    let run = || -> mlkern::Result<()> {
+    let mut run = || -> mlkern::Result<()> {
         matmul(
             view_mut(c, n, n, Layout::RowMajor)?,
             Accum::Replace,
