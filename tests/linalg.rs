@@ -99,6 +99,31 @@ fn check_gemm<T: Real>(m: usize, k: usize, n: usize, seed: u64) {
 }
 
 #[test]
+fn portable_gemm_at_every_isa_level() {
+    let (m, k, n) = (45, 300, 29);
+    let mut rng = SmallRng::seed_from_u64(99);
+    let a = random::<f32>(&mut rng, m * k);
+    let b = random::<f32>(&mut rng, k * n);
+    let (want, bound) = oracle(&a, &b, None, (m, k, n), 1.0);
+    let mut levels = 0;
+    for isa in mlkern::simd::Isa::supported() {
+        let mut c = vec![f32::NAN; m * n];
+        mlkern::linalg::matmul_portable(
+            isa,
+            view_mut(&mut c, m, n, Layout::RowMajor).unwrap(),
+            Accum::Replace,
+            view(&a, m, k, Layout::RowMajor).unwrap(),
+            view(&b, k, n, Layout::RowMajor).unwrap(),
+            1.0,
+        )
+        .unwrap();
+        assert_close(&c, &want, &bound, k, isa.name());
+        levels += 1;
+    }
+    assert!(levels >= 1);
+}
+
+#[test]
 fn gemm_matches_oracle_on_edge_and_blocking_shapes() {
     // 0 and 1 sizes, odd sizes not a multiple of any SIMD width, and sizes that cross the portable
     // kernel's blocks (kc = 256, mc = 192, NR = 12).
@@ -289,4 +314,32 @@ fn sym_product_shape_error() {
     )
     .unwrap_err();
     assert!(matches!(err, Error::ShapeMismatch { .. }));
+}
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Both backends agree with the f64 oracle for arbitrary small shapes, α and accumulation.
+        #[test]
+        fn gemm_any_shape(m in 0usize..40, k in 0usize..40, n in 0usize..40, seed in any::<u64>(),
+                          alpha in -2.0f64..2.0, add in any::<bool>()) {
+            let mut rng = SmallRng::seed_from_u64(seed);
+            let a = random::<f64>(&mut rng, m * k);
+            let b = random::<f64>(&mut rng, k * n);
+            let c0 = random::<f64>(&mut rng, m * n);
+            let accum = if add { Accum::Add } else { Accum::Replace };
+            let (want, bound) = oracle(&a, &b, add.then_some(&c0[..]), (m, k, n), alpha);
+            for backend in BACKENDS {
+                let mut c = if add { c0.clone() } else { vec![f64::NAN; m * n] };
+                matmul_with(backend, view_mut(&mut c, m, n, Layout::ColMajor).unwrap(), accum,
+                    view(&a, m, k, Layout::RowMajor).unwrap(), view(&b, k, n, Layout::RowMajor).unwrap(),
+                    alpha, Par::Seq).unwrap();
+                // c is column-major: transpose the check.
+                let c_rm: Vec<f64> = (0..m * n).map(|idx| c[(idx % n) * m + idx / n]).collect();
+                assert_close(&c_rm, &want, &bound, k, &format!("{backend:?}"));
+            }
+        }
+    }
 }

@@ -3,6 +3,7 @@
 use faer::{Accum, MatMut, MatRef, Par};
 
 use super::portable;
+use crate::simd::Isa;
 use crate::{Error, Real, Result, Shape};
 
 /// Which GEMM implementation runs.
@@ -109,8 +110,40 @@ pub fn matmul_with<T: Real>(
 ) -> Result<()> {
     check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
     match backend.resolve() {
-        GemmBackend::Portable => portable::gemm(dst, accum, lhs, rhs, alpha, false),
+        GemmBackend::Portable => portable::gemm(Isa::detect(), dst, accum, lhs, rhs, alpha, false),
         _ => faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par),
     }
+    Ok(())
+}
+
+/// The portable blocked GEMM pinned to one instruction set — for testing every ISA level and for
+/// `no_std` deployments that must not depend on run-time detection. Same contract as [`matmul`];
+/// single-threaded.
+///
+/// # Errors
+/// As [`matmul`].
+///
+/// ```
+/// use mlkern::linalg::{matmul_portable, view, view_mut, Accum, Layout};
+/// use mlkern::simd::Isa;
+/// let a = [1.0f32, 2.0, 3.0, 4.0];
+/// for isa in Isa::supported() {
+///     let mut c = [0.0f32; 4];
+///     matmul_portable(isa, view_mut(&mut c, 2, 2, Layout::RowMajor)?, Accum::Replace,
+///                     view(&a, 2, 2, Layout::RowMajor)?, view(&a, 2, 2, Layout::RowMajor)?, 1.0)?;
+///     assert_eq!(c, [7.0, 10.0, 15.0, 22.0]);
+/// }
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn matmul_portable<T: Real>(
+    isa: Isa,
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+) -> Result<()> {
+    check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
+    portable::gemm(isa, dst, accum, lhs, rhs, alpha, false);
     Ok(())
 }

@@ -30,6 +30,6 @@ mod symmetric;
 mod view;
 
 pub use faer::{Accum, MatMut, MatRef, Par};
-pub use matmul::{GemmBackend, matmul, matmul_with};
+pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
 pub use symmetric::{sym_product, sym_product_with};
 pub use view::{Layout, view, view_mut};

@@ -14,6 +14,7 @@ use faer::{Accum, MatMut, MatRef};
 use pulp::{Simd, WithSimd};
 
 use crate::Real;
+use crate::simd::Isa;
 
 /// Depth of a packed panel (`kc`): a `MR × kc` sliver of A and a `kc × NR` sliver of B stay in L1.
 const KC: usize = 256;
@@ -30,6 +31,7 @@ const MAX_TILE: usize = 2 * 16 * 12;
 /// are skipped (the caller mirrors); entries above the diagonal are then unspecified.
 /// Shapes must already be checked.
 pub(crate) fn gemm<T: Real>(
+    isa: Isa,
     mut dst: MatMut<'_, T>,
     accum: Accum,
     lhs: MatRef<'_, T>,
@@ -47,7 +49,7 @@ pub(crate) fn gemm<T: Real>(
         }
         return;
     }
-    pulp::Arch::new().dispatch(Gemm {
+    isa.dispatch(Gemm {
         dst,
         accum,
         lhs,

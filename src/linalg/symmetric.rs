@@ -73,7 +73,15 @@ pub fn sym_product_with<T: Real>(
         Accum::Add
     };
     match backend.resolve() {
-        GemmBackend::Portable => portable::gemm(dst.rb_mut(), accum, a, a.transpose(), alpha, true),
+        GemmBackend::Portable => portable::gemm(
+            crate::simd::Isa::detect(),
+            dst.rb_mut(),
+            accum,
+            a,
+            a.transpose(),
+            alpha,
+            true,
+        ),
         _ => triangular::matmul(
             dst.rb_mut(),
             BlockStructure::TriangularLower,
