@@ -332,11 +332,12 @@ mod props {
             let accum = if add { Accum::Add } else { Accum::Replace };
             let (want, bound) = oracle(&a, &b, add.then_some(&c0[..]), (m, k, n), alpha);
             for backend in BACKENDS {
-                let mut c = if add { c0.clone() } else { vec![f64::NAN; m * n] };
+                // c is column-major: lay c0 (row-major for the oracle) out by columns.
+                let c0_cm: Vec<f64> = (0..m * n).map(|idx| c0[(idx % m) * n + idx / m]).collect();
+                let mut c = if add { c0_cm } else { vec![f64::NAN; m * n] };
                 matmul_with(backend, view_mut(&mut c, m, n, Layout::ColMajor).unwrap(), accum,
                     view(&a, m, k, Layout::RowMajor).unwrap(), view(&b, k, n, Layout::RowMajor).unwrap(),
                     alpha, Par::Seq).unwrap();
-                // c is column-major: transpose the check.
                 let c_rm: Vec<f64> = (0..m * n).map(|idx| c[(idx % n) * m + idx / n]).collect();
                 assert_close(&c_rm, &want, &bound, k, &format!("{backend:?}"));
             }
