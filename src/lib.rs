@@ -41,3 +41,8 @@ pub mod simd;
 
 pub use error::{Error, Result, Shape};
 pub use real::Real;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(all(doctest, feature = "std"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
