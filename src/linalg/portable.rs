@@ -109,13 +109,13 @@ fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
         for pc in (0..k).step_by(KC) {
             let kb = KC.min(k - pc);
             let first = pc == 0;
-            pack_b::<T, NR>(&mut b_pack, rhs, pc, kb, jc, nb);
+            pack(&mut b_pack, rhs.transpose(), (jc, nb), (pc, kb), NR);
             for ic in (0..m).step_by(mc) {
                 let mb = mc.min(m - ic);
                 if lower_only && ic + mb <= jc {
                     continue;
                 }
-                pack_a(&mut a_pack, lhs, ic, mb, pc, kb, mr);
+                pack(&mut a_pack, lhs, (ic, mb), (pc, kb), mr);
                 for (js, b_sliver) in b_pack
                     .chunks_exact(kb * NR)
                     .take(nb.div_ceil(NR))
@@ -181,59 +181,29 @@ fn micro<S: Simd, T: Real, const NR: usize>(s: S, a: &[T::V<S>], b: &[T], tile: 
     }
 }
 
-/// Packs `lhs[ic..ic+mb, pc..pc+kb]` into `MR`-row slivers, each `kb` columns of `MR` contiguous
-/// values, zero-padded below row `mb`.
-fn pack_a<T: Real>(
+/// Packs `mat[r0..r0+rows, c0..c0+depth]` into slivers of `width` rows: each sliver holds `depth`
+/// groups of `width` contiguous values (one column of the sliver each), zero-padded below `rows`.
+/// A's block packs as is; B's block packs as its transpose (`NR`-column slivers of B are
+/// `NR`-row slivers of Bᵀ).
+fn pack<T: Real>(
     buf: &mut [T],
-    lhs: MatRef<'_, T>,
-    ic: usize,
-    mb: usize,
-    pc: usize,
-    kb: usize,
-    mr: usize,
+    mat: MatRef<'_, T>,
+    (r0, rows): (usize, usize),
+    (c0, depth): (usize, usize),
+    width: usize,
 ) {
-    let block = lhs.submatrix(ic, pc, mb, kb);
-    for (is, sliver) in buf
-        .chunks_exact_mut(kb * mr)
-        .take(mb.div_ceil(mr))
+    let block = mat.submatrix(r0, c0, rows, depth);
+    for (s, sliver) in buf
+        .chunks_exact_mut(depth * width)
+        .take(rows.div_ceil(width))
         .enumerate()
     {
-        let i0 = is * mr;
-        let rows = mr.min(mb - i0);
-        for (p, col) in sliver.chunks_exact_mut(mr).enumerate() {
-            for (i, x) in col.iter_mut().enumerate() {
-                *x = if i < rows {
+        let i0 = s * width;
+        let live = width.min(rows - i0);
+        for (p, group) in sliver.chunks_exact_mut(width).enumerate() {
+            for (i, x) in group.iter_mut().enumerate() {
+                *x = if i < live {
                     block[(i0 + i, p)]
-                } else {
-                    T::zero()
-                };
-            }
-        }
-    }
-}
-
-/// Packs `rhs[pc..pc+kb, jc..jc+nb]` into `NR`-column slivers, each `kb` rows of `NR` contiguous
-/// values, zero-padded right of column `nb`.
-fn pack_b<T: Real, const NR: usize>(
-    buf: &mut [T],
-    rhs: MatRef<'_, T>,
-    pc: usize,
-    kb: usize,
-    jc: usize,
-    nb: usize,
-) {
-    let block = rhs.submatrix(pc, jc, kb, nb);
-    for (js, sliver) in buf
-        .chunks_exact_mut(kb * NR)
-        .take(nb.div_ceil(NR))
-        .enumerate()
-    {
-        let j0 = js * NR;
-        let cols = NR.min(nb - j0);
-        for (p, row) in sliver.chunks_exact_mut(NR).enumerate() {
-            for (j, x) in row.iter_mut().enumerate() {
-                *x = if j < cols {
-                    block[(p, j0 + j)]
                 } else {
                     T::zero()
                 };
