@@ -9,12 +9,19 @@ use mlkern::Error;
 use mlkern::io::csv;
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(text) = std::str::from_utf8(data) else { return };
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
     let t = match csv::parse_f64(text) {
         Ok(t) => t,
-        Err(Error::InvalidFormat { format, position, .. }) => {
+        Err(Error::InvalidFormat {
+            format, position, ..
+        }) => {
             assert_eq!(format, "csv");
-            assert!((1..=text.split('\n').count()).contains(&position), "line {position}");
+            assert!(
+                (1..=text.split('\n').count()).contains(&position),
+                "line {position}"
+            );
             return;
         }
         Err(Error::Empty { .. }) => {
@@ -51,7 +58,10 @@ fuzz_target!(|data: &[u8]| {
         let back = csv::parse_f64(&out).expect("printed values must parse");
         assert_eq!((back.rows, back.cols, back.header), (t.rows, t.cols, None));
         for (x, y) in t.data.iter().zip(&back.data) {
-            assert!(x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()), "{x} vs {y}");
+            assert!(
+                x.to_bits() == y.to_bits() || (x.is_nan() && y.is_nan()),
+                "{x} vs {y}"
+            );
         }
     }
 });

@@ -14,9 +14,9 @@ fn bitwise_eq(a: &NpyArray, b: &NpyArray) -> bool {
         && match (&a.data, &b.data) {
             (NpyData::F32(x), NpyData::F32(y)) => bits_eq(x, y, |v| [u64::from(v.to_bits())]),
             (NpyData::F64(x), NpyData::F64(y)) => bits_eq(x, y, |v| [v.to_bits()]),
-            (NpyData::C64(x), NpyData::C64(y)) => {
-                bits_eq(x, y, |v| [u64::from(v[0].to_bits()), u64::from(v[1].to_bits())])
-            }
+            (NpyData::C64(x), NpyData::C64(y)) => bits_eq(x, y, |v| {
+                [u64::from(v[0].to_bits()), u64::from(v[1].to_bits())]
+            }),
             (NpyData::C128(x), NpyData::C128(y)) => {
                 bits_eq(x, y, |v| [v[0].to_bits(), v[1].to_bits()])
             }

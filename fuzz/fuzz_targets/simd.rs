@@ -46,7 +46,10 @@ fn check_f32(x: &[f32]) {
         let half = x.len() / 2;
         let _ = isa.dot(&x[..half], &x[half..2 * half]);
         let _ = isa.sum(x);
-        assert_eq!(isa.find_non_finite(x), x.iter().position(|v| !v.is_finite()));
+        assert_eq!(
+            isa.find_non_finite(x),
+            x.iter().position(|v| !v.is_finite())
+        );
     }
 }
 
@@ -55,11 +58,16 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     if tag % 2 == 0 {
-        let x: Vec<f32> = rest.chunks_exact(4).map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
+        let x: Vec<f32> = rest
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
         check_f32(&x);
     } else {
-        let x: Vec<f64> =
-            rest.chunks_exact(8).map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8]))).collect();
+        let x: Vec<f64> = rest
+            .chunks_exact(8)
+            .map(|c| f64::from_le_bytes(c.try_into().unwrap_or([0; 8])))
+            .collect();
         for isa in Isa::supported() {
             let _ = isa.sum(&x);
             let _ = isa.log_sum_exp(&x);
