@@ -27,6 +27,17 @@ fn write(path: &Path, shape: &[usize], data: NpyData) {
     .unwrap();
 }
 
+/// Runs the binary and asserts that it succeeded.
+fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// Asserts the failure contract: exit code 2, exactly one line on stderr, no panic text.
 fn assert_clean_error(out: &Output, needle: &str) {
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -50,26 +61,21 @@ fn matmul_f32_round_trip_and_json_timing() {
         &[3, 2],
         NpyData::F32(vec![1., 0., 0., 1., 1., 1.]),
     );
-    let out = bin()
-        .args([
-            "matmul",
-            "a.npy",
-            "b.npy",
-            "-o",
-            "c.npy",
-            "--json",
-            "--repeat",
-            "3",
-            "--threads",
-            "1",
-        ])
-        .current_dir(&d)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let out = run_ok(
+        bin()
+            .args([
+                "matmul",
+                "a.npy",
+                "b.npy",
+                "-o",
+                "c.npy",
+                "--json",
+                "--repeat",
+                "3",
+                "--threads",
+                "1",
+            ])
+            .current_dir(&d),
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["timing"]["runs"], 3);
@@ -90,23 +96,18 @@ fn matmul_fortran_f64_and_csv_inputs() {
     std::fs::write(d.join("a.npy"), npy::to_bytes_fortran(&a)).unwrap();
     std::fs::write(d.join("b.csv"), "x,y\n1,1\n# comment\n2,0\n").unwrap();
     for backend in ["auto", "faer", "portable"] {
-        let out = bin()
-            .args([
-                "matmul",
-                "a.npy",
-                "b.csv",
-                "-o",
-                "c.npy",
-                "--backend",
-                backend,
-            ])
-            .current_dir(&d)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+        run_ok(
+            bin()
+                .args([
+                    "matmul",
+                    "a.npy",
+                    "b.csv",
+                    "-o",
+                    "c.npy",
+                    "--backend",
+                    backend,
+                ])
+                .current_dir(&d),
         );
         let c = npy::parse(&std::fs::read(d.join("c.npy")).unwrap()).unwrap();
         assert_eq!(c.data, NpyData::F64(vec![5., 1., 11., 3.]), "{backend}");
@@ -140,15 +141,7 @@ fn bad_inputs_fail_cleanly() {
 
 #[test]
 fn demo_json_reports_every_row_ok() {
-    let out = bin()
-        .args(["demo", "--json", "--repeat", "1", "--threads", "1"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_ok(bin().args(["demo", "--json", "--repeat", "1", "--threads", "1"]));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], true);
     let rows = v["rows"].as_array().unwrap();

@@ -108,11 +108,11 @@ pub fn matmul_with<T: Real>(
     alpha: T,
     par: Par,
 ) -> Result<()> {
-    check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
-    match backend.resolve() {
-        GemmBackend::Portable => portable::gemm(Isa::detect(), dst, accum, lhs, rhs, alpha, false),
-        _ => faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par),
+    if backend.resolve() == GemmBackend::Portable {
+        return matmul_portable(Isa::detect(), dst, accum, lhs, rhs, alpha);
     }
+    check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
     Ok(())
 }
 

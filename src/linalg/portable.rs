@@ -108,7 +108,8 @@ fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
         let nb = nc.min(n - jc);
         for pc in (0..k).step_by(KC) {
             let kb = KC.min(k - pc);
-            let first = pc == 0;
+            // Only the first depth panel may overwrite C; later panels accumulate.
+            let replace = pc == 0 && accum == Accum::Replace;
             pack(&mut b_pack, rhs.transpose(), (jc, nb), (pc, kb), NR);
             for ic in (0..m).step_by(mc) {
                 let mb = mc.min(m - ic);
@@ -139,7 +140,6 @@ fn run<S: Simd, T: Real, const NR: usize>(s: S, op: Gemm<'_, T>) {
                         );
                         let rows = mr.min(mb - i0);
                         let cols = NR.min(nb - j0);
-                        let replace = first && accum == Accum::Replace;
                         let mut c = dst.rb_mut().submatrix_mut(ic + i0, jc + j0, rows, cols);
                         for j in 0..cols {
                             let t = &tile[j * mr..j * mr + rows];

@@ -49,6 +49,12 @@ fn rel(got: f64, want: f64) -> f64 {
     (got - want).abs() / want.abs().max(1e-300)
 }
 
+/// The f64 sum of `terms` and the f32 accuracy budget `1e-5·Σ|terms|` a reduction must meet.
+fn reference_sum(terms: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (sum, abs) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
+    (sum, abs * 1e-5)
+}
+
 type Step = Box<dyn Fn(u32, Par) -> Result<Row, CliError>>;
 
 fn simd_rows() -> Vec<Step> {
@@ -59,8 +65,7 @@ fn simd_rows() -> Vec<Step> {
             let x32 = f32s(&x);
             let (got, timing) =
                 Timing::measure(repeat, || Ok::<_, CliError>(mlkern::simd::sum(&x32)))?;
-            let want: f64 = x32.iter().map(|&v| v as f64).sum();
-            let bound: f64 = x32.iter().map(|&v| (v as f64).abs()).sum::<f64>() * 1e-5;
+            let (want, bound) = reference_sum(x32.iter().map(|&v| v as f64));
             Ok(Row {
                 kernel: "simd::sum (f32)",
                 shape: format!("{N}"),
@@ -72,13 +77,7 @@ fn simd_rows() -> Vec<Step> {
         Box::new(|repeat, _| {
             let (x, y) = (f32s(&data(N, 2)), f32s(&data(N, 3)));
             let (got, timing) = Timing::measure(repeat, || mlkern::simd::dot(&x, &y))?;
-            let want: f64 = x.iter().zip(&y).map(|(&a, &b)| a as f64 * b as f64).sum();
-            let bound: f64 = x
-                .iter()
-                .zip(&y)
-                .map(|(&a, &b)| (a as f64 * b as f64).abs())
-                .sum::<f64>()
-                * 1e-5;
+            let (want, bound) = reference_sum(x.iter().zip(&y).map(|(&a, &b)| a as f64 * b as f64));
             Ok(Row {
                 kernel: "simd::dot (f32)",
                 shape: format!("{N}"),
