@@ -6,6 +6,7 @@
 //! |---|---|---|
 //! | [`simd`] | pulp-dispatched primitives: sum, dot, max/argmax, scale/axpy, exp, log-sum-exp, softmax, finite checks | core |
 //! | `linalg` | matrix views over slices, GEMM with explicit parallelism, the symmetric product `α·A·Aᵀ + β·C`, a portable blocked GEMM for builds without `std` | alloc |
+//! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
 //! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
 //! | [`gpu`] | the cuBLAS backend (feature `cublas`) | std |
 //!
@@ -37,6 +38,8 @@ pub mod gpu;
 pub mod io;
 #[cfg(feature = "alloc")]
 pub mod linalg;
+#[cfg(feature = "alloc")]
+pub mod ortho;
 pub mod simd;
 
 pub use error::{Error, Result, Shape};

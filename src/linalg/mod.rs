@@ -29,7 +29,8 @@ mod portable;
 mod symmetric;
 mod view;
 
-pub use faer::{Accum, MatMut, MatRef, Par};
+pub use faer::{Accum, Mat, MatMut, MatRef, Par};
 pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
+pub(crate) use symmetric::symmetric_result_with;
 pub use symmetric::{sym_product, sym_product_with};
 pub use view::{Layout, view, view_mut};

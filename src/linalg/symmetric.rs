@@ -52,13 +52,28 @@ pub fn sym_product<T: Real>(
 /// ```
 pub fn sym_product_with<T: Real>(
     backend: GemmBackend,
-    mut dst: MatMut<'_, T>,
+    dst: MatMut<'_, T>,
     beta: T,
     a: MatRef<'_, T>,
     alpha: T,
     par: Par,
 ) -> Result<()> {
-    check_product_shapes("sym_product", (dst.nrows(), dst.ncols()), a, a.transpose())?;
+    symmetric_result_with(backend, dst, beta, a, a.transpose(), alpha, par)
+}
+
+/// `C = α·L·R + β·C` for a product that is symmetric in exact arithmetic (`A·Aᵀ`, or products of
+/// commuting symmetric matrices such as polynomials in one Gram matrix): only the lower triangle
+/// is computed and then mirrored, so `C` is exactly symmetric and costs half a GEMM.
+pub(crate) fn symmetric_result_with<T: Real>(
+    backend: GemmBackend,
+    mut dst: MatMut<'_, T>,
+    beta: T,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) -> Result<()> {
+    check_product_shapes("sym_product", (dst.nrows(), dst.ncols()), lhs, rhs)?;
     let m = dst.nrows();
     let accum = if beta == T::zero() {
         Accum::Replace
@@ -77,8 +92,8 @@ pub fn sym_product_with<T: Real>(
             crate::simd::Isa::detect(),
             dst.rb_mut(),
             accum,
-            a,
-            a.transpose(),
+            lhs,
+            rhs,
             alpha,
             true,
         ),
@@ -86,18 +101,24 @@ pub fn sym_product_with<T: Real>(
             dst.rb_mut(),
             BlockStructure::TriangularLower,
             accum,
-            a,
+            lhs,
             BlockStructure::Rectangular,
-            a.transpose(),
+            rhs,
             BlockStructure::Rectangular,
             alpha,
             par,
         ),
     }
+    mirror_lower(dst);
+    Ok(())
+}
+
+/// Copies the strict lower triangle of a square matrix onto its upper triangle.
+pub(crate) fn mirror_lower<T: Copy>(mut dst: MatMut<'_, T>) {
+    let m = dst.nrows();
     for j in 1..m {
         for i in 0..j {
             dst[(i, j)] = dst[(j, i)];
         }
     }
-    Ok(())
 }

@@ -1,0 +1,187 @@
+//! Batches of same-shape matrices (b×m×n, C order): parallel across matrices when they are small,
+//! within each matrix (parallel GEMMs) when they are large.
+
+use faer::{MatMut, MatRef, Par};
+
+use super::config::{NsConfig, NsReport};
+use super::newton_schulz::{orthogonalize_into, workspace_len};
+use crate::{Error, Real, Result, Shape};
+
+/// Below this many flops per product (`k²·N`), a batch is spread across threads one matrix per
+/// task; above it each matrix gets all threads. 2²⁵ ≈ a 256×512 matrix.
+const SMALL: usize = 1 << 25;
+
+/// Workspace length for [`orthogonalize_batch_into`]: one single-matrix workspace per thread of
+/// `par` (`par.degree()` of them).
+///
+/// ```
+/// use mlkern::linalg::Par;
+/// use mlkern::ortho::{batch_workspace_len, workspace_len, NsConfig};
+/// let cfg = NsConfig::default();
+/// assert_eq!(batch_workspace_len(8, 16, &cfg, Par::Seq), workspace_len(8, 16, &cfg));
+/// ```
+pub fn batch_workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>, par: Par) -> usize {
+    workspace_len(m, n, cfg) * par.degree().max(1)
+}
+
+/// Orthogonalizes `batch` matrices of shape m×n stored contiguously in C order (`g[i·m·n ..]` is
+/// matrix `i`, row-major) into `out` (same layout), one [`NsReport`] per matrix into `reports`.
+///
+/// Result for each matrix is the same as [`orthogonalize_into`] on that slice, and independent
+/// of `par` and of the batch size. Ragged batches: zero-pad the short side of each matrix to a
+/// common shape (zero columns/rows do not change the result) and crop afterwards.
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] when `g`, `out`, `reports` or `workspace` do not match the shape;
+/// [`Error::NonFinite`] with the flat index into `g` of a NaN/±∞ (the contents of `out` are then
+/// unspecified); [`Error::InvalidParameter`] for an invalid schedule.
+///
+/// ```
+/// use mlkern::linalg::Par;
+/// use mlkern::ortho::{batch_workspace_len, orthogonalize_batch_into, NsConfig, NsReport};
+/// let g = [3.0f32, 0.0, 0.0, 4.0, /* second matrix */ 0.0, 0.0, 0.0, 0.0];
+/// let cfg = NsConfig::default();
+/// let (mut out, mut reports) = ([1.0f32; 8], [NsReport::default(); 2]);
+/// let mut ws = vec![0.0f32; batch_workspace_len(2, 2, &cfg, Par::Seq)];
+/// orthogonalize_batch_into(&mut out, &g, 2, 2, 2, &cfg, &mut ws, &mut reports, Par::Seq)?;
+/// assert!(reports[1].zero_input && out[4..] == [0.0; 4]);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn orthogonalize_batch_into<T: Real>(
+    out: &mut [T],
+    g: &[T],
+    batch: usize,
+    m: usize,
+    n: usize,
+    cfg: &NsConfig<'_>,
+    workspace: &mut [T],
+    reports: &mut [NsReport],
+    par: Par,
+) -> Result<()> {
+    cfg.validate()?;
+    let mn = m.checked_mul(n).and_then(|x| x.checked_mul(batch));
+    let Some(total) = mn else {
+        return Err(Error::InvalidParameter {
+            name: "batch shape",
+            reason: "b·m·n overflows usize",
+        });
+    };
+    for (what, len) in [("orthogonalize_batch input", g.len()), ("orthogonalize_batch output", out.len())] {
+        if len != total {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: Shape::d3(batch, m, n),
+                found: Shape::d1(len),
+            });
+        }
+    }
+    if reports.len() != batch {
+        return Err(Error::ShapeMismatch {
+            what: "orthogonalize_batch reports",
+            expected: Shape::d1(batch),
+            found: Shape::d1(reports.len()),
+        });
+    }
+    let per = workspace_len(m, n, cfg);
+    let need = batch_workspace_len(m, n, cfg, par);
+    if workspace.len() < need {
+        return Err(Error::ShapeMismatch {
+            what: "orthogonalize_batch workspace",
+            expected: Shape::d1(need),
+            found: Shape::d1(workspace.len()),
+        });
+    }
+    if batch == 0 || m * n == 0 {
+        // Empty matrices: nothing to compute; one report per (empty) matrix.
+        reports.fill(NsReport {
+            zero_input: true,
+            ..NsReport::default()
+        });
+        return Ok(());
+    }
+    let (k, big) = (m.min(n), m.max(n));
+    let threads = par.degree().max(1);
+    let small = k.saturating_mul(k).saturating_mul(big) <= SMALL;
+    if threads > 1 && batch > 1 && small {
+        return across(out, g, m, n, cfg, &mut workspace[..need], per, reports, threads);
+    }
+    run_range(out, g, 0, m, n, cfg, &mut workspace[..per], reports, par)
+}
+
+/// Matrices `first..` of the batch, one after the other, each with `par` inside its GEMMs.
+#[allow(clippy::too_many_arguments)]
+fn run_range<T: Real>(
+    out: &mut [T],
+    g: &[T],
+    first: usize,
+    m: usize,
+    n: usize,
+    cfg: &NsConfig<'_>,
+    workspace: &mut [T],
+    reports: &mut [NsReport],
+    par: Par,
+) -> Result<()> {
+    let mn = m * n;
+    for (i, ((o, x), rep)) in out
+        .chunks_exact_mut(mn)
+        .zip(g.chunks_exact(mn))
+        .zip(reports.iter_mut())
+        .enumerate()
+    {
+        let xv = MatRef::from_row_major_slice(x, m, n);
+        let ov = MatMut::from_row_major_slice_mut(o, m, n);
+        *rep = orthogonalize_into(ov, xv, cfg, workspace, par).map_err(|e| match e {
+            Error::NonFinite { what, index } => Error::NonFinite {
+                what,
+                index: (first + i) * mn + index,
+            },
+            other => other,
+        })?;
+    }
+    Ok(())
+}
+
+#[cfg(feature = "rayon")]
+#[allow(clippy::too_many_arguments)]
+fn across<T: Real>(
+    out: &mut [T],
+    g: &[T],
+    m: usize,
+    n: usize,
+    cfg: &NsConfig<'_>,
+    workspace: &mut [T],
+    per: usize,
+    reports: &mut [NsReport],
+    threads: usize,
+) -> Result<()> {
+    use rayon::prelude::*;
+    let batch = reports.len();
+    let group = batch.div_ceil(threads);
+    let mn = m * n;
+    out.par_chunks_mut(group * mn)
+        .zip(g.par_chunks(group * mn))
+        .zip(workspace.par_chunks_mut(per))
+        .zip(reports.par_chunks_mut(group))
+        .enumerate()
+        .try_for_each(|(t, (((o, x), ws), rep))| {
+            run_range(o, x, t * group, m, n, cfg, ws, rep, Par::Seq)
+        })
+}
+
+#[cfg(not(feature = "rayon"))]
+#[allow(clippy::too_many_arguments)]
+fn across<T: Real>(
+    out: &mut [T],
+    g: &[T],
+    m: usize,
+    n: usize,
+    cfg: &NsConfig<'_>,
+    workspace: &mut [T],
+    per: usize,
+    reports: &mut [NsReport],
+    _threads: usize,
+) -> Result<()> {
+    // Without rayon `Par` is always sequential; kept for a uniform call site.
+    run_range(out, g, 0, m, n, cfg, &mut workspace[..per], reports, Par::Seq)
+}

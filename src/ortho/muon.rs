@@ -1,0 +1,274 @@
+//! One Muon step (Keller Jordan 2024; `torch.optim.Muon`) as a pure function over slices:
+//! momentum, optional Nesterov, Newton–Schulz, update scale and decoupled weight decay.
+
+use faer::{MatMut, MatRef, Par};
+
+use super::config::{NsConfig, NsReport};
+use super::newton_schulz::{orthogonalize_into, workspace_len};
+use crate::{Error, Real, Result, Shape};
+
+/// How the momentum buffer accumulates gradients.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MomentumKind {
+    /// `M ← β·M + (1−β)·g` (`lerp`; Keller Jordan's `muon.py`, `torch.optim.Muon`, DeepSpeed).
+    /// Nesterov input: `(1−β)·g + β·M`.
+    #[default]
+    Ema,
+    /// `M ← β·M + g` (Moonlight, Dion, burn, the first `muon.py`). Nesterov input: `g + β·M`.
+    /// From a zero buffer it is the EMA buffer times `1/(1−β)`, so after normalization both give
+    /// the same update up to the normalizer's `eps`.
+    Sum,
+}
+
+/// The multiplier applied to the orthogonalized r×c update.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[non_exhaustive]
+pub enum UpdateScale {
+    /// `√max(1, r/c)` (Keller Jordan; `torch.optim.Muon` `"original"`).
+    #[default]
+    Keller,
+    /// `0.2·√max(r, c)`: update RMS ≈ AdamW's (Moonlight; torch `"match_rms_adamw"`).
+    Moonlight,
+    /// `√(r/c)` (spectral-norm scaling; torch `"spectral_unclamped"`, Dion `spectral_norm`).
+    Spectral,
+    /// A fixed multiplier.
+    Fixed(f64),
+}
+
+impl UpdateScale {
+    /// The multiplier for an r×c update.
+    ///
+    /// ```
+    /// use mlkern::ortho::UpdateScale;
+    /// assert_eq!(UpdateScale::Keller.factor(8, 2), 2.0);
+    /// assert_eq!(UpdateScale::Keller.factor(2, 8), 1.0);
+    /// assert_eq!(UpdateScale::Spectral.factor(2, 8), 0.5);
+    /// ```
+    pub fn factor(self, rows: usize, cols: usize) -> f64 {
+        let (r, c) = (rows as f64, cols as f64);
+        match self {
+            UpdateScale::Keller => libm_sqrt((r / c).max(1.0)),
+            UpdateScale::Moonlight => 0.2 * libm_sqrt(r.max(c)),
+            UpdateScale::Spectral => libm_sqrt(r / c),
+            UpdateScale::Fixed(s) => s,
+        }
+    }
+}
+
+fn libm_sqrt(x: f64) -> f64 {
+    num_traits::Float::sqrt(x)
+}
+
+/// Hyper-parameters of [`muon_step`]. `Default` is Keller Jordan's Muon: lr 0.02, β 0.95,
+/// Nesterov, EMA momentum, no weight decay, `√max(1, r/c)`, NS5 with `G/(‖G‖_F + 1e-7)`.
+/// For `torch.optim.Muon` semantics use `ns.schedule.normalize = Normalize::PYTORCH`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MuonConfig<'s> {
+    /// Learning rate (the weight decay uses it unscaled, as torch does).
+    pub lr: f64,
+    /// Momentum coefficient β in `[0, 1)`.
+    pub momentum: f64,
+    /// Orthogonalize the Nesterov look-ahead instead of the buffer.
+    pub nesterov: bool,
+    /// EMA or sum momentum.
+    pub momentum_kind: MomentumKind,
+    /// Decoupled weight decay: `p ← p·(1 − lr·wd)` before the update.
+    pub weight_decay: f64,
+    /// Multiplier of the orthogonalized update.
+    pub scale: UpdateScale,
+    /// The Newton–Schulz configuration.
+    pub ns: NsConfig<'s>,
+}
+
+impl Default for MuonConfig<'static> {
+    fn default() -> Self {
+        MuonConfig {
+            lr: 0.02,
+            momentum: 0.95,
+            nesterov: true,
+            momentum_kind: MomentumKind::Ema,
+            weight_decay: 0.0,
+            scale: UpdateScale::Keller,
+            ns: NsConfig::default(),
+        }
+    }
+}
+
+/// What one Muon step did.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct MuonReport {
+    /// The Newton–Schulz report (a zero gradient and buffer give `zero_input`: only weight decay
+    /// applied).
+    pub ns: NsReport,
+    /// Rows of the matrix view (`shape[0]`).
+    pub rows: usize,
+    /// Columns of the matrix view (product of the remaining dimensions).
+    pub cols: usize,
+    /// The update multiplier `lr·scale` that was applied.
+    pub step_size: f64,
+}
+
+/// Rows and columns of the matrix view of a parameter: `(d0, d1·d2·…)` (conv filters
+/// `(C_out, C_in, kh, kw)` become `(C_out, C_in·kh·kw)`; unlike Keller Jordan's `muon.py`, the
+/// scale uses these flattened dimensions).
+fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
+    if shape.len() < 2 {
+        return Err(Error::InvalidParameter {
+            name: "shape",
+            reason: "Muon needs a parameter with at least 2 dimensions (use AdamW for vectors)",
+        });
+    }
+    let cols = shape[1..].iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match cols.and_then(|c| c.checked_mul(shape[0]).map(|_| c)) {
+        Some(c) => Ok((shape[0], c)),
+        None => Err(Error::InvalidParameter {
+            name: "shape",
+            reason: "element count overflows usize",
+        }),
+    }
+}
+
+/// Workspace length (elements of `T`) for [`muon_step`] on a parameter of this shape:
+/// two matrix-sized buffers plus the Newton–Schulz workspace.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions.
+pub fn muon_workspace_len(shape: &[usize], cfg: &MuonConfig<'_>) -> Result<usize> {
+    let (r, c) = matrix_view(shape)?;
+    Ok(2 * r * c + workspace_len(r, c, &cfg.ns))
+}
+
+fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
+    let bad = |name, reason| Err(Error::InvalidParameter { name, reason });
+    if !cfg.lr.is_finite() {
+        return bad("lr", "must be finite");
+    }
+    if !(0.0..1.0).contains(&cfg.momentum) {
+        return bad("momentum", "must be in [0, 1)");
+    }
+    if !cfg.weight_decay.is_finite() {
+        return bad("weight_decay", "must be finite");
+    }
+    if let UpdateScale::Fixed(s) = cfg.scale
+        && !s.is_finite()
+    {
+        return bad("scale", "fixed scale must be finite");
+    }
+    cfg.ns.validate()
+}
+
+/// One Muon step on a parameter of `shape` (≥ 2-D, C order), in place:
+///
+/// 1. momentum: `M ← β·M + (1−β)·g` (EMA) or `M ← β·M + g` (sum);
+/// 2. `U = ` the Nesterov look-ahead (`(1−β)·g + β·M` resp. `g + β·M`) or `M`;
+/// 3. `O = NS(U)` on the `(d0, ∏rest)` matrix view;
+/// 4. `p ← p·(1 − lr·wd)`, then `p ← p − lr·scale(r, c)·O`.
+///
+/// Nothing is modified unless every check passes (non-finite `param`, `grad` or `momentum` is an
+/// error, so optimizer state is never poisoned). Matches `torch.optim.Muon` (≥ 2.9) step for step
+/// with `Normalize::PYTORCH`, EMA momentum and [`UpdateScale::Keller`]/[`UpdateScale::Moonlight`]
+/// (tested in f64 against a NumPy port of its documented semantics).
+///
+/// # Errors
+/// [`Error::ShapeMismatch`] for slices that do not hold `shape` or a short workspace;
+/// [`Error::NonFinite`]; [`Error::InvalidParameter`] for bad hyper-parameters or a < 2-D shape.
+///
+/// ```
+/// use mlkern::linalg::Par;
+/// use mlkern::ortho::{muon_step, muon_workspace_len, MuonConfig};
+/// let cfg = MuonConfig { weight_decay: 0.1, ..MuonConfig::default() };
+/// let mut p = vec![1.0f32; 6];
+/// let g = [3.0f32, 0.0, 0.0, 0.0, 4.0, 0.0];
+/// let mut m = vec![0.0f32; 6];
+/// let mut ws = vec![0.0f32; muon_workspace_len(&[2, 3], &cfg)?];
+/// let r = muon_step(&mut p, &g, &mut m, &[2, 3], &cfg, &mut ws, Par::Seq)?;
+/// assert_eq!((r.rows, r.cols), (2, 3));
+/// assert!((m[0] - 0.15).abs() < 1e-7);          // (1 − 0.95)·3
+/// assert!(p[2] == 1.0 * (1.0 - 0.02 * 0.1));     // zero column: weight decay only
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn muon_step<T: Real>(
+    param: &mut [T],
+    grad: &[T],
+    momentum: &mut [T],
+    shape: &[usize],
+    cfg: &MuonConfig<'_>,
+    workspace: &mut [T],
+    par: Par,
+) -> Result<MuonReport> {
+    validate(cfg)?;
+    let (rows, cols) = matrix_view(shape)?;
+    let len = rows * cols;
+    for (what, l) in [
+        ("muon param", param.len()),
+        ("muon grad", grad.len()),
+        ("muon momentum", momentum.len()),
+    ] {
+        if l != len {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: Shape::from_dims(shape).unwrap_or(Shape::d2(rows, cols)),
+                found: Shape::d1(l),
+            });
+        }
+    }
+    let need = muon_workspace_len(shape, cfg)?;
+    if workspace.len() < need {
+        return Err(Error::ShapeMismatch {
+            what: "muon workspace",
+            expected: Shape::d1(need),
+            found: Shape::d1(workspace.len()),
+        });
+    }
+    crate::simd::check_finite(grad, "muon grad")?;
+    crate::simd::check_finite(momentum, "muon momentum")?;
+    crate::simd::check_finite(param, "muon param")?;
+
+    let beta = T::from_f64(cfg.momentum);
+    let w = T::from_f64(1.0 - cfg.momentum);
+    let (ubuf, rest) = workspace.split_at_mut(len);
+    let (obuf, nsws) = rest.split_at_mut(len);
+    match cfg.momentum_kind {
+        MomentumKind::Ema => {
+            for (m, &g) in momentum.iter_mut().zip(grad) {
+                *m = *m + w * (g - *m);
+            }
+        }
+        MomentumKind::Sum => {
+            for (m, &g) in momentum.iter_mut().zip(grad) {
+                *m = beta * *m + g;
+            }
+        }
+    }
+    let input: &[T] = if cfg.nesterov {
+        for ((u, &g), &m) in ubuf.iter_mut().zip(grad).zip(momentum.iter()) {
+            *u = match cfg.momentum_kind {
+                MomentumKind::Ema => g + beta * (m - g),
+                MomentumKind::Sum => g + beta * m,
+            };
+        }
+        ubuf
+    } else {
+        momentum
+    };
+    let ns = orthogonalize_into(
+        MatMut::from_row_major_slice_mut(obuf, rows, cols),
+        MatRef::from_row_major_slice(input, rows, cols),
+        &cfg.ns,
+        nsws,
+        par,
+    )?;
+    let step_size = cfg.lr * cfg.scale.factor(rows, cols);
+    let decay = T::from_f64(1.0 - cfg.lr * cfg.weight_decay);
+    let neg_step = T::from_f64(-step_size);
+    for (p, &o) in param.iter_mut().zip(obuf.iter()) {
+        *p = *p * decay + neg_step * o;
+    }
+    Ok(MuonReport {
+        ns,
+        rows,
+        cols,
+        step_size,
+    })
+}

@@ -1,0 +1,189 @@
+//! The single-matrix driver: checks, normalization, orientation, and the standard iteration.
+
+use faer::reborrow::{Reborrow, ReborrowMut};
+use faer::{Accum, MatMut, MatRef, Par};
+
+use super::config::{Algo, NsConfig, NsReport};
+use super::normalize::{self, FroNorm};
+use super::shard::{apply_step, shard_gram, step_matrix};
+use super::{flops, gram};
+use crate::{Error, Real, Result, Shape};
+
+/// Workspace length (in elements of `T`) that [`orthogonalize_into`] needs for an m×n input:
+/// `2k·N + 2k²` for the standard algorithm and `2k·N + 4k²` for Gram, with `k = min(m, n)`,
+/// `N = max(m, n)`.
+///
+/// ```
+/// use mlkern::ortho::{workspace_len, NsConfig};
+/// assert_eq!(workspace_len(4, 6, &NsConfig::default()), 2 * 4 * 6 + 2 * 16);
+/// ```
+pub fn workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> usize {
+    let (k, big) = (m.min(n), m.max(n));
+    let squares = match cfg.algo.resolve(k, big) {
+        Algo::Gram { .. } => 4,
+        _ => 2,
+    };
+    2 * k * big + squares * k * k
+}
+
+/// Newton–Schulz orthogonalization into a caller buffer, without allocating: `out ≈ U·P(Σ/d)·Vᵀ`
+/// for `G = UΣVᵀ`, where `P` is the schedule's scalar composition and `d` its normalizer.
+///
+/// `G` (m×n, any strides) is never modified. Tall inputs (m > n) run on `Gᵀ` through transposed
+/// views, so `NS(Gᵀ) = NS(G)ᵀ` exactly for m ≠ n (a square input is used as given). A zero (or
+/// empty) input gives a zero output with [`NsReport::zero_input`] set. The GEMM backend's own
+/// packing buffers are its business; everything matrix-sized lives in `workspace`.
+///
+/// # Errors
+/// * [`Error::ShapeMismatch`] when `out` is not m×n, or `workspace` is shorter than
+///   [`workspace_len`].
+/// * [`Error::NonFinite`] when `G` holds NaN or ±∞ (row-major index of the first one).
+/// * [`Error::InvalidParameter`] for an invalid schedule.
+///
+/// ```
+/// use mlkern::linalg::{view, view_mut, Layout, Par};
+/// use mlkern::ortho::{orthogonalize_into, workspace_len, NsConfig, POLAR_EXPRESS};
+/// let g = [3.0f64, 0.0, 0.0, 0.0, 4.0, 0.0]; // 2×3, singular values 4 and 3
+/// let cfg = NsConfig::new(POLAR_EXPRESS);
+/// let mut out = [0.0f64; 6];
+/// let mut ws = vec![0.0f64; workspace_len(2, 3, &cfg)];
+/// let report = orthogonalize_into(view_mut(&mut out, 2, 3, Layout::RowMajor)?,
+///                                 view(&g, 2, 3, Layout::RowMajor)?, &cfg, &mut ws, Par::Seq)?;
+/// assert_eq!(report.input_norm, 5.0);
+/// assert!((out[0] - 1.0).abs() < 1e-9 && (out[4] - 1.0).abs() < 1e-9);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn orthogonalize_into<T: Real>(
+    out: MatMut<'_, T>,
+    g: MatRef<'_, T>,
+    cfg: &NsConfig<'_>,
+    workspace: &mut [T],
+    par: Par,
+) -> Result<NsReport> {
+    cfg.validate()?;
+    let (m, n) = (g.nrows(), g.ncols());
+    if (out.nrows(), out.ncols()) != (m, n) {
+        return Err(Error::ShapeMismatch {
+            what: "orthogonalize output",
+            expected: Shape::d2(m, n),
+            found: Shape::d2(out.nrows(), out.ncols()),
+        });
+    }
+    let need = workspace_len(m, n, cfg);
+    if workspace.len() < need {
+        return Err(Error::ShapeMismatch {
+            what: "orthogonalize workspace",
+            expected: Shape::d1(need),
+            found: Shape::d1(workspace.len()),
+        });
+    }
+    // The finiteness check reports row-major indices of G as given.
+    let amax = normalize::max_abs("orthogonalize input", g)?;
+    let (g, out) = if m > n {
+        (g.transpose(), out.transpose_mut())
+    } else {
+        (g, out)
+    };
+    let norm = normalize::scaled_norm(g, amax);
+    run_wide(out, g, norm, cfg, &mut workspace[..need], par)
+}
+
+/// The iteration on the short-fat k×N view (k ≤ N) of `G`; `norm` is `‖G‖_F`, already checked
+/// finite.
+///
+/// The iterates always live in row-major k×N buffers, whatever the orientation and layout of `G`
+/// and `out`: every product then sees the same operand layouts for `G` and `Gᵀ`, so the GEMM
+/// backends (whose summation order may depend on layout) produce bit-identical results and
+/// `NS(Gᵀ) = NS(G)ᵀ` holds exactly. When `out` itself is a row-major k×N view (a wide C-order
+/// output) the iteration writes its last step straight into it; otherwise (tall inputs, other
+/// layouts) the result is copied out at the end — one k×N pass.
+fn run_wide<T: Real>(
+    out: MatMut<'_, T>,
+    g: MatRef<'_, T>,
+    norm: FroNorm,
+    cfg: &NsConfig<'_>,
+    workspace: &mut [T],
+    par: Par,
+) -> Result<NsReport> {
+    let (k, big) = (g.nrows(), g.ncols());
+    let algo = cfg.algo.resolve(k, big);
+    let steps = cfg.schedule.steps;
+    let mut report = NsReport {
+        input_norm: norm.value(),
+        zero_input: norm.is_zero(),
+        steps: 0,
+        algo,
+        flops: 0.0,
+    };
+    let mut out = out;
+    if report.zero_input || k == 0 {
+        out.fill(T::zero());
+        report.zero_input = true;
+        return Ok(report);
+    }
+    let (x0, rest) = workspace.split_at_mut(k * big);
+    let (x1, squares) = rest.split_at_mut(k * big);
+    let x0 = MatMut::from_row_major_slice_mut(x0, k, big);
+    let x1 = MatMut::from_row_major_slice_mut(x1, k, big);
+    let direct = out.col_stride() == 1 && (k == 1 || out.row_stride() == big as isize);
+    let writes = match algo {
+        Algo::Gram { restarts } => gram::x_writes(restarts, steps),
+        _ => steps,
+    };
+    report.flops = if direct {
+        // Start in the buffer that makes the last write land in `out`.
+        let (mut cur, mut nxt) = if writes % 2 == 0 { (out, x0) } else { (x0, out) };
+        iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?
+    } else {
+        let (mut cur, mut nxt) = (x0, x1);
+        let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?;
+        out.copy_from(cur.rb());
+        flops
+    };
+    report.steps = steps;
+    Ok(report)
+}
+
+/// Normalizes `g` into `cur` and runs the schedule; the result ends in `cur`. Returns the flops.
+#[allow(clippy::too_many_arguments)]
+fn iterate<'a, T: Real>(
+    cur: &mut MatMut<'a, T>,
+    nxt: &mut MatMut<'a, T>,
+    g: MatRef<'_, T>,
+    norm: FroNorm,
+    algo: Algo,
+    cfg: &NsConfig<'_>,
+    squares: &mut [T],
+    par: Par,
+) -> Result<f64> {
+    normalize::scale_into(cur.rb_mut(), g, norm, cfg.schedule.normalize);
+    if let Algo::Gram { restarts } = algo {
+        return gram::run(cur, nxt, cfg, restarts, squares, par);
+    }
+    let mut total = 0.0;
+    for i in 0..cfg.schedule.steps {
+        total += standard_step(cur.rb_mut(), nxt.rb_mut(), cfg, i, squares, par)?;
+        core::mem::swap(cur, nxt);
+    }
+    Ok(total)
+}
+
+/// One standard step `nxt ← (a·I + b·A + c·A²)·cur`, `A = cur·curᵀ`; returns its flops.
+fn standard_step<T: Real>(
+    cur: MatMut<'_, T>,
+    nxt: MatMut<'_, T>,
+    cfg: &NsConfig<'_>,
+    i: usize,
+    squares: &mut [T],
+    par: Par,
+) -> Result<f64> {
+    let (k, big) = (cur.nrows(), cur.ncols());
+    let q = cfg.schedule.coefficient(i);
+    let (a_buf, b_buf) = squares.split_at_mut(k * k);
+    let mut gram = MatMut::from_column_major_slice_mut(a_buf, k, k);
+    let mut step = MatMut::from_column_major_slice_mut(&mut b_buf[..k * k], k, k);
+    shard_gram(cfg.backend, gram.rb_mut(), Accum::Replace, cur.rb(), par)?;
+    step_matrix(cfg.backend, step.rb_mut(), gram.rb(), q, par)?;
+    apply_step(cfg.backend, nxt, step.rb(), cur.rb(), par)?;
+    Ok(flops::standard_step(k, big, q.is_cubic()))
+}

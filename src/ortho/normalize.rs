@@ -1,0 +1,296 @@
+//! Input normalization `X₀ = G / d` with an overflow- and underflow-free Frobenius norm.
+//!
+//! The norm is computed as `‖G‖_F = r·2ᵉ` where `2ᵉ ≤ max|gᵢⱼ| < 2ᵉ⁺¹` and
+//! `r = √Σ (gᵢⱼ·2⁻ᵉ)²` is accumulated in f64 from values in `[0, 2)`: nothing overflows or
+//! underflows for any finite input (f32 or f64), and scaling `G` by a power of two changes `e`
+//! only, so the normalized matrix is bit-for-bit scale invariant under powers of two (and up to
+//! rounding otherwise) — except for the `eps` term, which is the point of `eps`.
+
+use faer::{MatMut, MatRef};
+
+use crate::{Error, Real, Result};
+
+/// How the divisor `d` is formed from `‖G‖_F`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NormMode {
+    /// `d = scale·‖G‖_F + eps` (Keller Jordan, Polar Express, optax, Moonlight, Dion).
+    PlusEps,
+    /// `d = max(scale·‖G‖_F, eps)` (`torch.optim.Muon`, burn, NVIDIA Emerging-Optimizers).
+    MaxEps,
+}
+
+/// The normalization `X₀ = G / d` before the first Newton–Schulz step.
+///
+/// ```
+/// use mlkern::ortho::Normalize;
+/// assert_eq!(Normalize::KELLER_JORDAN.divisor(5.0), 5.0 + 1e-7);
+/// assert_eq!(Normalize::PYTORCH.divisor(0.0), 1e-7);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Normalize {
+    /// How `scale·‖G‖_F` and `eps` combine.
+    pub mode: NormMode,
+    /// Multiplier of the Frobenius norm (`> 0`; 1.01/1.02 in Polar Express keep σ slightly below 1).
+    pub scale: f64,
+    /// Floor that keeps tiny inputs from being blown up (`≥ 0`).
+    pub eps: f64,
+}
+
+impl Normalize {
+    /// `G / (‖G‖_F + 1e-7)` — Keller Jordan's Muon.
+    pub const KELLER_JORDAN: Normalize = Normalize::plus_eps(1.0, 1e-7);
+    /// `G / max(‖G‖_F, 1e-7)` — `torch.optim.Muon` (`clamp(min=eps)`) and burn.
+    pub const PYTORCH: Normalize = Normalize {
+        mode: NormMode::MaxEps,
+        scale: 1.0,
+        eps: 1e-7,
+    };
+
+    /// `d = scale·‖G‖_F + eps`.
+    pub const fn plus_eps(scale: f64, eps: f64) -> Self {
+        Normalize {
+            mode: NormMode::PlusEps,
+            scale,
+            eps,
+        }
+    }
+
+    /// `d = max(scale·‖G‖_F, eps)`.
+    pub const fn max_eps(scale: f64, eps: f64) -> Self {
+        Normalize {
+            mode: NormMode::MaxEps,
+            scale,
+            eps,
+        }
+    }
+
+    /// The divisor `d` for a given `‖G‖_F` (in f64; may overflow to `+∞` for norms near
+    /// `f64::MAX` — the kernels never form it unscaled).
+    pub fn divisor(self, fro: f64) -> f64 {
+        self.scaled_divisor(fro, 0)
+    }
+
+    /// `d·2⁻ᵉ` for `‖G‖_F = r·2ᵉ`, computed without forming `‖G‖_F`.
+    fn scaled_divisor(self, r: f64, e: i32) -> f64 {
+        let eps = mul_pow2(self.eps, -e);
+        match self.mode {
+            NormMode::PlusEps => self.scale * r + eps,
+            NormMode::MaxEps => (self.scale * r).max(eps),
+        }
+    }
+
+    pub(crate) fn validate(self) -> Result<()> {
+        if !(self.scale.is_finite() && self.scale > 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "normalize.scale",
+                reason: "must be finite and > 0",
+            });
+        }
+        if !(self.eps.is_finite() && self.eps >= 0.0) {
+            return Err(Error::InvalidParameter {
+                name: "normalize.eps",
+                reason: "must be finite and >= 0",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `‖G‖_F` split as `r·2ᵉ` (see the module docs); `r = 0` for a zero matrix.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct FroNorm {
+    pub r: f64,
+    pub e: i32,
+}
+
+impl FroNorm {
+    pub(crate) fn from_f64(norm: f64) -> Self {
+        if norm == 0.0 || !norm.is_finite() {
+            return FroNorm { r: norm, e: 0 };
+        }
+        let e = exponent(norm);
+        FroNorm {
+            r: mul_pow2(norm, -e),
+            e,
+        }
+    }
+
+    pub(crate) fn value(self) -> f64 {
+        mul_pow2(self.r, self.e)
+    }
+
+    pub(crate) fn is_zero(self) -> bool {
+        self.r == 0.0
+    }
+}
+
+/// Visits every element of `m` (column by column, or row by row when that is contiguous) with
+/// its row-major flat index.
+fn for_each<T: Copy>(m: MatRef<'_, T>, mut f: impl FnMut(usize, T)) {
+    let (rows, cols) = (m.nrows(), m.ncols());
+    if let Some(cm) = m.try_as_col_major() {
+        for j in 0..cols {
+            for (i, &x) in cm.col(j).as_slice().iter().enumerate() {
+                f(i * cols + j, x);
+            }
+        }
+    } else if let Some(rm) = m.try_as_row_major() {
+        for i in 0..rows {
+            for (j, &x) in rm.row(i).as_slice().iter().enumerate() {
+                f(i * cols + j, x);
+            }
+        }
+    } else {
+        for i in 0..rows {
+            for j in 0..cols {
+                f(i * cols + j, m[(i, j)]);
+            }
+        }
+    }
+}
+
+/// Largest `|gᵢⱼ|`, or [`Error::NonFinite`] with the row-major index of the first NaN/±∞ met.
+pub(crate) fn max_abs<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<f64> {
+    let mut amax = 0.0f64;
+    let mut bad = usize::MAX;
+    for_each(m, |idx, x| {
+        let v = x.as_f64().abs();
+        if v.is_finite() {
+            amax = amax.max(v);
+        } else {
+            bad = bad.min(idx);
+        }
+    });
+    if bad != usize::MAX {
+        return Err(Error::NonFinite { what, index: bad });
+    }
+    Ok(amax)
+}
+
+/// `‖G‖_F` as `r·2ᵉ`, checking finiteness first (indices refer to `m`).
+pub(crate) fn fro_norm<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<FroNorm> {
+    Ok(scaled_norm(m, max_abs(what, m)?))
+}
+
+/// `‖G‖_F` as `r·2ᵉ` for a finite `G` with largest magnitude `amax`.
+///
+/// The summation order is fixed by the (i, j) indices of `m`, not by its memory layout: blocks of
+/// 8 rows, each row with its own accumulator running over j in order, rows combined by a fixed
+/// tree. So `m` and a transposed copy stored the other way round give bit-identical norms, which
+/// `NS(Gᵀ) = NS(G)ᵀ` relies on.
+pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, amax: f64) -> FroNorm {
+    if amax == 0.0 {
+        return FroNorm { r: 0.0, e: 0 };
+    }
+    let e = exponent(amax);
+    let s = pow2_parts(-e);
+    let sq = |x: T| {
+        let v = apply_parts(x.as_f64(), s);
+        v * v
+    };
+    let (rows, cols) = (m.nrows(), m.ncols());
+    let mut total = 0.0f64;
+    let mut i0 = 0;
+    while i0 < rows {
+        let h = (rows - i0).min(8);
+        let mut acc = [0.0f64; 8];
+        if let Some(rm) = m.try_as_row_major() {
+            for (r, a) in acc.iter_mut().enumerate().take(h) {
+                for &x in rm.row(i0 + r).as_slice() {
+                    *a += sq(x);
+                }
+            }
+        } else if let Some(cm) = m.try_as_col_major() {
+            for j in 0..cols {
+                let col = &cm.col(j).as_slice()[i0..i0 + h];
+                for (a, &x) in acc.iter_mut().zip(col) {
+                    *a += sq(x);
+                }
+            }
+        } else {
+            for (r, a) in acc.iter_mut().enumerate().take(h) {
+                for j in 0..cols {
+                    *a += sq(m[(i0 + r, j)]);
+                }
+            }
+        }
+        total += ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        i0 += h;
+    }
+    FroNorm {
+        r: libm_sqrt(total),
+        e,
+    }
+}
+
+/// `dst = src / d` for `‖src‖_F = norm`, computed as `(x·2⁻ᵉ) / (d·2⁻ᵉ)` in f64 and rounded once
+/// to `T` (shapes must match).
+pub(crate) fn scale_into<T: Real>(
+    mut dst: MatMut<'_, T>,
+    src: MatRef<'_, T>,
+    norm: FroNorm,
+    normalize: Normalize,
+) {
+    let d = normalize.scaled_divisor(norm.r, norm.e);
+    let s = pow2_parts(-norm.e);
+    let (rows, cols) = (src.nrows(), src.ncols());
+    if norm.is_zero() || d == 0.0 {
+        dst.fill(T::zero());
+        return;
+    }
+    let f = |x: T| T::from_f64(apply_parts(x.as_f64(), s) / d);
+    if dst.row_stride() == 1 && src.row_stride() == 1 {
+        for j in 0..cols {
+            for i in 0..rows {
+                dst[(i, j)] = f(src[(i, j)]);
+            }
+        }
+    } else {
+        for i in 0..rows {
+            for j in 0..cols {
+                dst[(i, j)] = f(src[(i, j)]);
+            }
+        }
+    }
+}
+
+/// `e` with `2ᵉ ≤ x < 2ᵉ⁺¹` for finite `x > 0` (subnormals included).
+fn exponent(x: f64) -> i32 {
+    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
+    if biased == 0 {
+        // Subnormal: renormalize by 2⁶⁴ first.
+        exponent(x * 18446744073709551616.0) - 64
+    } else {
+        biased - 1023
+    }
+}
+
+/// `2ᵏ` for `|k| ≤ 1022` (exact).
+fn pow2(k: i32) -> f64 {
+    f64::from_bits(((k + 1023) as u64) << 52)
+}
+
+/// `2ᵏ` as up to three exact factors, so that `x·2ᵏ` never passes through overflow or a spurious
+/// subnormal for any finite `x` and `|k| ≤ 2200`.
+fn pow2_parts(k: i32) -> [f64; 3] {
+    let k = k.clamp(-2200, 2200);
+    let a = (k / 3).clamp(-1022, 1022);
+    let b = ((k - a) / 2).clamp(-1022, 1022);
+    let c = (k - a - b).clamp(-1022, 1022);
+    [pow2(a), pow2(b), pow2(c)]
+}
+
+fn apply_parts(x: f64, s: [f64; 3]) -> f64 {
+    // The factors share one sign of exponent, so the partial products move monotonically from x
+    // to the result: no intermediate overflows or underflows unless the result does.
+    x * s[0] * s[1] * s[2]
+}
+
+fn mul_pow2(x: f64, k: i32) -> f64 {
+    apply_parts(x, pow2_parts(k))
+}
+
+fn libm_sqrt(x: f64) -> f64 {
+    num_traits::Float::sqrt(x)
+}

@@ -1,0 +1,71 @@
+//! The allocating tier: owned outputs, workspace handled internally.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use faer::{Mat, MatRef, Par};
+
+use super::batch::{batch_workspace_len, orthogonalize_batch_into};
+use super::config::{NsConfig, NsReport};
+use super::newton_schulz::{orthogonalize_into, workspace_len};
+use crate::{Error, Real, Result, Shape};
+
+/// [`orthogonalize_into`] returning an owned matrix.
+///
+/// # Errors
+/// As [`orthogonalize_into`] (non-finite input, invalid schedule).
+///
+/// ```
+/// use mlkern::linalg::{Mat, Par};
+/// use mlkern::ortho::{orthogonalize, NsConfig};
+/// let g = Mat::<f32>::from_fn(3, 5, |i, j| (i * 5 + j) as f32 - 7.0);
+/// let (o, report) = orthogonalize(g.as_ref(), &NsConfig::default(), Par::Seq)?;
+/// assert_eq!((o.nrows(), o.ncols(), report.steps), (3, 5, 5));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn orthogonalize<T: Real>(
+    g: MatRef<'_, T>,
+    cfg: &NsConfig<'_>,
+    par: Par,
+) -> Result<(Mat<T>, NsReport)> {
+    let (m, n) = (g.nrows(), g.ncols());
+    let mut out = Mat::<T>::zeros(m, n);
+    let mut ws = vec![T::zero(); workspace_len(m, n, cfg)];
+    let report = orthogonalize_into(out.as_mut(), g, cfg, &mut ws, par)?;
+    Ok((out, report))
+}
+
+/// [`orthogonalize_batch_into`] returning the b×m×n output (C order) and one report per matrix.
+///
+/// # Errors
+/// As [`orthogonalize_batch_into`].
+///
+/// ```
+/// use mlkern::linalg::Par;
+/// use mlkern::ortho::{orthogonalize_batch, NsConfig};
+/// let g = vec![1.0f64; 4 * 2 * 3];
+/// let (o, reports) = orthogonalize_batch(&g, 4, 2, 3, &NsConfig::default(), Par::Seq)?;
+/// assert_eq!((o.len(), reports.len()), (24, 4));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn orthogonalize_batch<T: Real>(
+    g: &[T],
+    batch: usize,
+    m: usize,
+    n: usize,
+    cfg: &NsConfig<'_>,
+    par: Par,
+) -> Result<(Vec<T>, Vec<NsReport>)> {
+    if m.checked_mul(n).and_then(|x| x.checked_mul(batch)) != Some(g.len()) {
+        return Err(Error::ShapeMismatch {
+            what: "orthogonalize_batch input",
+            expected: Shape::d3(batch, m, n),
+            found: Shape::d1(g.len()),
+        });
+    }
+    let mut out = vec![T::zero(); g.len()];
+    let mut reports = vec![NsReport::default(); batch];
+    let mut ws = vec![T::zero(); batch_workspace_len(m, n, cfg, par)];
+    orthogonalize_batch_into(&mut out, g, batch, m, n, cfg, &mut ws, &mut reports, par)?;
+    Ok((out, reports))
+}
