@@ -18,16 +18,16 @@ pub struct Args {
 }
 
 /// One line of the demo table.
-struct Row {
-    kernel: &'static str,
-    shape: String,
-    summary: String,
-    ok: bool,
-    timing: Timing,
+pub(crate) struct Row {
+    pub kernel: &'static str,
+    pub shape: String,
+    pub summary: String,
+    pub ok: bool,
+    pub timing: Timing,
 }
 
 /// Deterministic pseudo-random values in [-1, 1) (xorshift64*).
-fn data(n: usize, seed: u64) -> Vec<f64> {
+pub(crate) fn data(n: usize, seed: u64) -> Vec<f64> {
     let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
     (0..n)
         .map(|_| {
@@ -40,7 +40,7 @@ fn data(n: usize, seed: u64) -> Vec<f64> {
         .collect()
 }
 
-fn f32s(x: &[f64]) -> Vec<f32> {
+pub(crate) fn f32s(x: &[f64]) -> Vec<f32> {
     x.iter().map(|&v| v as f32).collect()
 }
 
@@ -55,7 +55,7 @@ fn reference_sum(terms: impl Iterator<Item = f64>) -> (f64, f64) {
     (sum, abs * 1e-5)
 }
 
-type Step = Box<dyn Fn(u32, Par) -> Result<Row, CliError>>;
+pub(crate) type Step = Box<dyn Fn(u32, Par) -> Result<Row, CliError>>;
 
 fn simd_rows() -> Vec<Step> {
     const N: usize = 1 << 20;
@@ -208,6 +208,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     steps.push(gemm_row(GemmBackend::Auto, 512));
     steps.push(gemm_row(GemmBackend::Portable, 512));
     steps.push(sym_row(512));
+    steps.extend(crate::demo_ortho::rows());
 
     let bar = if args.common.json {
         ProgressBar::hidden()

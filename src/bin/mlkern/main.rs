@@ -4,8 +4,11 @@
 
 mod cli_error;
 mod demo;
+mod demo_ortho;
 mod files;
 mod matmul;
+mod muon;
+mod ortho;
 mod timing;
 
 use std::process::ExitCode;
@@ -28,6 +31,10 @@ enum Command {
     Demo(demo::Args),
     /// C = A·B for two 2-D .npy matrices (f32 or f64), written as .npy.
     Matmul(matmul::Args),
+    /// Newton–Schulz orthogonalization of an m×n matrix or a b×m×n batch (.npy in, .npy out).
+    Ortho(ortho::Args),
+    /// One Muon optimizer step on (param, grad, momentum) .npy files.
+    Muon(muon::Args),
 }
 
 /// Options every timed subcommand shares.
@@ -81,6 +88,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Matmul(args) => matmul::run(args),
+        Command::Ortho(args) => ortho::run(args),
+        Command::Muon(args) => muon::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
