@@ -344,3 +344,32 @@ mod props {
         }
     }
 }
+
+/// The parallel recursion of the symmetric product (diagonal halves on separate threads) gives
+/// the sequential result.
+#[cfg(feature = "rayon")]
+#[test]
+fn sym_product_parallel_matches_sequential() {
+    let mut rng = SmallRng::seed_from_u64(77);
+    let (m, k) = (300, 170);
+    let a: Vec<f64> = random(&mut rng, m * k);
+    let run = |par: Par| {
+        let mut c = vec![0.0f64; m * m];
+        linalg::sym_product(
+            view_mut(&mut c, m, m, Layout::ColMajor).unwrap(),
+            0.0,
+            view(&a, m, k, Layout::RowMajor).unwrap(),
+            1.0,
+            par,
+        )
+        .unwrap();
+        c
+    };
+    let (seq, par) = (run(Par::Seq), run(Par::rayon(2)));
+    let err = seq
+        .iter()
+        .zip(&par)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(err < 1e-12, "{err:e}");
+}

@@ -6,14 +6,20 @@
 use mlkern::Error;
 use mlkern::linalg::Par;
 use mlkern::ortho::{
-    MomentumKind, MuonConfig, NsConfig, Normalize, UpdateScale, muon_step, muon_workspace_len,
-    KELLER_JORDAN,
+    KELLER_JORDAN, MomentumKind, MuonConfig, Normalize, NsConfig, UpdateScale, muon_step,
+    muon_workspace_len,
 };
 
 fn load(name: &str) -> Vec<f64> {
-    let path = format!("{}/tests/fixtures/muon/{name}.npy", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/muon/{name}.npy",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    mlkern::io::npy::parse(&bytes).unwrap().to_f64_vec().unwrap()
+    mlkern::io::npy::parse(&bytes)
+        .unwrap()
+        .to_f64_vec()
+        .unwrap()
 }
 
 fn torch_config(nesterov: bool, wd: f64, scale: UpdateScale) -> MuonConfig<'static> {
@@ -36,8 +42,15 @@ fn check_case(case: &str, shape: [usize; 2], steps: usize, cfg: MuonConfig<'_>) 
         let g = load(&format!("{case}__grad{t}"));
         let rep = muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws, Par::Seq).unwrap();
         assert_eq!((rep.rows, rep.cols), (shape[0], shape[1]));
-        for (what, got, want) in [("param", &p, load(&format!("{case}__param{t}"))), ("momentum", &m, load(&format!("{case}__momentum{t}")))] {
-            let err = got.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        for (what, got, want) in [
+            ("param", &p, load(&format!("{case}__param{t}"))),
+            ("momentum", &m, load(&format!("{case}__momentum{t}"))),
+        ] {
+            let err = got
+                .iter()
+                .zip(&want)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
             assert!(err < 1e-12, "case {case} step {t} {what}: {err:e}");
         }
     }
@@ -45,9 +58,24 @@ fn check_case(case: &str, shape: [usize; 2], steps: usize, cfg: MuonConfig<'_>) 
 
 #[test]
 fn matches_torch_optim_muon_semantics() {
-    check_case("a", [6, 10], 3, torch_config(true, 0.1, UpdateScale::Keller));
-    check_case("b", [10, 6], 3, torch_config(false, 0.1, UpdateScale::Moonlight));
-    check_case("c", [4, 4], 1, torch_config(true, 0.01, UpdateScale::Keller));
+    check_case(
+        "a",
+        [6, 10],
+        3,
+        torch_config(true, 0.1, UpdateScale::Keller),
+    );
+    check_case(
+        "b",
+        [10, 6],
+        3,
+        torch_config(false, 0.1, UpdateScale::Moonlight),
+    );
+    check_case(
+        "c",
+        [4, 4],
+        1,
+        torch_config(true, 0.01, UpdateScale::Keller),
+    );
 }
 
 #[test]
@@ -66,7 +94,11 @@ fn f32_tracks_f64() {
         muon_step(&mut p64, &g, &mut m64, &shape, &cfg, &mut ws64, Par::Seq).unwrap();
         muon_step(&mut p32, &g32, &mut m32, &shape, &cfg, &mut ws32, Par::Seq).unwrap();
     }
-    let err = p32.iter().zip(&p64).map(|(a, b)| (*a as f64 - b).abs()).fold(0.0, f64::max);
+    let err = p32
+        .iter()
+        .zip(&p64)
+        .map(|(a, b)| (*a as f64 - b).abs())
+        .fold(0.0, f64::max);
     assert!(err < 1e-6, "{err:e}");
 }
 
@@ -78,7 +110,11 @@ fn momentum_kinds_and_nesterov() {
     let mut outs = Vec::new();
     for kind in [MomentumKind::Ema, MomentumKind::Sum] {
         for nesterov in [true, false] {
-            let cfg = MuonConfig { momentum_kind: kind, nesterov, ..MuonConfig::default() };
+            let cfg = MuonConfig {
+                momentum_kind: kind,
+                nesterov,
+                ..MuonConfig::default()
+            };
             let (mut p, mut m) = (vec![0.0; 15], vec![0.0; 15]);
             let mut ws = vec![0.0; muon_workspace_len(&shape, &cfg).unwrap()];
             muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws, Par::Seq).unwrap();
@@ -86,12 +122,20 @@ fn momentum_kinds_and_nesterov() {
                 MomentumKind::Ema => 0.05,
                 _ => 1.0,
             };
-            assert!(m.iter().zip(&g).all(|(m, g)| (m - want_m * g).abs() < 1e-15));
+            assert!(
+                m.iter()
+                    .zip(&g)
+                    .all(|(m, g)| (m - want_m * g).abs() < 1e-15)
+            );
             outs.push(p);
         }
     }
     for p in &outs[1..] {
-        let err = p.iter().zip(&outs[0]).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let err = p
+            .iter()
+            .zip(&outs[0])
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         assert!(err < 1e-6, "{err:e}");
     }
 }
@@ -107,7 +151,10 @@ fn conv_filters_are_flattened_and_scales_apply() {
         (UpdateScale::Spectral, (2.0f64 / 12.0).sqrt()),
         (UpdateScale::Fixed(3.0), 3.0),
     ] {
-        let cfg = MuonConfig { scale, ..MuonConfig::default() };
+        let cfg = MuonConfig {
+            scale,
+            ..MuonConfig::default()
+        };
         let (mut p, mut m) = (vec![0.0f32; 24], vec![0.0f32; 24]);
         let mut ws = vec![0.0f32; muon_workspace_len(&shape, &cfg).unwrap()];
         let rep = muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws, Par::Seq).unwrap();
@@ -129,16 +176,40 @@ fn bad_input_leaves_state_untouched() {
     assert!(p == vec![1.0; 6] && m == vec![0.5; 6]);
     let g = vec![1.0f32; 6];
     // Vectors, wrong lengths, bad hyper-parameters, short workspace.
-    assert!(matches!(muon_workspace_len(&[6], &cfg), Err(Error::InvalidParameter { .. })));
-    assert!(matches!(muon_step(&mut p, &g, &mut m, &[3, 3], &cfg, &mut ws, Par::Seq), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        muon_workspace_len(&[6], &cfg),
+        Err(Error::InvalidParameter { .. })
+    ));
+    assert!(matches!(
+        muon_step(&mut p, &g, &mut m, &[3, 3], &cfg, &mut ws, Par::Seq),
+        Err(Error::ShapeMismatch { .. })
+    ));
     for bad in [
-        MuonConfig { momentum: 1.0, ..cfg },
-        MuonConfig { lr: f64::NAN, ..cfg },
-        MuonConfig { weight_decay: f64::INFINITY, ..cfg },
-        MuonConfig { scale: UpdateScale::Fixed(f64::NAN), ..cfg },
+        MuonConfig {
+            momentum: 1.0,
+            ..cfg
+        },
+        MuonConfig {
+            lr: f64::NAN,
+            ..cfg
+        },
+        MuonConfig {
+            weight_decay: f64::INFINITY,
+            ..cfg
+        },
+        MuonConfig {
+            scale: UpdateScale::Fixed(f64::NAN),
+            ..cfg
+        },
     ] {
-        assert!(matches!(muon_step(&mut p, &g, &mut m, &shape, &bad, &mut ws, Par::Seq), Err(Error::InvalidParameter { .. })));
+        assert!(matches!(
+            muon_step(&mut p, &g, &mut m, &shape, &bad, &mut ws, Par::Seq),
+            Err(Error::InvalidParameter { .. })
+        ));
     }
-    assert!(matches!(muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws[..3], Par::Seq), Err(Error::ShapeMismatch { .. })));
+    assert!(matches!(
+        muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws[..3], Par::Seq),
+        Err(Error::ShapeMismatch { .. })
+    ));
     assert!(p == vec![1.0; 6] && m == vec![0.5; 6]);
 }

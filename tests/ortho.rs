@@ -13,8 +13,8 @@
 
 use mlkern::linalg::{GemmBackend, Layout, Mat, MatRef, Par, view, view_mut};
 use mlkern::ortho::{
-    self, Algo, NsConfig, NsReport, Normalize, POLAR_EXPRESS, PRESETS, Quintic, Restarts,
-    Schedule, Tail,
+    self, Algo, Normalize, NsConfig, NsReport, POLAR_EXPRESS, PRESETS, Quintic, Restarts, Schedule,
+    Tail,
 };
 use mlkern::{Error, Real};
 use rand::rngs::SmallRng;
@@ -64,7 +64,10 @@ fn rel_fro<T: Real, U: Real>(a: &[T], b: &[U]) -> f64 {
 }
 
 fn max_abs_diff<T: Real>(a: &[T], b: &[f64]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| (x.as_f64() - y).abs()).fold(0.0, f64::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x.as_f64() - y).abs())
+        .fold(0.0, f64::max)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +87,11 @@ fn signed_perm(s: &[f64], m: usize, n: usize, seed: u64) -> (Vec<f64>, Vec<(usiz
     let mut g = vec![0.0; m * n];
     let mut entries = Vec::new();
     for (t, &v) in s.iter().enumerate() {
-        let sign = if rng.random_range(0..2) == 0 { 1.0 } else { -1.0 };
+        let sign = if rng.random_range(0..2) == 0 {
+            1.0
+        } else {
+            -1.0
+        };
         g[rows[t] * n + cols[t]] = sign * v;
         entries.push((rows[t], cols[t], sign));
     }
@@ -124,7 +131,10 @@ fn signed_permutation_oracle_is_bit_exact_in_f64() {
 // NumPy float64 fixtures.
 
 fn fixture(name: &str) -> (Vec<f64>, Vec<usize>) {
-    let path = format!("{}/tests/fixtures/ortho/{name}.npy", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/ortho/{name}.npy",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let arr = mlkern::io::npy::parse(&bytes).unwrap();
     (arr.to_f64_vec().unwrap(), arr.shape.clone())
@@ -132,7 +142,15 @@ fn fixture(name: &str) -> (Vec<f64>, Vec<usize>) {
 
 #[test]
 fn matches_numpy_float64_fixtures() {
-    let inputs = ["tv1", "tv2", "tv2t", "tv3", "gauss12x20", "gauss20x12", "svd8x16"];
+    let inputs = [
+        "tv1",
+        "tv2",
+        "tv2t",
+        "tv3",
+        "gauss12x20",
+        "gauss20x12",
+        "svd8x16",
+    ];
     for input in inputs {
         let (g, shape) = fixture(input);
         let (m, n) = (shape[0], shape[1]);
@@ -145,7 +163,11 @@ fn matches_numpy_float64_fixtures() {
                     let err = max_abs_diff(&out, &want);
                     // Gram: same map, different products; k ≤ 12 keeps it at f64 round-off too.
                     let tol = if algo == Algo::Standard { 1e-12 } else { 1e-11 };
-                    assert!(err <= tol, "{input} {} {algo:?} {backend:?}: {err:e}", sched.name);
+                    assert!(
+                        err <= tol,
+                        "{input} {} {algo:?} {backend:?}: {err:e}",
+                        sched.name
+                    );
                 }
             }
         }
@@ -159,12 +181,26 @@ fn reference_note_test_vectors() {
     let (o1, _) = ns(&[3.0f64, 0.0, 0.0, 0.0, 4.0, 0.0], 2, 3, &cfg);
     assert!((o1[0] - 0.7228761296).abs() < 1e-10 && (o1[4] - 1.1192039042).abs() < 1e-10);
     let (o3, _) = ns(&[3.0, 6.0, 6.0, 4.0, 8.0, 8.0], 2, 3, &cfg);
-    let want3 = [0.1392872833, 0.2785745665, 0.2785745665, 0.1857163777, 0.3714327554, 0.3714327554];
+    let want3 = [
+        0.1392872833,
+        0.2785745665,
+        0.2785745665,
+        0.1857163777,
+        0.3714327554,
+        0.3714327554,
+    ];
     assert!(max_abs_diff(&o3, &want3) < 1e-10);
     let (g2, _) = fixture("tv2");
     let (o2, rep) = ns(&g2, 4, 6, &cfg);
     assert!((rep.input_norm - 12.649110640673518).abs() < 1e-14);
-    let row0 = [-0.0506761077, 0.2564061794, 0.3993931053, 0.4860939568, 0.4876594957, 0.7114166407];
+    let row0 = [
+        -0.0506761077,
+        0.2564061794,
+        0.3993931053,
+        0.4860939568,
+        0.4876594957,
+        0.7114166407,
+    ];
     assert!(max_abs_diff(&o2[..6], &row0) < 1e-10);
     // Polar Express (8 steps) reaches the SVD polar factor.
     let (polar, _) = fixture("tv2__svd_polar");
@@ -202,7 +238,11 @@ fn check_transpose<T: Real>(m: usize, n: usize, algo: Algo, backend: GemmBackend
     let cfg = NsConfig::default().with_algo(algo).with_backend(backend);
     let (o, _) = ns(&g, m, n, &cfg);
     let (ot, _) = ns(&transpose(&g, m, n), n, m, &cfg);
-    assert!(ot == transpose(&o, m, n), "{} {m}×{n} {algo:?} {backend:?}", T::NAME);
+    assert!(
+        ot == transpose(&o, m, n),
+        "{} {m}×{n} {algo:?} {backend:?}",
+        T::NAME
+    );
 }
 
 #[test]
@@ -274,7 +314,10 @@ fn check_scale_invariance<T: Real>() {
     // With eps, tiny inputs shrink instead of blowing up (that is what eps is for).
     let tiny: Vec<T> = g.iter().map(|&v| T::from_f64(v * 1e-30)).collect();
     let (o, _) = ns(&tiny, 6, 9, &NsConfig::new(POLAR_EXPRESS));
-    assert!(o.iter().all(|x| x.as_f64().is_finite() && x.as_f64().abs() < 1e-10));
+    assert!(
+        o.iter()
+            .all(|x| x.as_f64().is_finite() && x.as_f64().abs() < 1e-10)
+    );
 }
 
 #[test]
@@ -286,9 +329,17 @@ fn huge_and_tiny_scales() {
     let (o, rep) = ns(&g, 2, 2, &NsConfig::new(POLAR_EXPRESS));
     assert!(rep.input_norm.is_infinite());
     assert!(o.iter().all(|x| x.is_finite()));
-    let (o, rep) = ns(&[5e-324f64, 0.0, 0.0, 5e-324], 2, 2, &NsConfig::new(POLAR_EXPRESS.with_normalize(Normalize::plus_eps(1.01, 0.0))));
+    let (o, rep) = ns(
+        &[5e-324f64, 0.0, 0.0, 5e-324],
+        2,
+        2,
+        &NsConfig::new(POLAR_EXPRESS.with_normalize(Normalize::plus_eps(1.01, 0.0))),
+    );
     assert!(rep.input_norm > 0.0);
-    assert!((o[0] - 1.0).abs() < 1e-6 && (o[3] - 1.0).abs() < 1e-6, "{o:?}");
+    assert!(
+        (o[0] - 1.0).abs() < 1e-6 && (o[3] - 1.0).abs() < 1e-6,
+        "{o:?}"
+    );
 }
 
 #[test]
@@ -308,7 +359,10 @@ fn non_finite_input_is_an_error() {
                 Par::Seq,
             )
             .unwrap_err();
-            assert!(matches!(err, Error::NonFinite { index, .. } if index == idx), "{err}");
+            assert!(
+                matches!(err, Error::NonFinite { index, .. } if index == idx),
+                "{err}"
+            );
         }
     }
 }
@@ -321,11 +375,23 @@ fn bad_arguments_are_errors() {
     let mut out = [0.0f64; 6];
     let mut ws = vec![0.0f64; ortho::workspace_len(2, 3, &cfg)];
     // Wrong output shape.
-    let e = ortho::orthogonalize_into(view_mut(&mut out, 3, 2, Layout::RowMajor).unwrap(), gv, &cfg, &mut ws, Par::Seq);
+    let e = ortho::orthogonalize_into(
+        view_mut(&mut out, 3, 2, Layout::RowMajor).unwrap(),
+        gv,
+        &cfg,
+        &mut ws,
+        Par::Seq,
+    );
     assert!(matches!(e, Err(Error::ShapeMismatch { .. })));
     // Short workspace.
     let short = ws.len() - 1;
-    let e = ortho::orthogonalize_into(view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(), gv, &cfg, &mut ws[..short], Par::Seq);
+    let e = ortho::orthogonalize_into(
+        view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(),
+        gv,
+        &cfg,
+        &mut ws[..short],
+        Par::Seq,
+    );
     assert!(matches!(e, Err(Error::ShapeMismatch { .. })), "{e:?}");
     // Invalid schedules.
     let nan = [Quintic::new(f64::NAN, 0.0, 0.0)];
@@ -335,7 +401,13 @@ fn bad_arguments_are_errors() {
         POLAR_EXPRESS.with_normalize(Normalize::plus_eps(0.0, 1e-7)),
         POLAR_EXPRESS.with_normalize(Normalize::max_eps(1.0, -1.0)),
     ] {
-        let e = ortho::orthogonalize_into(view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(), gv, &NsConfig::new(sched), &mut ws, Par::Seq);
+        let e = ortho::orthogonalize_into(
+            view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(),
+            gv,
+            &NsConfig::new(sched),
+            &mut ws,
+            Par::Seq,
+        );
         assert!(matches!(e, Err(Error::InvalidParameter { .. })), "{e:?}");
     }
     // Batch shape mismatch.
@@ -351,7 +423,12 @@ fn schedules_tail_and_steps() {
     assert_eq!(cyc.coefficient(2), list[0]);
     assert_eq!(rep.coefficient(2), list[1]);
     // steps = 0: just the normalization.
-    let (o, r) = ns(&[3.0f64, 0.0, 0.0, 4.0], 2, 2, &NsConfig::new(cyc.with_steps(0)));
+    let (o, r) = ns(
+        &[3.0f64, 0.0, 0.0, 4.0],
+        2,
+        2,
+        &NsConfig::new(cyc.with_steps(0)),
+    );
     assert_eq!(r.steps, 0);
     assert_eq!(o, vec![3.0 / (5.0 + 1e-7), 0.0, 0.0, 4.0 / (5.0 + 1e-7)]);
     // Cubic steps (c = 0) take the two-product path and still match the scalar map.
@@ -364,7 +441,10 @@ fn schedules_tail_and_steps() {
         assert_eq!(Schedule::by_name(s.name), Some(*s));
     }
     // Polar Express constants: steps 1–7 carry the 1.01 safety factor, step 8 is the limit.
-    assert_eq!(POLAR_EXPRESS.coefficient(7), Quintic::new(1.875, -1.25, 0.375));
+    assert_eq!(
+        POLAR_EXPRESS.coefficient(7),
+        Quintic::new(1.875, -1.25, 0.375)
+    );
     assert!((POLAR_EXPRESS.coefficient(0).a - 8.28721201814563 / 1.01).abs() < 1e-15);
     assert_eq!(Restarts::at(&[2]), Restarts::Mask(4));
 }
@@ -392,11 +472,17 @@ fn f32_matches_f64_of_the_same_schedule() {
 }
 
 #[test]
-#[ignore = "large (1024×4096, ~1 min in a test build); run with --ignored"]
 fn f32_matches_f64_large() {
-    for (m, n) in [(1024, 4096), (768, 3072)] {
-        let err = f32_vs_f64(m, n, ortho::KELLER_JORDAN, Algo::Standard);
-        assert!(err < 2e-5, "{m}×{n}: {err:e}");
+    // The largest shapes (a few seconds in the test profile).
+    for (m, n) in [(1024, 4096), (768, 3072), (4096, 1024)] {
+        for sched in [ortho::KELLER_JORDAN, POLAR_EXPRESS] {
+            let err = f32_vs_f64(m, n, sched, Algo::Standard);
+            assert!(err < 2e-5, "{} {m}×{n}: {err:e}", sched.name);
+        }
+    }
+    for sched in PRESETS {
+        let err = f32_vs_f64(256, 1024, *sched, Algo::Standard);
+        assert!(err < 2e-5, "{} 256×1024: {err:e}", sched.name);
     }
 }
 
@@ -405,14 +491,18 @@ fn orth_error<T: Real>(o: &[T], k: usize, n: usize) -> f64 {
     let mut e = vec![0.0; k * k];
     for i in 0..k {
         for j in 0..k {
-            let dot: f64 = (0..n).map(|t| o[i * n + t].as_f64() * o[j * n + t].as_f64()).sum();
+            let dot: f64 = (0..n)
+                .map(|t| o[i * n + t].as_f64() * o[j * n + t].as_f64())
+                .sum();
             e[i * k + j] = dot - if i == j { 1.0 } else { 0.0 };
         }
     }
     let mut v: Vec<f64> = (0..k).map(|i| 1.0 + (i as f64 * 0.37).sin()).collect();
     let mut lambda = 0.0;
     for _ in 0..500 {
-        let w: Vec<f64> = (0..k).map(|i| (0..k).map(|j| e[i * k + j] * v[j]).sum()).collect();
+        let w: Vec<f64> = (0..k)
+            .map(|i| (0..k).map(|j| e[i * k + j] * v[j]).sum())
+            .collect();
         let norm = w.iter().map(|x| x * x).sum::<f64>().sqrt();
         if norm == 0.0 {
             return 0.0;
@@ -431,7 +521,11 @@ fn polar_express_8_steps_converges_in_f32() {
         let mut rng = SmallRng::seed_from_u64(3);
         let g: Vec<f32> = cast(&gaussian(&mut rng, m * n));
         let (o, _) = ns(&g, m, n, &NsConfig::new(POLAR_EXPRESS));
-        let (k, big, o) = if m <= n { (m, n, o) } else { (n, m, transpose(&o, m, n)) };
+        let (k, big, o) = if m <= n {
+            (m, n, o)
+        } else {
+            (n, m, transpose(&o, m, n))
+        };
         let err = orth_error(&o, k, big);
         assert!(err <= 1e-5, "{m}×{n}: ‖OOᵀ − I‖₂ = {err:e}");
     }
@@ -461,7 +555,9 @@ fn conditioned(k: usize, n: usize, kappa: f64, seed: u64) -> Vec<f64> {
     };
     let u = reflect(&mut rng, k, k);
     let v = reflect(&mut rng, n, k);
-    let s: Vec<f64> = (0..k).map(|i| kappa.powf(-(i as f64) / (k - 1) as f64)).collect();
+    let s: Vec<f64> = (0..k)
+        .map(|i| kappa.powf(-(i as f64) / (k - 1) as f64))
+        .collect();
     let mut g = vec![0.0; k * n];
     for i in 0..k {
         for j in 0..n {
@@ -473,7 +569,12 @@ fn conditioned(k: usize, n: usize, kappa: f64, seed: u64) -> Vec<f64> {
 
 #[test]
 fn gram_path_tracks_the_standard_path() {
-    for sched in [ortho::KELLER_JORDAN, ortho::YOU_5, ortho::POLAR_EXPRESS_MODDED, POLAR_EXPRESS] {
+    for sched in [
+        ortho::KELLER_JORDAN,
+        ortho::YOU_5,
+        ortho::POLAR_EXPRESS_MODDED,
+        POLAR_EXPRESS,
+    ] {
         for kappa in [10.0, 1e4] {
             let (k, n) = (48, 192);
             let g = conditioned(k, n, kappa, 5);
@@ -491,12 +592,33 @@ fn gram_path_tracks_the_standard_path() {
         }
     }
     // Auto keeps square inputs on the standard path.
-    let (_, rep) = ns(&[1.0f32, 2.0, 3.0, 4.0], 2, 2, &NsConfig::default().with_algo(Algo::Auto));
+    let (_, rep) = ns(
+        &[1.0f32, 2.0, 3.0, 4.0],
+        2,
+        2,
+        &NsConfig::default().with_algo(Algo::Auto),
+    );
     assert_eq!(rep.algo, Algo::Standard);
     // Explicit restart masks are honoured (and change the flop count).
     let g = conditioned(16, 64, 10.0, 1);
-    let none = ns(&g, 16, 64, &NsConfig::default().with_algo(Algo::Gram { restarts: Restarts::NONE })).1;
-    let two = ns(&g, 16, 64, &NsConfig::default().with_algo(Algo::Gram { restarts: Restarts::at(&[2, 4]) })).1;
+    let none = ns(
+        &g,
+        16,
+        64,
+        &NsConfig::default().with_algo(Algo::Gram {
+            restarts: Restarts::NONE,
+        }),
+    )
+    .1;
+    let two = ns(
+        &g,
+        16,
+        64,
+        &NsConfig::default().with_algo(Algo::Gram {
+            restarts: Restarts::at(&[2, 4]),
+        }),
+    )
+    .1;
     assert!(two.flops > none.flops);
 }
 
@@ -551,8 +673,17 @@ fn zero_padding_does_not_change_the_result() {
         let (o, _) = ns(&g, m, n, &cfg);
         let (op, _) = ns(&padded, m, n + pad, &cfg);
         for i in 0..m {
-            assert!(op[i * (n + pad) + n..(i + 1) * (n + pad)].iter().all(|&x| x == 0.0));
-            assert!(max_abs_diff(&op[i * (n + pad)..i * (n + pad) + n], &o[i * n..(i + 1) * n]) < 1e-13);
+            assert!(
+                op[i * (n + pad) + n..(i + 1) * (n + pad)]
+                    .iter()
+                    .all(|&x| x == 0.0)
+            );
+            assert!(
+                max_abs_diff(
+                    &op[i * (n + pad)..i * (n + pad) + n],
+                    &o[i * n..(i + 1) * n]
+                ) < 1e-13
+            );
         }
     }
 }
@@ -574,7 +705,8 @@ fn four_shards_give_the_unsharded_result() {
     let mut x: Vec<Mat<f64>> = (0..shards)
         .map(|s| {
             let mut xs = Mat::zeros(k, w);
-            ortho::normalize_shard(xs.as_mut(), gm.subcols(s * w, w), norm, sched.normalize).unwrap();
+            ortho::normalize_shard(xs.as_mut(), gm.subcols(s * w, w), norm, sched.normalize)
+                .unwrap();
             xs
         })
         .collect();
@@ -585,7 +717,14 @@ fn four_shards_give_the_unsharded_result() {
             ortho::shard_gram(be, r.as_mut(), accum, xs.as_ref(), Par::Seq).unwrap();
         }
         let mut mstep = Mat::<f64>::zeros(k, k);
-        ortho::step_matrix(be, mstep.as_mut(), r.as_ref(), sched.coefficient(i), Par::Seq).unwrap();
+        ortho::step_matrix(
+            be,
+            mstep.as_mut(),
+            r.as_ref(),
+            sched.coefficient(i),
+            Par::Seq,
+        )
+        .unwrap();
         for xs in x.iter_mut() {
             let mut next = Mat::zeros(k, w);
             ortho::apply_step(be, next.as_mut(), mstep.as_ref(), xs.as_ref(), Par::Seq).unwrap();
@@ -611,7 +750,8 @@ fn strided_and_column_major_views() {
     let cfg = NsConfig::new(POLAR_EXPRESS);
     let (want, _) = ns(&g, m, n, &cfg);
     let gt = transpose(&g, m, n); // column-major storage of g
-    let (o, _) = ortho::orthogonalize(view(&gt, m, n, Layout::ColMajor).unwrap(), &cfg, Par::Seq).unwrap();
+    let (o, _) =
+        ortho::orthogonalize(view(&gt, m, n, Layout::ColMajor).unwrap(), &cfg, Par::Seq).unwrap();
     for i in 0..m {
         for j in 0..n {
             assert!((o[(i, j)] - want[i * n + j]).abs() < 1e-13);

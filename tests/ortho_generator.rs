@@ -2,7 +2,6 @@
 //! reference (`tests/fixtures/ortho/make_polar_express_reference.py`).
 #![cfg(feature = "alloc")]
 
-
 use mlkern::Error;
 use mlkern::ortho::{Quintic, polar_express_schedule};
 
@@ -67,7 +66,10 @@ const PACKAGE_DEFAULT_EXACT: [Quintic; 10] = [
 ];
 
 fn diff(p: Quintic, q: Quintic) -> f64 {
-    (p.a - q.a).abs().max((p.b - q.b).abs()).max((p.c - q.c).abs())
+    (p.a - q.a)
+        .abs()
+        .max((p.b - q.b).abs())
+        .max((p.c - q.c).abs())
 }
 
 fn max_diff(got: &[Quintic], want: &[Quintic]) -> f64 {
@@ -120,7 +122,10 @@ fn package_default_matches_exact_recursion() {
     let got = polar_express_schedule(1e-3, 10, 1.01, 0.02).unwrap();
     let err = max_diff(&got, &PACKAGE_DEFAULT_EXACT);
     // Achieved: 1.4e-14.
-    assert!(err <= 1e-13, "package default vs 60-digit recursion {err:e}");
+    assert!(
+        err <= 1e-13,
+        "package default vs 60-digit recursion {err:e}"
+    );
 }
 
 #[test]
@@ -138,14 +143,20 @@ fn l0_one_gives_classical_quintic() {
     // With a safety factor the first step is the classical quintic evaluated at x/s.
     let s = 1.02_f64;
     let first = polar_express_schedule(1.0, 3, s, 0.0).unwrap()[0];
-    assert_eq!(first, Quintic::new(1.875 / s, -1.25 / (s * s * s), 0.375 / (s * s * s * s * s)));
+    assert_eq!(
+        first,
+        Quintic::new(1.875 / s, -1.25 / (s * s * s), 0.375 / (s * s * s * s * s))
+    );
 }
 
 #[test]
 fn safety_skips_last_step_and_cushion_recenters() {
     let raw = polar_express_schedule(1e-3, 1, 1.0, 0.02).unwrap()[0];
     let safe = polar_express_schedule(1e-3, 1, 1.5, 0.02).unwrap()[0];
-    assert_eq!(raw, safe, "the last (here: only) step carries no safety factor");
+    assert_eq!(
+        raw, safe,
+        "the last (here: only) step carries no safety factor"
+    );
     // Recentred: p(l) and p(u) are symmetric about 1.
     let p = |x: f64| x * (raw.a + x * x * (raw.b + x * x * raw.c));
     assert!((p(1e-3) + p(1.0) - 2.0).abs() <= 1e-14);
@@ -171,7 +182,14 @@ fn invalid_parameters_are_rejected() {
         Err(Error::InvalidParameter { name, .. }) => assert_eq!(name, which),
         other => panic!("expected InvalidParameter({which}), got {other:?}"),
     };
-    for l0 in [0.0, -1e-3, 1.0 + 1e-12, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+    for l0 in [
+        0.0,
+        -1e-3,
+        1.0 + 1e-12,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+    ] {
         bad(polar_express_schedule(l0, 5, 1.0, 0.0), "l0");
     }
     for steps in [0, 1025, usize::MAX] {
@@ -189,7 +207,15 @@ fn invalid_parameters_are_rejected() {
 
 #[test]
 fn extreme_but_valid_parameters_do_not_fail() {
-    for &l0 in &[f64::MIN_POSITIVE, 1e-300, 1e-30, 1e-3, 0.5, 0.999_999_9, 1.0] {
+    for &l0 in &[
+        f64::MIN_POSITIVE,
+        1e-300,
+        1e-30,
+        1e-3,
+        0.5,
+        0.999_999_9,
+        1.0,
+    ] {
         for &safety in &[1.0, 1.0 + 1e-12, 1.01, 1.05, 2.0] {
             for &cushion in &[0.0, 1e-10, 0.02, 0.5, 0.999_999, 1.0 - f64::EPSILON] {
                 let s = polar_express_schedule(l0, 64, safety, cushion)

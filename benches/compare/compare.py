@@ -218,14 +218,93 @@ matmul_workload("matmul_f32_512", 512, 512, 512, np.float32, rtol=1e-4)
 matmul_workload("matmul_f32_1024", 1024, 1024, 1024, np.float32, rtol=1e-4)
 matmul_workload("matmul_f64_1024", 1024, 1024, 1024, np.float64, rtol=1e-11)
 
-# Later workloads (ortho, spectrum, stft, istft, tiara, accept, tree) go here, e.g.:
+
+# --- ortho: Newton–Schulz orthogonalization (Muon's "zeropower" step) ---------------
 #
-# register(Workload(
-#     name="ortho_f32_1024x4096", shape="1024x4096 f32, 5 NS steps",
-#     inputs=lambda rng: {"g": rng.standard_normal((1024, 4096)).astype(np.float32)},
-#     anchors=[torch_anchor("torch NS5", lambda torch, g: newton_schulz_torch(torch, g, 5))],
-#     cli=lambda f: ["ortho", f["g"], "-o", f["out"], "--steps", "5"],
-#     rtol=1e-3))
+# keller schedule (Keller Jordan's Muon): X = G / (‖G‖_F + 1e-7) on the short-fat
+# orientation (transposed if m > n; per matrix for a b×m×n batch), then `steps` times
+# { A = X Xᵀ; B = b·A + c·(A @ A); X = a·X + B @ X }, transposed back. The anchors run it
+# in f32 exactly as written (Muon's reference casts to bf16; here everything stays f32).
+
+KELLER_ABC = (3.4445, -4.7750, 2.0315)
+
+# Pass bound for the ortho rows (max rel err, normwise as everywhere in this file): 1e-3.
+# f32 implementations differ by their summation order, and the keller polynomial (slope
+# a = 3.44 at 0, applied 5 times) amplifies differences along small singular values.
+# Measured on these inputs against the same map in float64: numpy f32 and mlkern f32
+# (standard and Gram paths) are within ~1e-5; torch f32 is off by up to ~1e-4, almost all
+# of it from torch's float32 Frobenius norm of G (rel. error ~1e-5 at 1024² entries, ~8e-5
+# at 4M, vs ~1e-8 for numpy's), which rescales the whole output. tests/ortho.rs
+# (gram_path_tracks_the_standard_path) bounds the Gram path (--algo auto) at 5e-4 rel.
+# Frobenius from the standard f32 path, on ill-conditioned inputs. 1e-3 covers these with
+# margin and still catches real mistakes: one step more or fewer gives ~0.3, a coefficient
+# off by 0.01 gives ~2e-2 (an output left transposed fails on its shape).
+ORTHO_RTOL = 1e-3
+
+
+def newton_schulz_numpy(g: np.ndarray, steps: int, abc: tuple[float, float, float] = KELLER_ABC) -> np.ndarray:
+    """NS iteration on an m×n or b×m×n array, in g's dtype (NEP 50 keeps float32 float32)."""
+    a, b, c = abc
+    tall = g.shape[-2] > g.shape[-1]
+    # Copy the transpose: left as a view (F order), every a·X + B@X below adds an F-order
+    # array to a C-order product, which made the 4096x1024 anchor 1.6x slower than 1024x4096.
+    x = np.ascontiguousarray(g.mT) if tall else g
+    x = x / (np.linalg.norm(x, axis=(-2, -1), keepdims=True) + 1e-7)
+    for _ in range(steps):
+        xxt = x @ x.mT
+        poly = b * xxt + c * (xxt @ xxt)
+        x = a * x + poly @ x
+    return x.mT if tall else x
+
+
+def newton_schulz_torch(torch: Any, g: Any, steps: int, abc: tuple[float, float, float] = KELLER_ABC) -> Any:
+    """The same in torch eager (``@`` is mm for 2-D, bmm for a 3-D batch)."""
+    a, b, c = abc
+    x = g.to(torch.float32)  # no-op for f32 input; Muon's reference would cast to bfloat16
+    tall = g.size(-2) > g.size(-1)
+    if tall:
+        x = x.mT
+    x = x / (x.norm(dim=(-2, -1), keepdim=True) + 1e-7)
+    for _ in range(steps):
+        xxt = x @ x.mT
+        poly = b * xxt + c * (xxt @ xxt)
+        x = a * x + poly @ x
+    return x.mT if tall else x
+
+
+def ortho_workload(name: str, shape: tuple[int, ...], algo: str, steps: int = 5) -> Workload:
+    dims = "x".join(map(str, shape))
+    opts = ["--schedule", "keller", "--steps", str(steps), "--algo", algo, "--precision", "f32"]
+    return register(
+        Workload(
+            name=name,
+            shape=f"{dims} float32, {steps}× keller, algo {algo}",
+            inputs=lambda rng: {"g": rng.standard_normal(shape).astype(np.float32)},
+            anchors=[
+                numpy_anchor("numpy NS (keller, f32)", lambda g: newton_schulz_numpy(g, steps)),
+                torch_anchor("torch NS (keller, f32)", lambda torch, g: newton_schulz_torch(torch, g, steps)),
+            ],
+            cli=lambda f: ["ortho", f["g"], "-o", f["out"], *opts],
+            rtol=ORTHO_RTOL,
+            seed=zlib.crc32(f"ortho {dims}".encode()),  # same G for the standard and auto variants
+        )
+    )
+
+
+# One mlkern invocation per workload, so each --algo variant is its own workload (the anchors
+# are the same and are timed again). auto picks the Gram path at aspect ratio >= 2.
+ortho_workload("ortho-256", (256, 256), "standard")
+ortho_workload("ortho-1024", (1024, 1024), "standard")
+ortho_workload("ortho-768x3072", (768, 3072), "standard")
+ortho_workload("ortho-768x3072-auto", (768, 3072), "auto")
+ortho_workload("ortho-1024x4096", (1024, 4096), "standard")
+ortho_workload("ortho-1024x4096-auto", (1024, 4096), "auto")
+ortho_workload("ortho-batch-64x128x512", (64, 128, 512), "auto")
+ortho_workload("ortho-batch-64x128x512-standard", (64, 128, 512), "standard")
+ortho_workload("ortho-4096x1024-tall", (4096, 1024), "auto")  # tall: transposed on both sides
+
+# Later workloads (spectrum, stft, istft, tiara, accept, tree) go here; see README.md,
+# "Adding a workload".
 
 
 # ----------------------------------------------------------------------------------------
@@ -647,7 +726,7 @@ def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.list:
         for w in WORKLOADS.values():
-            print(f"{w.name:24s} {w.shape:32s} anchors: {', '.join(a.label for a in w.anchors)}")
+            print(f"{w.name:32s} {w.shape:45s} anchors: {', '.join(a.label for a in w.anchors)}")
         return 0
     workloads = select(args.only)
     if not args.bin:

@@ -24,11 +24,13 @@
 //! # Ok::<(), mlkern::Error>(())
 //! ```
 
+mod elementwise;
 mod matmul;
 mod portable;
 mod symmetric;
 mod view;
 
+pub(crate) use elementwise::zip_map;
 pub use faer::{Accum, Mat, MatMut, MatRef, Par};
 pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
 pub(crate) use symmetric::symmetric_result_with;

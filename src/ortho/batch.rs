@@ -67,7 +67,10 @@ pub fn orthogonalize_batch_into<T: Real>(
             reason: "b·m·n overflows usize",
         });
     };
-    for (what, len) in [("orthogonalize_batch input", g.len()), ("orthogonalize_batch output", out.len())] {
+    for (what, len) in [
+        ("orthogonalize_batch input", g.len()),
+        ("orthogonalize_batch output", out.len()),
+    ] {
         if len != total {
             return Err(Error::ShapeMismatch {
                 what,
@@ -104,7 +107,17 @@ pub fn orthogonalize_batch_into<T: Real>(
     let threads = par.degree().max(1);
     let small = k.saturating_mul(k).saturating_mul(big) <= SMALL;
     if threads > 1 && batch > 1 && small {
-        return across(out, g, m, n, cfg, &mut workspace[..need], per, reports, threads);
+        return across(
+            out,
+            g,
+            m,
+            n,
+            cfg,
+            &mut workspace[..need],
+            per,
+            reports,
+            threads,
+        );
     }
     run_range(out, g, 0, m, n, cfg, &mut workspace[..per], reports, par)
 }
@@ -183,5 +196,15 @@ fn across<T: Real>(
     _threads: usize,
 ) -> Result<()> {
     // Without rayon `Par` is always sequential; kept for a uniform call site.
-    run_range(out, g, 0, m, n, cfg, &mut workspace[..per], reports, Par::Seq)
+    run_range(
+        out,
+        g,
+        0,
+        m,
+        n,
+        cfg,
+        &mut workspace[..per],
+        reports,
+        Par::Seq,
+    )
 }

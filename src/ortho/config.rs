@@ -92,7 +92,7 @@ impl Restarts {
         }
         match self {
             Restarts::Auto if total <= 5 => i == 2,
-            Restarts::Auto => i % 2 == 0,
+            Restarts::Auto => i.is_multiple_of(2),
             Restarts::Mask(m) => i < 64 && m & (1 << i) != 0,
         }
     }

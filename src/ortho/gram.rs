@@ -83,8 +83,24 @@ pub(crate) fn run<'a, T: Real>(
         }
         if i + 1 < steps && !restarts.before(i + 1, steps) {
             // R ← M·(R·M)
-            symmetric_result_with(be, sq(t_buf, k), zero, sq_ref(r_buf, k), sq_ref(m_buf, k), one, par)?;
-            symmetric_result_with(be, sq(r_buf, k), zero, sq_ref(m_buf, k), sq_ref(t_buf, k), one, par)?;
+            symmetric_result_with(
+                be,
+                sq(t_buf, k),
+                zero,
+                sq_ref(r_buf, k),
+                sq_ref(m_buf, k),
+                one,
+                par,
+            )?;
+            symmetric_result_with(
+                be,
+                sq(r_buf, k),
+                zero,
+                sq_ref(m_buf, k),
+                sq_ref(t_buf, k),
+                one,
+                par,
+            )?;
             total += 2.0 * flops::square(k);
         }
     }

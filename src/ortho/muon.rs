@@ -119,7 +119,9 @@ fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
             reason: "Muon needs a parameter with at least 2 dimensions (use AdamW for vectors)",
         });
     }
-    let cols = shape[1..].iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    let cols = shape[1..]
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d));
     match cols.and_then(|c| c.checked_mul(shape[0]).map(|_| c)) {
         Some(c) => Ok((shape[0], c)),
         None => Err(Error::InvalidParameter {

@@ -78,13 +78,13 @@ pub fn orthogonalize_into<T: Real>(
         });
     }
     // The finiteness check reports row-major indices of G as given.
-    let amax = normalize::max_abs("orthogonalize input", g)?;
+    let e = normalize::norm_exponent("orthogonalize input", g)?;
     let (g, out) = if m > n {
         (g.transpose(), out.transpose_mut())
     } else {
         (g, out)
     };
-    let norm = normalize::scaled_norm(g, amax);
+    let norm = normalize::scaled_norm(g, e);
     run_wide(out, g, norm, cfg, &mut workspace[..need], par)
 }
 
@@ -132,7 +132,11 @@ fn run_wide<T: Real>(
     };
     report.flops = if direct {
         // Start in the buffer that makes the last write land in `out`.
-        let (mut cur, mut nxt) = if writes % 2 == 0 { (out, x0) } else { (x0, out) };
+        let (mut cur, mut nxt) = if writes % 2 == 0 {
+            (out, x0)
+        } else {
+            (x0, out)
+        };
         iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?
     } else {
         let (mut cur, mut nxt) = (x0, x1);

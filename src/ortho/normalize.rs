@@ -150,40 +150,61 @@ fn for_each<T: Copy>(m: MatRef<'_, T>, mut f: impl FnMut(usize, T)) {
     }
 }
 
-/// Largest `|gᵢⱼ|`, or [`Error::NonFinite`] with the row-major index of the first NaN/±∞ met.
-pub(crate) fn max_abs<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<f64> {
+/// Visits `m` as contiguous slices (its columns or rows) when its layout allows, else element by
+/// element.
+fn for_each_slice<T: Copy>(m: MatRef<'_, T>, mut f: impl FnMut(&[T])) {
+    if let Some(cm) = m.try_as_col_major() {
+        for j in 0..m.ncols() {
+            f(cm.col(j).as_slice());
+        }
+    } else if let Some(rm) = m.try_as_row_major() {
+        for i in 0..m.nrows() {
+            f(rm.row(i).as_slice());
+        }
+    } else {
+        for_each(m, |_, x| f(core::slice::from_ref(&x)));
+    }
+}
+
+/// Checks `m` for NaN/±∞ ([`Error::NonFinite`] with the row-major index of the first one) and
+/// returns the exponent `e` at which its norm is accumulated: `2ᵉ ≤ max|gᵢⱼ| < 2ᵉ⁺¹` for f64
+/// (0 for a zero matrix). For f32 it is always 0: squares of f32 values neither overflow nor
+/// underflow in f64, so no scaling is needed (and powers of two still scale the sum exactly).
+pub(crate) fn norm_exponent<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<i32> {
+    let scaled = T::MANTISSA_DIGITS > 24;
     let mut amax = 0.0f64;
-    let mut bad = usize::MAX;
-    for_each(m, |idx, x| {
-        let v = x.as_f64().abs();
-        if v.is_finite() {
-            amax = amax.max(v);
-        } else {
-            bad = bad.min(idx);
+    let mut finite = true;
+    for_each_slice(m, |s| {
+        if crate::simd::find_non_finite(s).is_some() {
+            finite = false;
+        } else if scaled {
+            amax = s.iter().fold(amax, |a, x| a.max(x.as_f64().abs()));
         }
     });
-    if bad != usize::MAX {
+    if !finite {
+        let mut bad = usize::MAX;
+        for_each(m, |idx, x| {
+            if !x.as_f64().is_finite() {
+                bad = bad.min(idx);
+            }
+        });
         return Err(Error::NonFinite { what, index: bad });
     }
-    Ok(amax)
+    Ok(if amax > 0.0 { exponent(amax) } else { 0 })
 }
 
 /// `‖G‖_F` as `r·2ᵉ`, checking finiteness first (indices refer to `m`).
 pub(crate) fn fro_norm<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<FroNorm> {
-    Ok(scaled_norm(m, max_abs(what, m)?))
+    Ok(scaled_norm(m, norm_exponent(what, m)?))
 }
 
-/// `‖G‖_F` as `r·2ᵉ` for a finite `G` with largest magnitude `amax`.
+/// `‖G‖_F` as `r·2ᵉ` for a finite `G`, accumulated at the exponent `e` from [`norm_exponent`].
 ///
 /// The summation order is fixed by the (i, j) indices of `m`, not by its memory layout: blocks of
-/// 8 rows, each row with its own accumulator running over j in order, rows combined by a fixed
+/// 8 rows, each row with 4 accumulators (`j mod 4`) running over j in order, combined by a fixed
 /// tree. So `m` and a transposed copy stored the other way round give bit-identical norms, which
 /// `NS(Gᵀ) = NS(G)ᵀ` relies on.
-pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, amax: f64) -> FroNorm {
-    if amax == 0.0 {
-        return FroNorm { r: 0.0, e: 0 };
-    }
-    let e = exponent(amax);
+pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, e: i32) -> FroNorm {
     let s = pow2_parts(-e);
     let sq = |x: T| {
         let v = apply_parts(x.as_f64(), s);
@@ -194,29 +215,41 @@ pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, amax: f64) -> FroNorm {
     let mut i0 = 0;
     while i0 < rows {
         let h = (rows - i0).min(8);
-        let mut acc = [0.0f64; 8];
+        let mut acc = [[0.0f64; 4]; 8];
         if let Some(rm) = m.try_as_row_major() {
             for (r, a) in acc.iter_mut().enumerate().take(h) {
-                for &x in rm.row(i0 + r).as_slice() {
-                    *a += sq(x);
+                let row = rm.row(i0 + r).as_slice();
+                let mut chunks = row.chunks_exact(4);
+                for c in &mut chunks {
+                    for (l, &x) in c.iter().enumerate() {
+                        a[l] += sq(x);
+                    }
+                }
+                for (l, &x) in chunks.remainder().iter().enumerate() {
+                    a[l] += sq(x);
                 }
             }
         } else if let Some(cm) = m.try_as_col_major() {
             for j in 0..cols {
                 let col = &cm.col(j).as_slice()[i0..i0 + h];
                 for (a, &x) in acc.iter_mut().zip(col) {
-                    *a += sq(x);
+                    a[j % 4] += sq(x);
                 }
             }
         } else {
-            for (r, a) in acc.iter_mut().enumerate().take(h) {
-                for j in 0..cols {
-                    *a += sq(m[(i0 + r, j)]);
+            for j in 0..cols {
+                for (r, a) in acc.iter_mut().enumerate().take(h) {
+                    a[j % 4] += sq(m[(i0 + r, j)]);
                 }
             }
         }
-        total += ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+        for a in &acc[..h] {
+            total += (a[0] + a[2]) + (a[1] + a[3]);
+        }
         i0 += h;
+    }
+    if total == 0.0 {
+        return FroNorm { r: 0.0, e: 0 };
     }
     FroNorm {
         r: libm_sqrt(total),
@@ -234,25 +267,13 @@ pub(crate) fn scale_into<T: Real>(
 ) {
     let d = normalize.scaled_divisor(norm.r, norm.e);
     let s = pow2_parts(-norm.e);
-    let (rows, cols) = (src.nrows(), src.ncols());
     if norm.is_zero() || d == 0.0 {
         dst.fill(T::zero());
         return;
     }
-    let f = |x: T| T::from_f64(apply_parts(x.as_f64(), s) / d);
-    if dst.row_stride() == 1 && src.row_stride() == 1 {
-        for j in 0..cols {
-            for i in 0..rows {
-                dst[(i, j)] = f(src[(i, j)]);
-            }
-        }
-    } else {
-        for i in 0..rows {
-            for j in 0..cols {
-                dst[(i, j)] = f(src[(i, j)]);
-            }
-        }
-    }
+    crate::linalg::zip_map(dst, src, |_, x: T| {
+        T::from_f64(apply_parts(x.as_f64(), s) / d)
+    });
 }
 
 /// `e` with `2ᵉ ≤ x < 2ᵉ⁺¹` for finite `x > 0` (subnormals included).

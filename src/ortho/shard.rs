@@ -74,21 +74,14 @@ pub fn step_matrix<T: Real>(
     }
     let (a, b, c) = (T::from_f64(q.a), T::from_f64(q.b), T::from_f64(q.c));
     if q.is_cubic() {
-        for j in 0..k {
-            for i in 0..k {
-                dst[(i, j)] = b * gram[(i, j)];
-            }
-        }
+        linalg::zip_map(dst.rb_mut(), gram, |_, r| b * r);
     } else {
         linalg::symmetric_result_with(backend, dst.rb_mut(), T::zero(), gram, gram, T::one(), par)?;
-        for j in 0..k {
-            for i in 0..k {
-                dst[(i, j)] = b * gram[(i, j)] + c * dst[(i, j)];
-            }
-        }
+        linalg::zip_map(dst.rb_mut(), gram, |r2, r| b * r + c * r2);
     }
     for i in 0..k {
-        dst[(i, i)] = dst[(i, i)] + a;
+        let d = dst[(i, i)];
+        dst[(i, i)] = d + a;
     }
     Ok(())
 }

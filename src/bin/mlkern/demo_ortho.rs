@@ -24,7 +24,13 @@ impl KnownSvd {
         let s = (0..k)
             .map(|i| 10f64.powf(-2.0 * i as f64 / (k.max(2) - 1) as f64))
             .collect();
-        KnownSvd { k, n, s, u: data(k, seed), v: data(n, seed + 1) }
+        KnownSvd {
+            k,
+            n,
+            s,
+            u: data(k, seed),
+            v: data(n, seed + 1),
+        }
     }
 
     /// `H_u·diag(w)·V_kᵀ`, row-major k×n.
@@ -41,7 +47,9 @@ impl KnownSvd {
             }
         }
         // G = M − 2·u·(uᵀM)/‖u‖².
-        let utm: Vec<f64> = (0..n).map(|j| (0..k).map(|i| self.u[i] * m[i * n + j]).sum()).collect();
+        let utm: Vec<f64> = (0..n)
+            .map(|j| (0..k).map(|i| self.u[i] * m[i * n + j]).sum())
+            .collect();
         for i in 0..k {
             for j in 0..n {
                 m[i * n + j] -= 2.0 * self.u[i] * utm[j] / uu;
@@ -76,7 +84,13 @@ fn rel_fro(got: &[f32], want: &[f64]) -> f64 {
 /// the polynomials' amplification of small singular values stays well below 2e-4.
 const TOL: f64 = 2e-4;
 
-fn single_row(name: &'static str, sched: Schedule<'static>, algo: Algo, k: usize, n: usize) -> Step {
+fn single_row(
+    name: &'static str,
+    sched: Schedule<'static>,
+    algo: Algo,
+    k: usize,
+    n: usize,
+) -> Step {
     Box::new(move |repeat, par| {
         let svd = KnownSvd::new(k, n, 20);
         let g = f32s(&svd.input());
@@ -106,15 +120,23 @@ fn single_row(name: &'static str, sched: Schedule<'static>, algo: Algo, k: usize
 
 fn batch_row(b: usize, k: usize, n: usize) -> Step {
     Box::new(move |repeat, par| {
-        let svds: Vec<KnownSvd> = (0..b).map(|i| KnownSvd::new(k, n, 40 + 2 * i as u64)).collect();
+        let svds: Vec<KnownSvd> = (0..b)
+            .map(|i| KnownSvd::new(k, n, 40 + 2 * i as u64))
+            .collect();
         let g: Vec<f32> = svds.iter().flat_map(|s| f32s(&s.input())).collect();
         let cfg = NsConfig::new(KELLER_JORDAN).with_algo(Algo::Auto);
-        let ((out, reports), timing) =
-            Timing::measure(repeat, || ortho::orthogonalize_batch(&g, b, k, n, &cfg, par))?;
+        let ((out, reports), timing) = Timing::measure(repeat, || {
+            ortho::orthogonalize_batch(&g, b, k, n, &cfg, par)
+        })?;
         let worst = svds
             .iter()
             .enumerate()
-            .map(|(i, s)| rel_fro(&out[i * k * n..(i + 1) * k * n], &s.expected(&KELLER_JORDAN, 1.0)))
+            .map(|(i, s)| {
+                rel_fro(
+                    &out[i * k * n..(i + 1) * k * n],
+                    &s.expected(&KELLER_JORDAN, 1.0),
+                )
+            })
             .fold(0.0, f64::max);
         let flops: f64 = reports.iter().map(|r| r.flops).sum();
         Ok(Row {
@@ -136,7 +158,10 @@ fn muon_row(k: usize, n: usize) -> Step {
         let svd = KnownSvd::new(k, n, 60);
         let grad = f32s(&svd.input());
         let p0 = f32s(&data(k * n, 61));
-        let cfg = MuonConfig { weight_decay: 0.1, ..MuonConfig::default() };
+        let cfg = MuonConfig {
+            weight_decay: 0.1,
+            ..MuonConfig::default()
+        };
         let shape = [k, n];
         let mut ws = vec![0.0f32; ortho::muon_workspace_len(&shape, &cfg)?];
         let (mut p, mut m) = (p0.clone(), vec![0.0f32; k * n]);
@@ -167,10 +192,21 @@ fn muon_row(k: usize, n: usize) -> Step {
 /// The ortho rows of `mlkern demo`.
 pub(crate) fn rows() -> Vec<Step> {
     vec![
-        single_row("ortho keller NS5 (f32)", KELLER_JORDAN, Algo::Standard, 512, 512),
-        single_row("ortho polar-express (f32)", POLAR_EXPRESS, Algo::Auto, 256, 1024),
+        single_row(
+            "ortho keller NS5 (f32)",
+            KELLER_JORDAN,
+            Algo::Standard,
+            512,
+            512,
+        ),
+        single_row(
+            "ortho polar-express (f32)",
+            POLAR_EXPRESS,
+            Algo::Auto,
+            256,
+            1024,
+        ),
         batch_row(16, 128, 512),
         muon_row(256, 512),
     ]
 }
-

@@ -136,16 +136,36 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let len = param.len();
     let (p, m, report, timing) = if f32_mode {
         let mom = momentum.map_or(Ok(vec![0.0; len]), |m| m.to_f32_vec())?;
-        let (p, m, r, t) = step(&param.to_f32_vec()?, &grad.to_f32_vec()?, &mom, &shape, &cfg, &args.common)?;
+        let (p, m, r, t) = step(
+            &param.to_f32_vec()?,
+            &grad.to_f32_vec()?,
+            &mom,
+            &shape,
+            &cfg,
+            &args.common,
+        )?;
         (NpyData::F32(p), NpyData::F32(m), r, t)
     } else {
         let mom = momentum.map_or(Ok(vec![0.0; len]), |m| m.to_f64_vec())?;
-        let (p, m, r, t) = step(&param.to_f64_vec()?, &grad.to_f64_vec()?, &mom, &shape, &cfg, &args.common)?;
+        let (p, m, r, t) = step(
+            &param.to_f64_vec()?,
+            &grad.to_f64_vec()?,
+            &mom,
+            &shape,
+            &cfg,
+            &args.common,
+        )?;
         (NpyData::F64(p), NpyData::F64(m), r, t)
     };
     if let Some(prefix) = &args.output {
-        write_array(&with_suffix(prefix, "_param.npy"), &NpyArray::new(shape.clone(), p)?)?;
-        write_array(&with_suffix(prefix, "_momentum.npy"), &NpyArray::new(shape.clone(), m)?)?;
+        write_array(
+            &with_suffix(prefix, "_param.npy"),
+            &NpyArray::new(shape.clone(), p)?,
+        )?;
+        write_array(
+            &with_suffix(prefix, "_momentum.npy"),
+            &NpyArray::new(shape.clone(), m)?,
+        )?;
     }
     if args.common.json {
         let summary = json!({
@@ -171,7 +191,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
             cfg.ns.schedule.name,
             report.ns.steps,
             report.ns.algo.name(),
-            if report.ns.zero_input { ", zero update (weight decay only)" } else { "" },
+            if report.ns.zero_input {
+                ", zero update (weight decay only)"
+            } else {
+                ""
+            },
             timing.human(),
             args.common.repeat
         );

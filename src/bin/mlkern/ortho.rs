@@ -65,7 +65,10 @@ impl NsArgs {
 fn parse_schedule(s: &str) -> Result<Schedule<'static>, String> {
     Schedule::by_name(s).ok_or_else(|| {
         let names: Vec<&str> = PRESETS.iter().map(|p| p.name).collect();
-        format!("unknown schedule '{s}' (expected one of: {})", names.join(", "))
+        format!(
+            "unknown schedule '{s}' (expected one of: {})",
+            names.join(", ")
+        )
     })
 }
 
@@ -152,7 +155,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let flops: f64 = reports.iter().map(|r| r.flops).sum();
     let zero = reports.iter().filter(|r| r.zero_input).count();
     let algo = reports.first().map_or(cfg.algo, |r| r.algo).name();
-    let prec = if precision == Precision::F32 { "f32" } else { "f64" };
+    let prec = if precision == Precision::F32 {
+        "f32"
+    } else {
+        "f64"
+    };
     if args.common.json {
         let norms: Vec<f64> = reports.iter().map(|r| r.input_norm).collect();
         let summary = json!({

@@ -1,0 +1,109 @@
+//! Newton–Schulz benchmarks (f32, Keller Jordan NS5 unless noted).
+//!
+//! * `cargo bench --bench ortho --features rayon` — the shapes with 2 threads (set
+//!   `MLKERN_BENCH_THREADS` to change), standard vs `Auto` (Gram at aspect ≥ 2).
+//! * `cargo bench --bench ortho -- ortho_512_seq` and
+//!   `cargo bench --bench ortho --no-default-features --features alloc -- ortho_512_seq` — the
+//!   single-threaded 512×512 case in the `std` and `no_std` builds (portable GEMM without std).
+//!
+//! The side-by-side comparison with PyTorch/NumPy is `benches/compare/run.sh --only 'ortho*'`.
+
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mlkern::linalg::Par;
+use mlkern::ortho::{self, Algo, KELLER_JORDAN, NsConfig, NsReport};
+
+fn data(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
+        })
+        .collect()
+}
+
+#[cfg(feature = "rayon")]
+fn threads() -> Par {
+    let n = std::env::var("MLKERN_BENCH_THREADS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2);
+    if n > 1 { Par::rayon(n) } else { Par::Seq }
+}
+
+#[cfg(not(feature = "rayon"))]
+fn threads() -> Par {
+    Par::Seq
+}
+
+fn bench_shape(
+    c: &mut Criterion,
+    group: &str,
+    (b, m, n): (usize, usize, usize),
+    algos: &[Algo],
+    par: Par,
+) {
+    let mut g = c.benchmark_group(group);
+    g.sample_size(10);
+    let x = data(b * m * n, (m * n) as u64);
+    let mut out = vec![0.0f32; b * m * n];
+    let mut reports = vec![NsReport::default(); b];
+    for &algo in algos {
+        let cfg = NsConfig::new(KELLER_JORDAN).with_algo(algo);
+        let mut ws = vec![0.0f32; ortho::batch_workspace_len(m, n, &cfg, par)];
+        // Throughput in plain-NS5 flops (4k²N + 2k³ per step), so the rows compare directly.
+        let (k, big) = (m.min(n), m.max(n));
+        let plain = 5.0 * (4.0 * (k * k * big) as f64 + 2.0 * (k * k * k) as f64) * b as f64;
+        g.throughput(Throughput::Elements(plain as u64));
+        let id = BenchmarkId::new(algo.name(), format!("{b}x{m}x{n}"));
+        g.bench_function(id, |bench| {
+            bench.iter(|| {
+                ortho::orthogonalize_batch_into(
+                    &mut out,
+                    black_box(&x),
+                    b,
+                    m,
+                    n,
+                    &cfg,
+                    &mut ws,
+                    &mut reports,
+                    par,
+                )
+                .unwrap()
+            })
+        });
+    }
+    g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    let build = if cfg!(feature = "std") {
+        "std"
+    } else {
+        "no_std"
+    };
+    bench_shape(
+        c,
+        &format!("ortho_512_seq_{build}"),
+        (1, 512, 512),
+        &[Algo::Standard],
+        Par::Seq,
+    );
+    if !cfg!(feature = "rayon") {
+        return;
+    }
+    let par = threads();
+    let both = [Algo::Standard, Algo::Auto];
+    bench_shape(c, "ortho_f32", (1, 1024, 1024), &[Algo::Standard], par);
+    bench_shape(c, "ortho_f32", (1, 256, 256), &[Algo::Standard], par);
+    bench_shape(c, "ortho_f32", (1, 768, 3072), &both, par);
+    bench_shape(c, "ortho_f32", (1, 1024, 4096), &both, par);
+    bench_shape(c, "ortho_f32", (64, 128, 512), &both, par);
+}
+
+criterion_group!(ortho_benches, benches);
+criterion_main!(ortho_benches);

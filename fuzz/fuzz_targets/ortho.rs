@@ -1,0 +1,126 @@
+//! Fuzzes Newton–Schulz (`orthogonalize_batch` for every preset, both algorithms, both GEMM
+//! backends, f32 and f64) and the Muon step with arbitrary shapes and bit patterns (NaN, ±∞,
+//! huge, tiny, subnormal). Accepted outcomes: `Ok` with finite output whose Frobenius norm stays in
+//! the schedules' band (`‖O‖_F² ≤ k·1.25²`), zero output for zero input — or `Err(NonFinite)`
+//! exactly when the input holds a NaN/±∞. The Muon step must leave the state untouched on error.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mlkern::Error;
+use mlkern::linalg::{GemmBackend, Par};
+use mlkern::ortho::{self, Algo, MuonConfig, NsConfig, PRESETS, UpdateScale};
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn byte(&mut self) -> u8 {
+        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
+        self.0 = rest;
+        b
+    }
+    fn u64(&mut self) -> u64 {
+        (0..8).fold(0, |acc, _| (acc << 8) | u64::from(self.byte()))
+    }
+}
+
+fn check<T: mlkern::Real>(g: &[T], b: usize, m: usize, n: usize, cfg: &NsConfig<'_>) {
+    let res = ortho::orthogonalize_batch(g, b, m, n, cfg, Par::Seq);
+    let bad = g.iter().position(|x| !x.as_f64().is_finite());
+    match (res, bad) {
+        (Ok((out, reports)), None) => {
+            let k = m.min(n) as f64;
+            for (i, r) in reports.iter().enumerate() {
+                let o = &out[i * m * n..(i + 1) * m * n];
+                assert!(
+                    o.iter().all(|x| x.as_f64().is_finite()),
+                    "non-finite output"
+                );
+                let fro2: f64 = o.iter().map(|x| x.as_f64().powi(2)).sum();
+                assert!(fro2 <= k * 1.25 * 1.25 + 1e-3, "‖O‖² = {fro2} for k = {k}");
+                if r.zero_input {
+                    assert!(o.iter().all(|x| x.as_f64() == 0.0));
+                }
+            }
+        }
+        (Err(Error::NonFinite { index, .. }), Some(first)) => assert_eq!(index, first),
+        (res, bad) => panic!(
+            "unexpected outcome {:?} (first non-finite: {bad:?})",
+            res.err()
+        ),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut bytes = Bytes(data);
+    let b = usize::from(bytes.byte() % 3);
+    let m = usize::from(bytes.byte() % 10);
+    let n = usize::from(bytes.byte() % 10);
+    let sched = PRESETS[usize::from(bytes.byte()) % PRESETS.len()];
+    let flags = bytes.byte();
+    let algo = if flags & 1 == 0 {
+        Algo::Standard
+    } else {
+        Algo::GRAM
+    };
+    let backend = if flags & 2 == 0 {
+        GemmBackend::Auto
+    } else {
+        GemmBackend::Portable
+    };
+    let cfg = NsConfig::new(sched).with_algo(algo).with_backend(backend);
+    let len = b * m * n;
+    if flags & 4 == 0 {
+        let g: Vec<f32> = (0..len)
+            .map(|_| f32::from_bits(bytes.u64() as u32))
+            .collect();
+        check(&g, b, m, n, &cfg);
+    } else {
+        let g: Vec<f64> = (0..len).map(|_| f64::from_bits(bytes.u64())).collect();
+        check(&g, b, m, n, &cfg);
+    }
+
+    // Muon: bounded hyper-parameters and parameters (|p| ≤ 1e30), arbitrary gradients.
+    if m == 0 || n == 0 {
+        return;
+    }
+    let unit = |v: u8| f64::from(v) / 255.0;
+    let cfg = MuonConfig {
+        lr: unit(bytes.byte()),
+        momentum: unit(bytes.byte()) * 0.999,
+        nesterov: flags & 8 == 0,
+        weight_decay: unit(bytes.byte()),
+        scale: [
+            UpdateScale::Keller,
+            UpdateScale::Moonlight,
+            UpdateScale::Spectral,
+        ][usize::from(flags >> 4) % 3],
+        ns: cfg,
+        ..MuonConfig::default()
+    };
+    let shape = [m, n];
+    let mut p: Vec<f32> = (0..m * n)
+        .map(|_| (bytes.byte() as f32 - 128.0) * 1e28)
+        .collect();
+    let mut mom: Vec<f32> = (0..m * n)
+        .map(|_| (bytes.byte() as f32 - 128.0) / 64.0)
+        .collect();
+    let grad: Vec<f32> = (0..m * n)
+        .map(|_| f32::from_bits(bytes.u64() as u32))
+        .collect();
+    let (p0, m0) = (p.clone(), mom.clone());
+    let mut ws = vec![0.0f32; ortho::muon_workspace_len(&shape, &cfg).unwrap()];
+    match ortho::muon_step(&mut p, &grad, &mut mom, &shape, &cfg, &mut ws, Par::Seq) {
+        Ok(_) => {
+            assert!(grad.iter().all(|g| g.is_finite()));
+            assert!(
+                p.iter().chain(&mom).all(|x| x.is_finite()),
+                "Muon produced a non-finite state"
+            );
+        }
+        Err(_) => {
+            assert!(grad.iter().any(|g| !g.is_finite()));
+            assert!(p.iter().zip(&p0).all(|(a, b)| a.to_bits() == b.to_bits()));
+            assert!(mom.iter().zip(&m0).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+});
