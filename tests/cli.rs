@@ -151,3 +151,139 @@ fn demo_json_reports_every_row_ok() {
         assert!(r["timing"]["median_s"].as_f64().unwrap() > 0.0);
     }
 }
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+fn read_f64(path: &Path) -> (Vec<usize>, Vec<f64>) {
+    let a = npy::parse(&std::fs::read(path).unwrap()).unwrap();
+    (a.shape.clone(), a.to_f64_vec().unwrap())
+}
+
+fn max_diff(a: &[f64], b: &[f64]) -> f64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max)
+}
+
+#[test]
+fn ortho_matches_numpy_fixtures_and_keeps_shape_and_dtype() {
+    let d = tmpdir("ortho");
+    for (input, sched, algo) in [
+        ("tv2", "keller", "standard"),
+        ("tv2t", "polar-express", "standard"),
+        ("gauss12x20", "you", "gram"),
+        ("gauss20x12", "cans", "auto"),
+    ] {
+        let out = d.join(format!("{input}-{sched}.npy"));
+        let stdout = run_ok(bin().args([
+            "ortho",
+            fixture(&format!("ortho/{input}.npy")).to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+            "--schedule",
+            sched,
+            "--algo",
+            algo,
+            "--json",
+        ]))
+        .stdout;
+        let v: serde_json::Value = serde_json::from_slice(&stdout).unwrap();
+        assert_eq!(v["schedule"], sched);
+        let (shape, got) = read_f64(&out);
+        let (want_shape, want) = read_f64(&fixture(&format!("ortho/{input}__{sched}.npy")));
+        assert_eq!(shape, want_shape);
+        assert!(max_diff(&got, &want) < 1e-11, "{input} {sched} {algo}");
+    }
+    // f32 batch in, f32 batch out; --steps overrides; --precision f64 computes in f64.
+    let g: Vec<f32> = (0..2 * 3 * 4).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
+    write(&d.join("b.npy"), &[2, 3, 4], NpyData::F32(g));
+    for extra in [&[][..], &["--precision", "f64", "--steps", "3"][..]] {
+        run_ok(
+            bin()
+                .args(["ortho", "b.npy", "-o", "bo.npy"])
+                .args(extra)
+                .current_dir(&d),
+        );
+        let a = npy::parse(&std::fs::read(d.join("bo.npy")).unwrap()).unwrap();
+        assert_eq!(a.shape, vec![2, 3, 4]);
+        assert!(matches!(a.data, NpyData::F32(_)));
+    }
+}
+
+#[test]
+fn muon_step_matches_the_torch_fixture() {
+    let d = tmpdir("muon");
+    let f = |name: &str| {
+        fixture(&format!("muon/a__{name}.npy"))
+            .to_str()
+            .unwrap()
+            .to_string()
+    };
+    let prefix = d.join("step1");
+    run_ok(bin().args([
+        "muon",
+        "--param",
+        &f("param0"),
+        "--grad",
+        &f("grad1"),
+        "--momentum",
+        &f("momentum0"),
+        "-o",
+        prefix.to_str().unwrap(),
+        "--lr",
+        "0.02",
+        "--beta",
+        "0.95",
+        "--wd",
+        "0.1",
+        "--scale",
+        "keller",
+        "--eps-mode",
+        "max",
+    ]));
+    let (_, p) = read_f64(&d.join("step1_param.npy"));
+    let (_, m) = read_f64(&d.join("step1_momentum.npy"));
+    assert!(max_diff(&p, &read_f64(&fixture("muon/a__param1.npy")).1) < 1e-12);
+    assert!(max_diff(&m, &read_f64(&fixture("muon/a__momentum1.npy")).1) < 1e-12);
+}
+
+#[test]
+fn ortho_and_muon_bad_inputs_fail_cleanly() {
+    let d = tmpdir("ortho-bad");
+    write(&d.join("v.npy"), &[3], NpyData::F32(vec![0.0; 3]));
+    write(
+        &d.join("a.npy"),
+        &[2, 3],
+        NpyData::F32(vec![1.0, f32::NAN, 0.0, 1.0, 2.0, 3.0]),
+    );
+    write(&d.join("b.npy"), &[3, 2], NpyData::F32(vec![1.0; 6]));
+    let cases: &[(&[&str], &str)] = &[
+        (&["ortho", "v.npy"], "m×n or b×m×n"),
+        (&["ortho", "a.npy"], "non-finite"),
+        (
+            &["ortho", "b.npy", "--schedule", "nope"],
+            "unknown schedule",
+        ),
+        (&["ortho", "b.npy", "--backend", "cublas"], "cublas"),
+        (&["muon", "--param", "b.npy", "--grad", "a.npy"], "shape"),
+        (
+            &["muon", "--param", "v.npy", "--grad", "v.npy"],
+            "at least 2 dimensions",
+        ),
+        (
+            &[
+                "muon", "--param", "b.npy", "--grad", "b.npy", "--beta", "1.5",
+            ],
+            "momentum",
+        ),
+    ];
+    for (args, needle) in cases {
+        let out = bin().args(*args).current_dir(&d).output().unwrap();
+        assert_clean_error(&out, needle);
+    }
+}

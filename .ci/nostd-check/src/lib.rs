@@ -69,3 +69,45 @@ pub extern "C" fn mlkern_nostd_matmul(a: *const f32, b: *const f32, c: *mut f32,
     };
     if run().is_ok() { 0 } else { 1 }
 }
+
+/// Alloc tier: Newton–Schulz (Polar Express) into caller buffers: ortho allocates nothing itself;
+/// the GEMM packs into its own buffers, so a real allocator is needed at run time.
+#[cfg(feature = "alloc")]
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_orthogonalize(
+    g: *const f32,
+    out: *mut f32,
+    m: usize,
+    n: usize,
+    ws: *mut f32,
+    ws_len: usize,
+) -> i32 {
+    use mlkern::linalg::{Layout, Par, view, view_mut};
+    use mlkern::ortho::{NsConfig, POLAR_EXPRESS, orthogonalize_into};
+    if g.is_null() || out.is_null() || ws.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises m·n f32 values at `g` and `out` and `ws_len` at `ws`, disjoint.
+    let (g, out, ws) = unsafe {
+        (
+            core::slice::from_raw_parts(g, m * n),
+            core::slice::from_raw_parts_mut(out, m * n),
+            core::slice::from_raw_parts_mut(ws, ws_len),
+        )
+    };
+    let mut run = || -> mlkern::Result<bool> {
+        let report = orthogonalize_into(
+            view_mut(out, m, n, Layout::RowMajor)?,
+            view(g, m, n, Layout::RowMajor)?,
+            &NsConfig::new(POLAR_EXPRESS),
+            ws,
+            Par::Seq,
+        )?;
+        Ok(report.zero_input)
+    };
+    match run() {
+        Ok(false) => 0,
+        Ok(true) => 2,
+        Err(_) => 1,
+    }
+}

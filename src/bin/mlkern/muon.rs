@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use mlkern::Real;
 use mlkern::io::npy::{NpyArray, NpyData};
-use mlkern::ortho::{self, MomentumKind, MuonConfig, MuonReport, UpdateScale};
+use mlkern::ortho::{self, MomentumKind, MuonConfig, MuonReport, Normalize, UpdateScale};
 use serde_json::json;
 
 use crate::files::{read_array, write_array};
@@ -46,6 +46,10 @@ pub struct Args {
     /// Update scale: keller √max(1, r/c), moonlight 0.2·√max(r, c), spectral √(r/c).
     #[arg(long, value_enum, default_value_t = Scale::Keller)]
     scale: Scale,
+    /// How eps enters the normalizer: plus, X/(‖X‖ + eps) (Keller Jordan); max, X/max(‖X‖, eps)
+    /// (torch.optim.Muon). Default: the schedule's own.
+    #[arg(long, value_enum)]
+    eps_mode: Option<EpsMode>,
     #[command(flatten)]
     ns: NsArgs,
     #[command(flatten)]
@@ -56,6 +60,12 @@ pub struct Args {
 enum Kind {
     Ema,
     Sum,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum EpsMode {
+    Plus,
+    Max,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -132,6 +142,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
         },
         ns: args.ns.config(),
     };
+    let mut cfg = cfg;
+    if let Some(mode) = args.eps_mode {
+        let n = cfg.ns.schedule.normalize;
+        cfg.ns.schedule.normalize = match mode {
+            EpsMode::Plus => Normalize::plus_eps(n.scale, n.eps),
+            EpsMode::Max => Normalize::max_eps(n.scale, n.eps),
+        };
+    }
     let f32_mode = matches!(param.data, NpyData::F32(_));
     let len = param.len();
     let (p, m, report, timing) = if f32_mode {
