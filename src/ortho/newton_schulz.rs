@@ -141,7 +141,7 @@ fn run_wide<T: Real>(
     } else {
         let (mut cur, mut nxt) = (x0, x1);
         let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?;
-        out.copy_from(cur.rb());
+        crate::linalg::zip_map(out.rb_mut(), cur.rb(), |_, x| x);
         flops
     };
     report.steps = steps;

@@ -200,8 +200,8 @@ pub(crate) fn fro_norm<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<
 
 /// `‖G‖_F` as `r·2ᵉ` for a finite `G`, accumulated at the exponent `e` from [`norm_exponent`].
 ///
-/// The summation order is fixed by the (i, j) indices of `m`, not by its memory layout: blocks of
-/// 8 rows, each row with 4 accumulators (`j mod 4`) running over j in order, combined by a fixed
+/// The summation order is fixed by the (i, j) indices of `m`, not by its memory layout: each
+/// row has 4 accumulators (`j mod 4`) running over j in order, combined by a fixed
 /// tree. So `m` and a transposed copy stored the other way round give bit-identical norms, which
 /// `NS(Gᵀ) = NS(G)ᵀ` relies on.
 pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, e: i32) -> FroNorm {
@@ -211,11 +211,15 @@ pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, e: i32) -> FroNorm {
         v * v
     };
     let (rows, cols) = (m.nrows(), m.ncols());
+    // Per row: 4 accumulators (j mod 4); rows are added to the total in order. The block size
+    // only changes the traversal, never the order of additions into an accumulator.
+    const BLOCK: usize = 64;
     let mut total = 0.0f64;
+    let mut acc = [[0.0f64; 4]; BLOCK];
     let mut i0 = 0;
     while i0 < rows {
-        let h = (rows - i0).min(8);
-        let mut acc = [[0.0f64; 4]; 8];
+        let h = (rows - i0).min(BLOCK);
+        acc[..h].fill([0.0; 4]);
         if let Some(rm) = m.try_as_row_major() {
             for (r, a) in acc.iter_mut().enumerate().take(h) {
                 let row = rm.row(i0 + r).as_slice();
