@@ -80,6 +80,34 @@ fn bench_shape(
     g.finish();
 }
 
+/// faer's f32 GEMM at n³ with the same threads: the rate the issue's "0.8 × plain NS5 flops ÷
+/// GEMM rate" target is measured against.
+fn gemm_reference(c: &mut Criterion, n: usize, par: Par) {
+    use mlkern::linalg::{Accum, Layout, matmul, view, view_mut};
+    let mut g = c.benchmark_group("ortho_f32");
+    g.sample_size(10);
+    let (a, b) = (data(n * n, 1), data(n * n, 2));
+    let mut out = vec![0.0f32; n * n];
+    g.throughput(Throughput::Elements((2 * n * n * n) as u64));
+    g.bench_function(
+        BenchmarkId::new("gemm_reference", format!("{n}x{n}x{n}")),
+        |bench| {
+            bench.iter(|| {
+                matmul(
+                    view_mut(&mut out, n, n, Layout::RowMajor).unwrap(),
+                    Accum::Replace,
+                    view(black_box(&a), n, n, Layout::RowMajor).unwrap(),
+                    view(black_box(&b), n, n, Layout::RowMajor).unwrap(),
+                    1.0,
+                    par,
+                )
+                .unwrap()
+            })
+        },
+    );
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     let build = if cfg!(feature = "std") {
         "std"
@@ -97,6 +125,7 @@ fn benches(c: &mut Criterion) {
         return;
     }
     let par = threads();
+    gemm_reference(c, 1024, par);
     let both = [Algo::Standard, Algo::Auto];
     bench_shape(c, "ortho_f32", (1, 1024, 1024), &[Algo::Standard], par);
     bench_shape(c, "ortho_f32", (1, 256, 256), &[Algo::Standard], par);

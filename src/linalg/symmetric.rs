@@ -103,17 +103,16 @@ pub(crate) fn symmetric_result_with<T: Real>(
     Ok(())
 }
 
-/// Diagonal blocks up to this order are computed as full GEMMs (both triangles; the upper one is
-/// overwritten by the mirror): below it, faer's triangular kernels and the recursion overhead
-/// cost more than the wasted half-block.
-const SYM_LEAF: usize = 64;
+/// Height of a block row: the lower triangle is covered by block rows `i` of this height, each
+/// one GEMM against columns `0..(i+1)·SYM_BLOCK` (the diagonal block is computed in full and its
+/// upper half later overwritten by the mirror: ≈ `SYM_BLOCK/order` of extra flops).
+const SYM_BLOCK: usize = 64;
 
-/// Lower triangle of `α·L·R` (+ `dst`) by recursive 2×2 blocking: the off-diagonal block is one
-/// full, well-parallelized GEMM of half the order; diagonal blocks recurse down to [`SYM_LEAF`].
-/// faer's own triangular product (`BlockStructure::TriangularLower`) halves the flops too, but in
-/// our measurements it does not speed up with more threads (its blocks are small), which wiped out
-/// the gain at 2 threads; this recursion keeps ≈ 94 % of the flop saving (leaves of 128 at order
-/// 1024) at the full GEMM rate.
+/// Lower triangle of `α·L·R` (+ `dst`) as a staircase of block-row GEMMs. With several threads
+/// the block rows are split into two contiguous groups of equal flops, each run on its own
+/// threads. faer's own triangular product (`BlockStructure::TriangularLower`) halves the flops
+/// too, but in our measurements it does not speed up with a second thread, which wiped out the
+/// gain; the staircase keeps ≈ 94 % of the flop saving at order 1024 at the full GEMM rate.
 fn lower_blocked<T: Real>(
     dst: MatMut<'_, T>,
     accum: Accum,
@@ -123,52 +122,75 @@ fn lower_blocked<T: Real>(
     par: Par,
 ) {
     let n = dst.nrows();
-    if n <= SYM_LEAF {
-        if n > 32 {
-            faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
-        } else {
-            triangular::matmul(
-                dst,
-                BlockStructure::TriangularLower,
-                accum,
-                lhs,
-                BlockStructure::Rectangular,
-                rhs,
-                BlockStructure::Rectangular,
-                alpha,
-                par,
-            );
-        }
+    if n <= 32 {
+        triangular::matmul(
+            dst,
+            BlockStructure::TriangularLower,
+            accum,
+            lhs,
+            BlockStructure::Rectangular,
+            rhs,
+            BlockStructure::Rectangular,
+            alpha,
+            par,
+        );
         return;
     }
-    // Split at a multiple of 16 so that the blocks keep SIMD-friendly sizes.
-    let h = (n / 2).next_multiple_of(16).min(n - 1);
-    let (d11, _, d21, d22) = dst.split_at_mut(h, h);
-    let (l1, l2) = lhs.split_at_row(h);
-    let (r1, r2) = rhs.split_at_col(h);
-    // The two diagonal halves are independent: with several threads each gets half of them
-    // (their small leaf GEMMs do not parallelize well), then the big off-diagonal GEMM gets all.
+    // Finer block rows for small orders, so that two threads can split the work evenly.
+    let block = if n >= 16 * SYM_BLOCK {
+        SYM_BLOCK
+    } else {
+        SYM_BLOCK / 2
+    };
     let threads = par.degree();
-    if threads >= 2 {
-        // Two halves of the work, each on its own threads: a diagonal block plus half of the
-        // off-diagonal block (split by columns), so both sides carry the same flops.
+    if threads >= 2 && n > 2 * block {
+        // Block row i costs ∝ its end column (i + 1)·block: split at the block boundary that
+        // best halves the total.
+        let blocks = n.div_ceil(block);
+        let cost = |b: usize| (b * (b + 1) / 2) as f64; // cost of the first b block rows
+        let half = cost(blocks) / 2.0;
+        let b = (1..blocks)
+            .min_by(|&x, &y| (cost(x) - half).abs().total_cmp(&(cost(y) - half).abs()))
+            .unwrap_or(1);
+        let split = b * block;
+        let (top, bottom) = dst.split_at_row_mut(split);
+        let (l_top, l_bottom) = lhs.split_at_row(split);
         let (p1, p2) = (split_par(threads / 2), split_par(threads - threads / 2));
-        let (d21a, d21b) = d21.split_at_col_mut(h / 2);
-        let (r1a, r1b) = r1.split_at_col(h / 2);
         join(
-            || {
-                lower_blocked(d11, accum, l1, r1, alpha, p1);
-                faer::linalg::matmul::matmul(d21a, accum, l2, r1a, alpha, p1);
-            },
-            || {
-                lower_blocked(d22, accum, l2, r2, alpha, p2);
-                faer::linalg::matmul::matmul(d21b, accum, l2, r1b, alpha, p2);
-            },
+            || staircase(top, 0, block, accum, l_top, rhs, alpha, p1),
+            || staircase(bottom, split, block, accum, l_bottom, rhs, alpha, p2),
         );
     } else {
-        lower_blocked(d11, accum, l1, r1, alpha, par);
-        lower_blocked(d22, accum, l2, r2, alpha, par);
-        faer::linalg::matmul::matmul(d21, accum, l2, r1, alpha, par);
+        staircase(dst, 0, block, accum, lhs, rhs, alpha, par);
+    }
+}
+
+/// Block rows of the lower triangle for the rows `first..first + dst.nrows()` of the product.
+#[allow(clippy::too_many_arguments)]
+fn staircase<T: Real>(
+    mut dst: MatMut<'_, T>,
+    first: usize,
+    block: usize,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) {
+    let rows = dst.nrows();
+    let mut r0 = 0;
+    while r0 < rows {
+        let h = block.min(rows - r0);
+        let end = first + r0 + h;
+        faer::linalg::matmul::matmul(
+            dst.rb_mut().submatrix_mut(r0, 0, h, end),
+            accum,
+            lhs.submatrix(r0, 0, h, lhs.ncols()),
+            rhs.submatrix(0, 0, rhs.nrows(), end),
+            alpha,
+            par,
+        );
+        r0 += h;
     }
 }
 
