@@ -106,7 +106,7 @@ pub(crate) fn symmetric_result_with<T: Real>(
 /// Height of a block row: the lower triangle is covered by block rows `i` of this height, each
 /// one GEMM against columns `0..(i+1)·SYM_BLOCK` (the diagonal block is computed in full and its
 /// upper half later overwritten by the mirror: ≈ `SYM_BLOCK/order` of extra flops).
-const SYM_BLOCK: usize = 64;
+const SYM_BLOCK: usize = 96;
 
 /// Lower triangle of `α·L·R` (+ `dst`) as a staircase of block-row GEMMs. With several threads
 /// the block rows are split into two contiguous groups of equal flops, each run on its own
@@ -220,9 +220,9 @@ fn join(a: impl FnOnce(), b: impl FnOnce()) {
 }
 
 /// Copies the strict lower triangle of a square matrix onto its upper triangle, by recursive
-/// 2×2 blocking: the off-diagonal block is one transposed block copy (faer's `copy_from`), the
+/// 2×2 blocking: the off-diagonal block is one transposing copy (cache-blocked), the
 /// diagonal blocks recurse down to small tiles copied element by element.
-pub(crate) fn mirror_lower<T: Real>(dst: MatMut<'_, T>) {
+pub(crate) fn mirror_lower<T: Copy>(dst: MatMut<'_, T>) {
     let m = dst.nrows();
     if m <= 32 {
         let mut dst = dst;
@@ -234,8 +234,8 @@ pub(crate) fn mirror_lower<T: Real>(dst: MatMut<'_, T>) {
         return;
     }
     let h = m / 2;
-    let (d11, mut d12, d21, d22) = dst.split_at_mut(h, h);
-    d12.copy_from(d21.rb().transpose());
+    let (d11, d12, d21, d22) = dst.split_at_mut(h, h);
+    super::zip_map(d12, d21.rb().transpose(), |_, x| x);
     mirror_lower(d11);
     mirror_lower(d22);
 }
