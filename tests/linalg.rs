@@ -290,6 +290,7 @@ fn sym_product_matches_oracle_and_is_exactly_symmetric() {
         (45, 33),
         (97, 300),
         (230, 70),
+        (800, 37), // ≥ 768: the 96-row staircase blocks
     ]
     .iter()
     .enumerate()

@@ -205,11 +205,35 @@ pub(crate) fn fro_norm<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<
 /// tree. So `m` and a transposed copy stored the other way round give bit-identical norms, which
 /// `NS(Gᵀ) = NS(G)ᵀ` relies on.
 pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, e: i32) -> FroNorm {
-    let s = pow2_parts(-e);
-    let sq = |x: T| {
-        let v = apply_parts(x.as_f64(), s);
-        v * v
+    let total = if e == 0 {
+        sum_squares(m, |x: T| {
+            let v = x.as_f64();
+            v * v
+        })
+    } else if (-1022..=1022).contains(&e) {
+        let f = pow2(-e);
+        sum_squares(m, |x: T| {
+            let v = x.as_f64() * f;
+            v * v
+        })
+    } else {
+        let s = pow2_parts(-e);
+        sum_squares(m, |x: T| {
+            let v = apply_parts(x.as_f64(), s);
+            v * v
+        })
     };
+    if total == 0.0 {
+        return FroNorm { r: 0.0, e: 0 };
+    }
+    FroNorm {
+        r: libm_sqrt(total),
+        e,
+    }
+}
+
+/// `Σ sq(gᵢⱼ)` in the canonical order described at [`scaled_norm`].
+fn sum_squares<T: Copy>(m: MatRef<'_, T>, sq: impl Fn(T) -> f64) -> f64 {
     let (rows, cols) = (m.nrows(), m.ncols());
     // Per row: 4 accumulators (j mod 4); rows are added to the total in order. The block size
     // only changes the traversal, never the order of additions into an accumulator.
@@ -252,17 +276,13 @@ pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, e: i32) -> FroNorm {
         }
         i0 += h;
     }
-    if total == 0.0 {
-        return FroNorm { r: 0.0, e: 0 };
-    }
-    FroNorm {
-        r: libm_sqrt(total),
-        e,
-    }
+    total
 }
 
-/// `dst = src / d` for `‖src‖_F = norm`, computed as `(x·2⁻ᵉ) / (d·2⁻ᵉ)` in f64 and rounded once
-/// to `T` (shapes must match).
+/// `dst = src / d` for `‖src‖_F = norm`, computed in f64 as `x·(2⁻ᵉ·ρ)` with
+/// `ρ = 1/(d·2⁻ᵉ)` and rounded once to `T` (shapes must match). Multiplying by a power of two is
+/// exact, so for f64 this is exactly `x·fl(1/d)`; the three-factor form is used only where `2⁻ᵉ`
+/// itself is not representable (subnormal inputs).
 pub(crate) fn scale_into<T: Real>(
     mut dst: MatMut<'_, T>,
     src: MatRef<'_, T>,
@@ -270,14 +290,20 @@ pub(crate) fn scale_into<T: Real>(
     normalize: Normalize,
 ) {
     let d = normalize.scaled_divisor(norm.r, norm.e);
-    let s = pow2_parts(-norm.e);
     if norm.is_zero() || d == 0.0 {
         dst.fill(T::zero());
         return;
     }
-    crate::linalg::zip_map(dst, src, |_, x: T| {
-        T::from_f64(apply_parts(x.as_f64(), s) / d)
-    });
+    let rho = 1.0 / d;
+    if (-1022..=1022).contains(&norm.e) {
+        let f = pow2(-norm.e) * rho;
+        crate::linalg::zip_map(dst, src, |_, x: T| T::from_f64(x.as_f64() * f));
+    } else {
+        let s = pow2_parts(-norm.e);
+        crate::linalg::zip_map(dst, src, |_, x: T| {
+            T::from_f64(apply_parts(x.as_f64(), s) * rho)
+        });
+    }
 }
 
 /// `e` with `2ᵉ ≤ x < 2ᵉ⁺¹` for finite `x > 0` (subnormals included).
