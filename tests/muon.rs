@@ -34,14 +34,17 @@ fn torch_config(nesterov: bool, wd: f64, scale: UpdateScale) -> MuonConfig<'stat
     }
 }
 
-fn check_case(case: &str, shape: [usize; 2], steps: usize, cfg: MuonConfig<'_>) {
+fn check_case(case: &str, shape: &[usize], steps: usize, cfg: MuonConfig<'_>) {
     let mut p = load(&format!("{case}__param0"));
     let mut m = load(&format!("{case}__momentum0"));
-    let mut ws = vec![0.0; muon_workspace_len(&shape, &cfg).unwrap()];
+    let mut ws = vec![0.0; muon_workspace_len(shape, &cfg).unwrap()];
     for t in 1..=steps {
         let g = load(&format!("{case}__grad{t}"));
-        let rep = muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws, Par::Seq).unwrap();
-        assert_eq!((rep.rows, rep.cols), (shape[0], shape[1]));
+        let rep = muon_step(&mut p, &g, &mut m, shape, &cfg, &mut ws, Par::Seq).unwrap();
+        assert_eq!(
+            (rep.rows, rep.cols),
+            (shape[0], shape[1..].iter().product())
+        );
         for (what, got, want) in [
             ("param", &p, load(&format!("{case}__param{t}"))),
             ("momentum", &m, load(&format!("{case}__momentum{t}"))),
@@ -60,21 +63,74 @@ fn check_case(case: &str, shape: [usize; 2], steps: usize, cfg: MuonConfig<'_>) 
 fn matches_torch_optim_muon_semantics() {
     check_case(
         "a",
-        [6, 10],
+        &[6, 10],
         3,
         torch_config(true, 0.1, UpdateScale::Keller),
     );
     check_case(
         "b",
-        [10, 6],
+        &[10, 6],
         3,
         torch_config(false, 0.1, UpdateScale::Moonlight),
     );
     check_case(
         "c",
-        [4, 4],
+        &[4, 4],
         1,
         torch_config(true, 0.01, UpdateScale::Keller),
+    );
+}
+
+/// Moonlight's semantics (sum momentum, `g + μ·M` Nesterov input, `X/(‖X‖_F + eps)`,
+/// 0.2·√max(A, B)) on a 3-D parameter flattened to (d0, ∏rest) — fixture case `d`.
+#[test]
+fn matches_moonlight_semantics_on_a_3d_parameter() {
+    let cfg = MuonConfig {
+        lr: 0.01,
+        momentum: 0.9,
+        nesterov: true,
+        momentum_kind: MomentumKind::Sum,
+        weight_decay: 0.05,
+        scale: UpdateScale::Moonlight,
+        ns: NsConfig::new(KELLER_JORDAN),
+    };
+    check_case("d", &[4, 3, 5], 2, cfg);
+}
+
+/// Updates that would overflow are errors and leave the optimizer state untouched.
+#[test]
+fn overflowing_updates_are_errors_and_commit_nothing() {
+    let shape = [2, 2];
+    let check = |cfg: MuonConfig<'_>, p0: [f32; 4], m0: [f32; 4], g: [f32; 4]| {
+        let (mut p, mut m) = (p0, m0);
+        let mut ws = vec![0.0f32; muon_workspace_len(&shape, &cfg).unwrap()];
+        let e = muon_step(&mut p, &g, &mut m, &shape, &cfg, &mut ws, Par::Seq).unwrap_err();
+        assert!(matches!(e, Error::NonFinite { .. }), "{e}");
+        assert_eq!((p, m), (p0, m0));
+    };
+    // EMA: g − M overflows f32.
+    check(
+        MuonConfig::default(),
+        [0.0; 4],
+        [-3e38; 4],
+        [3e38, 3e38, 0.0, 1.0],
+    );
+    // Sum momentum: β·M + g overflows.
+    let sum = MuonConfig {
+        momentum_kind: MomentumKind::Sum,
+        ..MuonConfig::default()
+    };
+    check(sum, [0.0; 4], [3e38; 4], [3e38, 3e38, 3e38, 3e38]);
+    // The parameter update p − lr·O overflows.
+    let huge_lr = MuonConfig {
+        lr: 3e38,
+        ..MuonConfig::default()
+    };
+    check(
+        huge_lr,
+        [-3.3e38, 3.3e38, -3.3e38, 3.3e38],
+        [0.0; 4],
+        [1.0, -1.0, 1.0, -1.0],
     );
 }
 

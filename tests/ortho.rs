@@ -180,7 +180,7 @@ fn reference_note_test_vectors() {
     // TV1–TV3 of the reference note (§7.2, printed to 10 decimals), Keller Jordan ×5.
     let cfg = NsConfig::default();
     let (o1, _) = ns(&[3.0f64, 0.0, 0.0, 0.0, 4.0, 0.0], 2, 3, &cfg);
-    assert!((o1[0] - 0.7228761296).abs() < 1e-10 && (o1[4] - 1.1192039042).abs() < 1e-10);
+    assert!(max_abs_diff(&o1, &[0.7228761296, 0.0, 0.0, 0.0, 1.1192039042, 0.0]) < 1e-10);
     let (o3, _) = ns(&[3.0, 6.0, 6.0, 4.0, 8.0, 8.0], 2, 3, &cfg);
     let want3 = [
         0.1392872833,
@@ -593,6 +593,15 @@ fn gram_path_tracks_the_standard_path() {
             assert!(err < 5e-4, "{} κ = {kappa:e}: {err:e}", sched.name);
         }
     }
+    // The note's shape (256×1024, κ = 1e4): error grows with k, so check the default restarts there.
+    for sched in [ortho::KELLER_JORDAN, POLAR_EXPRESS] {
+        let (k, n) = (256, 1024);
+        let g32: Vec<f32> = cast(&conditioned(k, n, 1e4, 8));
+        let std32 = ns(&g32, k, n, &NsConfig::new(sched)).0;
+        let gram32 = ns(&g32, k, n, &NsConfig::new(sched).with_algo(Algo::GRAM)).0;
+        let err = rel_fro(&gram32, &std32);
+        assert!(err < 5e-4, "{} 256×1024 κ = 1e4: {err:e}", sched.name);
+    }
     // Auto keeps square inputs on the standard path.
     let (_, rep) = ns(
         &[1.0f32, 2.0, 3.0, 4.0],
@@ -661,6 +670,37 @@ fn parallel_batch_equals_sequential() {
     assert_eq!(seq, par);
 }
 
+/// Large matrices run with all threads inside their products (no batch split).
+#[cfg(feature = "rayon")]
+#[test]
+fn parallel_products_match_sequential() {
+    let (b, m, n) = (2, 300, 700); // k²N = 63M: above the across-matrices threshold
+    let mut rng = SmallRng::seed_from_u64(16);
+    let g: Vec<f32> = cast(&gaussian(&mut rng, b * m * n));
+    for algo in [Algo::Standard, Algo::GRAM] {
+        let cfg = NsConfig::default().with_algo(algo);
+        let (seq, _) = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::Seq).unwrap();
+        let (par, _) = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap();
+        assert!(rel_fro(&par, &seq) < 1e-6, "{algo:?}");
+    }
+    // Across matrices with Gram, and the first NaN is reported whatever thread meets it.
+    let (b, m, n) = (6, 16, 48);
+    let mut g: Vec<f64> = gaussian(&mut rng, b * m * n);
+    let cfg = NsConfig::default().with_algo(Algo::GRAM);
+    let seq = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::Seq).unwrap();
+    assert_eq!(
+        seq,
+        ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap()
+    );
+    g[5 * m * n + 3] = f64::NAN;
+    g[m * n + 1] = f64::INFINITY;
+    let e = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap_err();
+    assert!(
+        matches!(e, Error::NonFinite { index, .. } if index == m * n + 1),
+        "{e}"
+    );
+}
+
 #[test]
 fn zero_padding_does_not_change_the_result() {
     let (m, n, pad) = (6, 10, 5);
@@ -688,6 +728,58 @@ fn zero_padding_does_not_change_the_result() {
             );
         }
     }
+}
+
+#[test]
+fn zero_rows_on_the_short_side_stay_zero() {
+    // Ragged batches pad the short side: zero rows of X stay zero rows of every iterate.
+    let (m, n, pad) = (5, 12, 3);
+    let mut rng = SmallRng::seed_from_u64(15);
+    let g = gaussian(&mut rng, m * n);
+    let mut padded = g.clone();
+    padded.extend(std::iter::repeat_n(0.0, pad * n));
+    for algo in [Algo::Standard, Algo::GRAM] {
+        let cfg = NsConfig::new(POLAR_EXPRESS).with_algo(algo);
+        let (o, _) = ns(&g, m, n, &cfg);
+        let (op, _) = ns(&padded, m + pad, n, &cfg);
+        assert!(op[m * n..].iter().all(|&x| x == 0.0));
+        assert!(max_abs_diff(&op[..m * n], &o) < 1e-13, "{algo:?}");
+    }
+}
+
+#[test]
+fn diverging_user_schedules_are_errors() {
+    // A polynomial that blows up (p(x) = 1e6·x per step) overflows f32 in a few steps.
+    let wild = [Quintic::new(1e6, 0.0, 0.0)];
+    let cfg = NsConfig::new(Schedule::custom(&wild, Tail::Cycle).with_steps(12));
+    let g = [1.0f32, 2.0, 3.0, 4.0, 5.0, 7.0];
+    let mut out = [0.0f32; 6];
+    let mut ws = vec![0.0f32; ortho::workspace_len(2, 3, &cfg)];
+    let e = ortho::orthogonalize_into(
+        view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(),
+        view(&g, 2, 3, Layout::RowMajor).unwrap(),
+        &cfg,
+        &mut ws,
+        Par::Seq,
+    )
+    .unwrap_err();
+    assert!(matches!(e, Error::NonFinite { .. }), "{e}");
+}
+
+#[test]
+fn absurd_shapes_are_errors_not_aborts() {
+    // The workspace of a 2³²×2³² matrix cannot exist: the size saturates and allocation fails.
+    let cfg = NsConfig::default();
+    assert_eq!(ortho::workspace_len(1 << 32, 1 << 32, &cfg), usize::MAX);
+    assert_eq!(
+        ortho::batch_workspace_len(0, 1 << 40, 1 << 40, &cfg, Par::Seq),
+        0
+    );
+    let e = ortho::orthogonalize_batch::<f32>(&[], 0, 1 << 40, 1 << 40, &cfg, Par::Seq);
+    assert!(
+        matches!(e, Ok((ref o, ref r)) if o.is_empty() && r.is_empty()),
+        "{e:?}"
+    );
 }
 
 #[test]

@@ -11,17 +11,49 @@ use crate::{Error, Real, Result, Shape};
 /// task; above it each matrix gets all threads. 2²⁵ ≈ a 256×512 matrix.
 const SMALL: usize = 1 << 25;
 
-/// Workspace length for [`orthogonalize_batch_into`]: one single-matrix workspace per thread of
-/// `par` (`par.degree()` of them).
+/// `b·m·n`, or `None` when it overflows (0 whenever a dimension is 0).
+pub(crate) fn batch_elements(batch: usize, m: usize, n: usize) -> Option<usize> {
+    if batch == 0 || m == 0 || n == 0 {
+        return Some(0);
+    }
+    m.checked_mul(n)?.checked_mul(batch)
+}
+
+/// How many matrices run at once: one per thread of `par` when the batch is spread across
+/// threads (several small matrices), else one.
+fn lanes(batch: usize, m: usize, n: usize, par: Par) -> usize {
+    let (k, big) = (m.min(n), m.max(n));
+    let threads = par.degree().max(1);
+    let small = k.saturating_mul(k).saturating_mul(big) <= SMALL;
+    if threads > 1 && batch > 1 && small {
+        threads.min(batch)
+    } else {
+        1
+    }
+}
+
+/// Workspace length for [`orthogonalize_batch_into`]: one single-matrix workspace per matrix that
+/// runs at the same time — `min(threads, batch)` of them when a batch of small matrices is spread
+/// across the threads of `par`, one otherwise; 0 for an empty batch (saturating at `usize::MAX`).
 ///
 /// ```
 /// use mlkern::linalg::Par;
 /// use mlkern::ortho::{batch_workspace_len, workspace_len, NsConfig};
 /// let cfg = NsConfig::default();
-/// assert_eq!(batch_workspace_len(8, 16, &cfg, Par::Seq), workspace_len(8, 16, &cfg));
+/// assert_eq!(batch_workspace_len(10, 8, 16, &cfg, Par::Seq), workspace_len(8, 16, &cfg));
+/// assert_eq!(batch_workspace_len(0, 8, 16, &cfg, Par::Seq), 0);
 /// ```
-pub fn batch_workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>, par: Par) -> usize {
-    workspace_len(m, n, cfg) * par.degree().max(1)
+pub fn batch_workspace_len(
+    batch: usize,
+    m: usize,
+    n: usize,
+    cfg: &NsConfig<'_>,
+    par: Par,
+) -> usize {
+    if batch == 0 || m == 0 || n == 0 {
+        return 0;
+    }
+    workspace_len(m, n, cfg).saturating_mul(lanes(batch, m, n, par))
 }
 
 /// Orthogonalizes `batch` matrices of shape m×n stored contiguously in C order (`g[i·m·n ..]` is
@@ -33,8 +65,8 @@ pub fn batch_workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>, par: Par) -> 
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] when `g`, `out`, `reports` or `workspace` do not match the shape;
-/// [`Error::NonFinite`] with the flat index into `g` of a NaN/±∞ (the contents of `out` are then
-/// unspecified); [`Error::InvalidParameter`] for an invalid schedule.
+/// [`Error::NonFinite`] with the flat index into `g` of the first NaN/±∞ (checked before anything
+/// is written); [`Error::InvalidParameter`] for an invalid schedule.
 ///
 /// ```
 /// use mlkern::linalg::Par;
@@ -42,7 +74,7 @@ pub fn batch_workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>, par: Par) -> 
 /// let g = [3.0f32, 0.0, 0.0, 4.0, /* second matrix */ 0.0, 0.0, 0.0, 0.0];
 /// let cfg = NsConfig::default();
 /// let (mut out, mut reports) = ([1.0f32; 8], [NsReport::default(); 2]);
-/// let mut ws = vec![0.0f32; batch_workspace_len(2, 2, &cfg, Par::Seq)];
+/// let mut ws = vec![0.0f32; batch_workspace_len(2, 2, 2, &cfg, Par::Seq)];
 /// orthogonalize_batch_into(&mut out, &g, 2, 2, 2, &cfg, &mut ws, &mut reports, Par::Seq)?;
 /// assert!(reports[1].zero_input && out[4..] == [0.0; 4]);
 /// # Ok::<(), mlkern::Error>(())
@@ -60,8 +92,7 @@ pub fn orthogonalize_batch_into<T: Real>(
     par: Par,
 ) -> Result<()> {
     cfg.validate()?;
-    let mn = m.checked_mul(n).and_then(|x| x.checked_mul(batch));
-    let Some(total) = mn else {
+    let Some(total) = batch_elements(batch, m, n) else {
         return Err(Error::InvalidParameter {
             name: "batch shape",
             reason: "b·m·n overflows usize",
@@ -87,7 +118,7 @@ pub fn orthogonalize_batch_into<T: Real>(
         });
     }
     let per = workspace_len(m, n, cfg);
-    let need = batch_workspace_len(m, n, cfg, par);
+    let need = batch_workspace_len(batch, m, n, cfg, par);
     if workspace.len() < need {
         return Err(Error::ShapeMismatch {
             what: "orthogonalize_batch workspace",
@@ -103,10 +134,15 @@ pub fn orthogonalize_batch_into<T: Real>(
         });
         return Ok(());
     }
-    let (k, big) = (m.min(n), m.max(n));
-    let threads = par.degree().max(1);
-    let small = k.saturating_mul(k).saturating_mul(big) <= SMALL;
-    if threads > 1 && batch > 1 && small {
+    // The first NaN/±∞ of the whole batch, whatever order the matrices run in.
+    if let Some(index) = crate::simd::find_non_finite(g) {
+        return Err(Error::NonFinite {
+            what: "orthogonalize_batch input",
+            index,
+        });
+    }
+    let threads = lanes(batch, m, n, par);
+    if threads > 1 {
         return across(
             out,
             g,

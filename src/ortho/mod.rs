@@ -8,8 +8,10 @@
 //! * **Symmetric products**: `XXᵀ` and `A²` are computed as one triangle and mirrored, so a
 //!   quintic step costs `3k²N + k³` flops instead of `4k²N + 2k³`; `a` is folded into `M`'s
 //!   diagonal, so no elementwise pass touches the k×N matrix.
-//! * **Tall inputs** run on `Gᵀ` through transposed views (`XᵀX` and right-multiplication), never
-//!   a transposed copy: `NS(Gᵀ) = NS(G)ᵀ`.
+//! * **Tall inputs** (m > n) run on `Gᵀ` through a transposed view: the normalization pass writes
+//!   `Gᵀ/d` into the row-major k×N work buffer and the result is written back through the
+//!   transposed output view (one k×N pass). The products themselves are then identical for `G` and
+//!   `Gᵀ`, so `NS(Gᵀ) = NS(G)ᵀ` holds bit for bit for m ≠ n (a square input is used as given).
 //! * **[`Algo::Gram`]** iterates on the k×k Gram matrix with restarts (`6k²N + 14k³` flops for 5
 //!   steps with one restart); [`Algo::Auto`] picks it when `N/k ≥ 2`.
 //! * **Schedules as data**: [`KELLER_JORDAN`], [`YOU_5`], [`POLAR_EXPRESS`],

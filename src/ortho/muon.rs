@@ -60,6 +60,17 @@ fn libm_sqrt(x: f64) -> f64 {
     num_traits::Float::sqrt(x)
 }
 
+/// `start + w·(end − start)`, evaluated as ATen's `lerp` does (`end − (end − start)·(1 − w)` for
+/// `w ≥ 0.5`), so the f64 results match `torch.optim.Muon` bit for bit.
+fn lerp<T: Real>(start: T, end: T, w: T) -> T {
+    let half = T::from_f64(0.5);
+    if w.abs() < half {
+        start + w * (end - start)
+    } else {
+        end - (end - start) * (T::one() - w)
+    }
+}
+
 /// Hyper-parameters of [`muon_step`]. `Default` is Keller Jordan's Muon: lr 0.02, β 0.95,
 /// Nesterov, EMA momentum, no weight decay, `√max(1, r/c)`, NS5 with `G/(‖G‖_F + 1e-7)`.
 /// For `torch.optim.Muon` semantics use `ns.schedule.normalize = Normalize::PYTORCH`.
@@ -132,25 +143,44 @@ fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
 }
 
 /// Workspace length (elements of `T`) for [`muon_step`] on a parameter of this shape:
-/// two matrix-sized buffers plus the Newton–Schulz workspace.
+/// three matrix-sized buffers (new momentum, Nesterov input, update) plus the Newton–Schulz
+/// workspace.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions.
+/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions or one whose workspace
+/// does not fit in `usize`.
+///
+/// ```
+/// use mlkern::ortho::{muon_workspace_len, workspace_len, MuonConfig};
+/// let cfg = MuonConfig::default();
+/// // A (64, 3, 3, 3) conv filter is the 64×27 matrix view.
+/// let len = muon_workspace_len(&[64, 3, 3, 3], &cfg)?;
+/// assert_eq!(len, 3 * 64 * 27 + workspace_len(64, 27, &cfg.ns));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 pub fn muon_workspace_len(shape: &[usize], cfg: &MuonConfig<'_>) -> Result<usize> {
     let (r, c) = matrix_view(shape)?;
-    Ok(2 * r * c + workspace_len(r, c, &cfg.ns))
+    let ns = workspace_len(r, c, &cfg.ns);
+    (r * c)
+        .checked_mul(3)
+        .and_then(|x| x.checked_add(ns))
+        .filter(|_| ns != usize::MAX)
+        .ok_or(Error::InvalidParameter {
+            name: "shape",
+            reason: "workspace size overflows usize",
+        })
 }
 
 fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
     let bad = |name, reason| Err(Error::InvalidParameter { name, reason });
-    if !cfg.lr.is_finite() {
-        return bad("lr", "must be finite");
+    if !(cfg.lr.is_finite() && cfg.lr >= 0.0) {
+        return bad("lr", "must be finite and >= 0");
     }
     if !(0.0..1.0).contains(&cfg.momentum) {
         return bad("momentum", "must be in [0, 1)");
     }
-    if !cfg.weight_decay.is_finite() {
-        return bad("weight_decay", "must be finite");
+    if !(cfg.weight_decay.is_finite() && cfg.weight_decay >= 0.0) {
+        return bad("weight_decay", "must be finite and >= 0");
     }
     if let UpdateScale::Fixed(s) = cfg.scale
         && !s.is_finite()
@@ -167,8 +197,9 @@ fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
 /// 3. `O = NS(U)` on the `(d0, ∏rest)` matrix view;
 /// 4. `p ← p·(1 − lr·wd)`, then `p ← p − lr·scale(r, c)·O`.
 ///
-/// Nothing is modified unless every check passes (non-finite `param`, `grad` or `momentum` is an
-/// error, so optimizer state is never poisoned). Matches `torch.optim.Muon` (≥ 2.9) step for step
+/// Nothing is modified unless the whole step succeeds: non-finite inputs, and updates that would
+/// overflow, are errors and leave `param` and `momentum` untouched, so optimizer state is never
+/// poisoned and a failed step can be retried. Matches `torch.optim.Muon` (≥ 2.9) step for step
 /// with `Normalize::PYTORCH`, EMA momentum and [`UpdateScale::Keller`]/[`UpdateScale::Moonlight`]
 /// (tested in f64 against a NumPy port of its documented semantics).
 ///
@@ -226,33 +257,57 @@ pub fn muon_step<T: Real>(
     crate::simd::check_finite(grad, "muon grad")?;
     crate::simd::check_finite(momentum, "muon momentum")?;
     crate::simd::check_finite(param, "muon param")?;
+    let step_size = if len == 0 {
+        0.0
+    } else {
+        cfg.lr * cfg.scale.factor(rows, cols)
+    };
+    if len == 0 {
+        return Ok(MuonReport {
+            ns: NsReport {
+                zero_input: true,
+                ..NsReport::default()
+            },
+            rows,
+            cols,
+            step_size,
+        });
+    }
 
+    // Everything is computed in the workspace first and committed only when it is all finite.
     let beta = T::from_f64(cfg.momentum);
     let w = T::from_f64(1.0 - cfg.momentum);
-    let (ubuf, rest) = workspace.split_at_mut(len);
+    let (mbuf, rest) = workspace.split_at_mut(len);
+    let (ubuf, rest) = rest.split_at_mut(len);
     let (obuf, nsws) = rest.split_at_mut(len);
-    match cfg.momentum_kind {
-        MomentumKind::Ema => {
-            for (m, &g) in momentum.iter_mut().zip(grad) {
-                *m = *m + w * (g - *m);
-            }
-        }
-        MomentumKind::Sum => {
-            for (m, &g) in momentum.iter_mut().zip(grad) {
-                *m = beta * *m + g;
-            }
-        }
+    for ((nm, &m), &g) in mbuf.iter_mut().zip(momentum.iter()).zip(grad) {
+        *nm = match cfg.momentum_kind {
+            MomentumKind::Ema => lerp(m, g, w),
+            MomentumKind::Sum => beta * m + g,
+        };
+    }
+    if let Some(index) = crate::simd::find_non_finite(mbuf) {
+        return Err(Error::NonFinite {
+            what: "muon momentum update (overflow)",
+            index,
+        });
     }
     let input: &[T] = if cfg.nesterov {
-        for ((u, &g), &m) in ubuf.iter_mut().zip(grad).zip(momentum.iter()) {
+        for ((u, &g), &m) in ubuf.iter_mut().zip(grad).zip(mbuf.iter()) {
             *u = match cfg.momentum_kind {
-                MomentumKind::Ema => g + beta * (m - g),
+                MomentumKind::Ema => lerp(g, m, beta),
                 MomentumKind::Sum => g + beta * m,
             };
         }
+        if let Some(index) = crate::simd::find_non_finite(ubuf) {
+            return Err(Error::NonFinite {
+                what: "muon Nesterov input (overflow)",
+                index,
+            });
+        }
         ubuf
     } else {
-        momentum
+        mbuf
     };
     let ns = orthogonalize_into(
         MatMut::from_row_major_slice_mut(obuf, rows, cols),
@@ -261,12 +316,23 @@ pub fn muon_step<T: Real>(
         nsws,
         par,
     )?;
-    let step_size = cfg.lr * cfg.scale.factor(rows, cols);
     let decay = T::from_f64(1.0 - cfg.lr * cfg.weight_decay);
     let neg_step = T::from_f64(-step_size);
-    for (p, &o) in param.iter_mut().zip(obuf.iter()) {
-        *p = *p * decay + neg_step * o;
+    let update = |p: T, o: T| p * decay + neg_step * o;
+    if let Some(index) = param
+        .iter()
+        .zip(obuf.iter())
+        .position(|(&p, &o)| !update(p, o).is_finite())
+    {
+        return Err(Error::NonFinite {
+            what: "muon parameter update (overflow)",
+            index,
+        });
     }
+    for (p, &o) in param.iter_mut().zip(obuf.iter()) {
+        *p = update(*p, o);
+    }
+    momentum.copy_from_slice(mbuf);
     Ok(MuonReport {
         ns,
         rows,

@@ -11,7 +11,7 @@ use crate::{Error, Real, Result, Shape};
 
 /// Workspace length (in elements of `T`) that [`orthogonalize_into`] needs for an m×n input:
 /// `2k·N + 2k²` for the standard algorithm and `2k·N + 4k²` for Gram, with `k = min(m, n)`,
-/// `N = max(m, n)`.
+/// `N = max(m, n)` (saturating at `usize::MAX` for shapes whose workspace could never exist).
 ///
 /// ```
 /// use mlkern::ortho::{workspace_len, NsConfig};
@@ -23,7 +23,10 @@ pub fn workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> usize {
         Algo::Gram { .. } => 4,
         _ => 2,
     };
-    2 * k * big + squares * k * k
+    let kk = k.saturating_mul(k);
+    k.saturating_mul(big)
+        .saturating_mul(2)
+        .saturating_add(kk.saturating_mul(squares))
 }
 
 /// Newton–Schulz orthogonalization into a caller buffer, without allocating: `out ≈ U·P(Σ/d)·Vᵀ`
@@ -137,15 +140,25 @@ fn run_wide<T: Real>(
         } else {
             (x0, out)
         };
-        iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?
+        let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?;
+        check_output(cur.rb())?;
+        flops
     } else {
         let (mut cur, mut nxt) = (x0, x1);
         let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?;
+        check_output(cur.rb())?;
         crate::linalg::zip_map(out.rb_mut(), cur.rb(), |_, x| x);
         flops
     };
+
     report.steps = steps;
     Ok(report)
+}
+
+/// Presets keep every singular value in a bounded band; a user schedule (or an extreme normalizer
+/// scale) can still overflow, and that must not come back as `Ok`.
+fn check_output<T: Real>(x: MatRef<'_, T>) -> Result<()> {
+    normalize::check_finite("orthogonalize output (the schedule diverged)", x)
 }
 
 /// Normalizes `g` into `cur` and runs the schedule; the result ends in `cur`. Returns the flops.

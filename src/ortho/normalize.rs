@@ -182,15 +182,31 @@ pub(crate) fn norm_exponent<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Re
         }
     });
     if !finite {
-        let mut bad = usize::MAX;
-        for_each(m, |idx, x| {
-            if !x.as_f64().is_finite() {
-                bad = bad.min(idx);
-            }
-        });
-        return Err(Error::NonFinite { what, index: bad });
+        return Err(first_non_finite(what, m));
     }
     Ok(if amax > 0.0 { exponent(amax) } else { 0 })
+}
+
+/// [`Error::NonFinite`] with the row-major index of the first NaN/±∞ of `m`.
+fn first_non_finite<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Error {
+    let mut bad = usize::MAX;
+    for_each(m, |idx, x| {
+        if !x.as_f64().is_finite() {
+            bad = bad.min(idx);
+        }
+    });
+    Error::NonFinite { what, index: bad }
+}
+
+/// `Ok` when every entry of `m` is finite (SIMD scan), else [`Error::NonFinite`].
+pub(crate) fn check_finite<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<()> {
+    let mut finite = true;
+    for_each_slice(m, |s| finite &= crate::simd::find_non_finite(s).is_none());
+    if finite {
+        Ok(())
+    } else {
+        Err(first_non_finite(what, m))
+    }
 }
 
 /// `‖G‖_F` as `r·2ᵉ`, checking finiteness first (indices refer to `m`).

@@ -5,15 +5,28 @@ use alloc::vec::Vec;
 
 use faer::{Mat, MatRef, Par};
 
-use super::batch::{batch_workspace_len, orthogonalize_batch_into};
+use super::batch::{batch_elements, batch_workspace_len, orthogonalize_batch_into};
 use super::config::{NsConfig, NsReport};
 use super::newton_schulz::{orthogonalize_into, workspace_len};
 use crate::{Error, Real, Result, Shape};
 
+/// A zeroed buffer, or an error (not an abort) when it cannot be allocated.
+pub(crate) fn zeros<T: Real>(len: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::InvalidParameter {
+            name: "shape",
+            reason: "the workspace for this shape cannot be allocated",
+        })?;
+    v.resize(len, T::zero());
+    Ok(v)
+}
+
 /// [`orthogonalize_into`] returning an owned matrix.
 ///
 /// # Errors
-/// As [`orthogonalize_into`] (non-finite input, invalid schedule).
+/// As [`orthogonalize_into`] (non-finite input, invalid schedule), and
+/// [`Error::InvalidParameter`] when the workspace cannot be allocated.
 ///
 /// ```
 /// use mlkern::linalg::{Mat, Par};
@@ -29,8 +42,8 @@ pub fn orthogonalize<T: Real>(
     par: Par,
 ) -> Result<(Mat<T>, NsReport)> {
     let (m, n) = (g.nrows(), g.ncols());
+    let mut ws = zeros(workspace_len(m, n, cfg))?;
     let mut out = Mat::<T>::zeros(m, n);
-    let mut ws = vec![T::zero(); workspace_len(m, n, cfg)];
     let report = orthogonalize_into(out.as_mut(), g, cfg, &mut ws, par)?;
     Ok((out, report))
 }
@@ -56,16 +69,16 @@ pub fn orthogonalize_batch<T: Real>(
     cfg: &NsConfig<'_>,
     par: Par,
 ) -> Result<(Vec<T>, Vec<NsReport>)> {
-    if m.checked_mul(n).and_then(|x| x.checked_mul(batch)) != Some(g.len()) {
+    if batch_elements(batch, m, n) != Some(g.len()) {
         return Err(Error::ShapeMismatch {
             what: "orthogonalize_batch input",
             expected: Shape::d3(batch, m, n),
             found: Shape::d1(g.len()),
         });
     }
+    let mut ws = zeros(batch_workspace_len(batch, m, n, cfg, par))?;
     let mut out = vec![T::zero(); g.len()];
     let mut reports = vec![NsReport::default(); batch];
-    let mut ws = vec![T::zero(); batch_workspace_len(m, n, cfg, par)];
     orthogonalize_batch_into(&mut out, g, batch, m, n, cfg, &mut ws, &mut reports, par)?;
     Ok((out, reports))
 }

@@ -28,7 +28,8 @@ impl Quintic {
     }
 
     /// The scalar polynomial at `x` (the map every singular value of the normalized input goes
-    /// through), evaluated in the kernel's operation order: `s = x²; (b·s + c·s²)·x + a·x`.
+    /// through), evaluated in the kernel's operation order: `s = x²; ((b·s + c·s²) + a)·x` (the
+    /// step matrix `b·A + c·A² + a·I` applied to `X`).
     pub fn eval(self, x: f64) -> f64 {
         let s = x * x;
         (self.b * s + self.c * (s * s) + self.a) * x
@@ -202,7 +203,8 @@ pub const KELLER_JORDAN: Schedule<'static> = Schedule {
 };
 
 /// You Jiacheng's 5-step list (Dion `zeropower_via_newtonschulz5`, Gram-NS `YOU_COEFFICIENTS`,
-/// NVIDIA Emerging-Optimizers `"quintic"`), `G / (‖G‖_F + 1e-7)`.
+/// NVIDIA Emerging-Optimizers `"quintic"`), `G / (‖G‖_F + 1e-7)`. Tail: repeat the last tuple
+/// (NVIDIA cycles the list instead; this only matters for more than 5 steps).
 /// Source: x.com/YouJiacheng/status/1905861218138804534.
 pub const YOU_5: Schedule<'static> = Schedule {
     name: "you",
@@ -218,10 +220,12 @@ pub const YOU_5: Schedule<'static> = Schedule {
     normalize: Normalize::KELLER_JORDAN,
 };
 
-/// `1.01³` and `1.01⁵` as exact decimal literals (correctly rounded, like Python's `1.01**3`).
+/// The safety divisors exactly as the reference code computes them: Python's `1.01**3` and
+/// `1.01**5` (the correctly rounded powers of the double nearest 1.01, which are one ulp above the
+/// decimal values 1.030301 and 1.0510100501; `NoahAmsel/PolarExpress`, modded-nanogpt, Gram-NS).
 const PE_SF: f64 = 1.01;
-const PE_SF3: f64 = 1.030301;
-const PE_SF5: f64 = 1.0510100501;
+const PE_SF3: f64 = 1.0303010000000001;
+const PE_SF5: f64 = 1.0510100501000001;
 
 const fn pe_safe(a: f64, b: f64, c: f64) -> Quintic {
     Quintic::new(a / PE_SF, b / PE_SF3, c / PE_SF5)

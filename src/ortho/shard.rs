@@ -90,6 +90,17 @@ pub fn step_matrix<T: Real>(
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] on inconsistent shapes.
+///
+/// ```
+/// use mlkern::linalg::{GemmBackend, Mat, Par};
+/// use mlkern::ortho::apply_step;
+/// let m = Mat::<f32>::from_fn(2, 2, |i, j| if i == j { 2.0 } else { 0.0 });
+/// let x = Mat::<f32>::from_fn(2, 3, |i, j| (i + j) as f32);
+/// let mut y = Mat::<f32>::zeros(2, 3);
+/// apply_step(GemmBackend::Auto, y.as_mut(), m.as_ref(), x.as_ref(), Par::Seq)?;
+/// assert_eq!(y[(1, 2)], 6.0);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 pub fn apply_step<T: Real>(
     backend: GemmBackend,
     dst: MatMut<'_, T>,
@@ -105,6 +116,16 @@ pub fn apply_step<T: Real>(
 ///
 /// # Errors
 /// [`Error::NonFinite`] with the row-major index of the first NaN/±∞.
+///
+/// ```
+/// use mlkern::linalg::{view, Layout};
+/// use mlkern::ortho::shard_norm;
+/// let (a, b) = ([3.0f64, 0.0], [0.0f64, 4.0]); // two 1×2 shards of [3, 0, 0, 4]
+/// let total = shard_norm(view(&a, 1, 2, Layout::RowMajor)?)?
+///     .hypot(shard_norm(view(&b, 1, 2, Layout::RowMajor)?)?);
+/// assert_eq!(total, 5.0);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 pub fn shard_norm<T: Real>(x: MatRef<'_, T>) -> Result<f64> {
     Ok(normalize::fro_norm("shard", x)?.value())
 }
@@ -114,6 +135,17 @@ pub fn shard_norm<T: Real>(x: MatRef<'_, T>) -> Result<f64> {
 /// # Errors
 /// [`Error::ShapeMismatch`] when `Y` and `X` differ in shape; [`Error::InvalidParameter`] for a
 /// negative or non-finite `total_norm` or an invalid `normalize`.
+///
+/// ```
+/// use mlkern::linalg::{view, view_mut, Layout};
+/// use mlkern::ortho::{normalize_shard, Normalize};
+/// let x = [4.0f64, 0.0]; // one shard of a matrix whose whole norm is 8
+/// let mut y = [0.0f64; 2];
+/// normalize_shard(view_mut(&mut y, 1, 2, Layout::RowMajor)?, view(&x, 1, 2, Layout::RowMajor)?,
+///                 8.0, Normalize::plus_eps(1.0, 0.0))?;
+/// assert_eq!(y, [0.5, 0.0]);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 pub fn normalize_shard<T: Real>(
     dst: MatMut<'_, T>,
     x: MatRef<'_, T>,

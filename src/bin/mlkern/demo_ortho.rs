@@ -97,7 +97,7 @@ fn single_row(
         let cfg = NsConfig::new(sched).with_algo(algo);
         let mut out = vec![0.0f32; k * n];
         let mut reports = [ortho::NsReport::default()];
-        let mut ws = vec![0.0f32; ortho::batch_workspace_len(k, n, &cfg, par)];
+        let mut ws = vec![0.0f32; ortho::batch_workspace_len(1, k, n, &cfg, par)];
         let ((), timing) = Timing::measure(repeat, || {
             ortho::orthogonalize_batch_into(&mut out, &g, 1, k, n, &cfg, &mut ws, &mut reports, par)
         })?;

@@ -111,7 +111,14 @@ fn compute<T: Real>(
     let par = common.par();
     let mut out = vec![T::zero(); g.len()];
     let mut reports = vec![NsReport::default(); b];
-    let mut ws = vec![T::zero(); ortho::batch_workspace_len(m, n, cfg, par)];
+    let need = ortho::batch_workspace_len(b, m, n, cfg, par);
+    let mut ws = Vec::new();
+    ws.try_reserve_exact(need).map_err(|_| {
+        CliError::Usage(format!(
+            "ortho: a {b}×{m}×{n} input needs more memory than is available"
+        ))
+    })?;
+    ws.resize(need, T::zero());
     let ((), timing) = Timing::measure(common.repeat, || {
         ortho::orthogonalize_batch_into(&mut out, g, b, m, n, cfg, &mut ws, &mut reports, par)
     })?;
