@@ -11,11 +11,16 @@ pub struct Timing {
 }
 
 impl Timing {
-    /// Runs `kernel` `repeat` times (at least once) and keeps the last result.
+    /// Runs `kernel` `repeat` times (at least once) and keeps the last result. With `repeat > 1`
+    /// one untimed warm-up run goes first (first-touch page faults of fresh buffers, thread-pool
+    /// start-up), as `benches/compare/` does for every anchor.
     pub fn measure<R, E>(
         repeat: u32,
         mut kernel: impl FnMut() -> Result<R, E>,
     ) -> Result<(R, Timing), E> {
+        if repeat > 1 {
+            kernel()?;
+        }
         let mut runs_s = Vec::with_capacity(repeat as usize);
         let mut last = None;
         for _ in 0..repeat.max(1) {
