@@ -96,12 +96,21 @@ mod tests {
 
     #[test]
     fn repeat_counts_runs() {
+        // R > 1: one untimed warm-up call, then R timed ones.
         let mut n = 0;
         let (r, t) = Timing::measure::<_, ()>(5, || {
             n += 1;
             Ok(n)
         })
         .unwrap();
-        assert_eq!((r, t.runs_s.len()), (5, 5));
+        assert_eq!((r, t.runs_s.len()), (6, 5));
+        // R = 1: a single timed call, no warm-up.
+        let mut n = 0;
+        let (r, t) = Timing::measure::<_, ()>(1, || {
+            n += 1;
+            Ok(n)
+        })
+        .unwrap();
+        assert_eq!((r, t.runs_s.len()), (1, 1));
     }
 }
