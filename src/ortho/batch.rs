@@ -141,19 +141,23 @@ pub fn orthogonalize_batch_into<T: Real>(
             index,
         });
     }
-    let threads = lanes(batch, m, n, par);
-    if threads > 1 {
-        return across(
-            out,
-            g,
-            m,
-            n,
-            cfg,
-            &mut workspace[..need],
-            per,
-            reports,
-            threads,
-        );
+    // Without `rayon`, `par` is always sequential, `lanes` is 1 and every matrix runs in order.
+    #[cfg(feature = "rayon")]
+    {
+        let threads = lanes(batch, m, n, par);
+        if threads > 1 {
+            return across(
+                out,
+                g,
+                m,
+                n,
+                cfg,
+                &mut workspace[..need],
+                per,
+                reports,
+                threads,
+            );
+        }
     }
     run_range(out, g, 0, m, n, cfg, &mut workspace[..per], reports, par)
 }
@@ -216,31 +220,4 @@ fn across<T: Real>(
         .try_for_each(|(t, (((o, x), ws), rep))| {
             run_range(o, x, t * group, m, n, cfg, ws, rep, Par::Seq)
         })
-}
-
-#[cfg(not(feature = "rayon"))]
-#[allow(clippy::too_many_arguments)]
-fn across<T: Real>(
-    out: &mut [T],
-    g: &[T],
-    m: usize,
-    n: usize,
-    cfg: &NsConfig<'_>,
-    workspace: &mut [T],
-    per: usize,
-    reports: &mut [NsReport],
-    _threads: usize,
-) -> Result<()> {
-    // Without rayon `Par` is always sequential; kept for a uniform call site.
-    run_range(
-        out,
-        g,
-        0,
-        m,
-        n,
-        cfg,
-        &mut workspace[..per],
-        reports,
-        Par::Seq,
-    )
 }
