@@ -2,6 +2,7 @@
 //! momentum, optional Nesterov, Newton–Schulz, update scale and decoupled weight decay.
 
 use faer::{MatMut, MatRef, Par};
+use num_traits::Float;
 
 use super::config::{NsConfig, NsReport};
 use super::newton_schulz::{orthogonalize_into, workspace_len};
@@ -48,16 +49,12 @@ impl UpdateScale {
     pub fn factor(self, rows: usize, cols: usize) -> f64 {
         let (r, c) = (rows as f64, cols as f64);
         match self {
-            UpdateScale::Keller => libm_sqrt((r / c).max(1.0)),
-            UpdateScale::Moonlight => 0.2 * libm_sqrt(r.max(c)),
-            UpdateScale::Spectral => libm_sqrt(r / c),
+            UpdateScale::Keller => Float::sqrt((r / c).max(1.0)),
+            UpdateScale::Moonlight => 0.2 * Float::sqrt(r.max(c)),
+            UpdateScale::Spectral => Float::sqrt(r / c),
             UpdateScale::Fixed(s) => s,
         }
     }
-}
-
-fn libm_sqrt(x: f64) -> f64 {
-    num_traits::Float::sqrt(x)
 }
 
 /// `start + w·(end − start)`, evaluated as ATen's `lerp` does (`end − (end − start)·(1 − w)` for

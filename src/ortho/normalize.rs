@@ -7,6 +7,7 @@
 //! rounding otherwise) — except for the `eps` term, which is the point of `eps`.
 
 use faer::{MatMut, MatRef};
+use num_traits::Float;
 
 use crate::{Error, Real, Result};
 
@@ -243,7 +244,7 @@ pub(crate) fn scaled_norm<T: Real>(m: MatRef<'_, T>, e: i32) -> FroNorm {
         return FroNorm { r: 0.0, e: 0 };
     }
     FroNorm {
-        r: libm_sqrt(total),
+        r: Float::sqrt(total),
         e,
     }
 }
@@ -356,8 +357,4 @@ fn apply_parts(x: f64, s: [f64; 3]) -> f64 {
 
 fn mul_pow2(x: f64, k: i32) -> f64 {
     apply_parts(x, pow2_parts(k))
-}
-
-fn libm_sqrt(x: f64) -> f64 {
-    num_traits::Float::sqrt(x)
 }
