@@ -13,17 +13,8 @@ use mlkern::linalg::{
     Accum, GemmBackend, Layout, Par, matmul_with, sym_product_with, view, view_mut,
 };
 
-fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
-        })
-        .collect()
-}
+mod common;
+use common::data;
 
 fn gemm<T: Real>(c: &mut Criterion, sizes: &[usize]) {
     let build = if cfg!(feature = "std") {

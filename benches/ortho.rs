@@ -14,17 +14,8 @@ use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_m
 use mlkern::linalg::Par;
 use mlkern::ortho::{self, Algo, KELLER_JORDAN, NsConfig, NsReport};
 
-fn data(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5) as f32
-        })
-        .collect()
-}
+mod common;
+use common::data;
 
 #[cfg(feature = "rayon")]
 fn threads() -> Par {
