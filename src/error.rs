@@ -135,6 +135,15 @@ pub enum Error {
         /// Why it is unavailable.
         reason: &'static str,
     },
+    /// A backend call (GPU driver or library) failed at run time.
+    Backend {
+        /// The backend's name.
+        backend: &'static str,
+        /// The call that failed.
+        call: &'static str,
+        /// The status the backend returned (e.g. `cublasStatus_t`, `CUresult`).
+        code: i32,
+    },
     /// Bytes that do not form a valid file of the expected format (`.npy`, `.csv`).
     InvalidFormat {
         /// The format.
@@ -181,6 +190,11 @@ impl fmt::Display for Error {
             Error::BackendUnavailable { backend, reason } => {
                 write!(f, "backend {backend} unavailable: {reason}")
             }
+            Error::Backend {
+                backend,
+                call,
+                code,
+            } => write!(f, "backend {backend}: {call} failed with status {code}"),
             Error::InvalidFormat {
                 format,
                 reason,

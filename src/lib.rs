@@ -8,7 +8,7 @@
 //! | `linalg` | matrix views over slices, GEMM with explicit parallelism, the symmetric product `α·A·Aᵀ + β·C`, a portable blocked GEMM for builds without `std` | alloc |
 //! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
 //! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
-//! | [`gpu`] | the cuBLAS backend (feature `cublas`) | std |
+//! | `gpu` | the cuBLAS backend (feature `cublas`, std tier); without it a stub whose constructors return `BackendUnavailable` | alloc |
 //!
 //! Tiers: **core** needs no allocator, **alloc** (feature `alloc`) brings faer-backed linear algebra
 //! and owned results, **std** (feature `std`, default) brings faer's runtime-dispatched fast GEMM and
@@ -33,6 +33,7 @@ extern crate std;
 mod error;
 mod real;
 
+#[cfg(feature = "alloc")]
 pub mod gpu;
 #[cfg(feature = "alloc")]
 pub mod io;

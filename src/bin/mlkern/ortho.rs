@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use mlkern::Real;
+use mlkern::gpu::{Cuda, GpuScalar, bf16};
 use mlkern::io::npy::{NpyArray, NpyData};
 use mlkern::ortho::{self, Algo, NsConfig, NsReport, PRESETS, Schedule};
 use serde_json::json;
@@ -23,10 +24,12 @@ pub struct Args {
     /// Coefficient schedule (with its own normalization and default step count).
     #[command(flatten)]
     ns: NsArgs,
-    /// Compute precision (default: the input's dtype; f64 for integer input).
+    /// Compute precision (default: the input's dtype, f64 for integer input; f32 on the GPU).
+    /// bf16 storage (f32 accumulation) is GPU-only, f64 CPU-only.
     #[arg(long, value_enum)]
     precision: Option<Precision>,
-    /// Where the products run. `cublas` needs the `cublas` feature and a GPU.
+    /// Where the products run. `cublas` needs the `cublas` feature and a GPU; its `--repeat`
+    /// times the device kernel alone, rerun on the device-resident iterate (no host transfers).
     #[arg(long, value_enum, default_value_t = Backend::Cpu)]
     backend: Backend,
     #[command(flatten)]
@@ -83,6 +86,7 @@ enum AlgoArg {
 enum Precision {
     F32,
     F64,
+    Bf16,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
@@ -125,21 +129,71 @@ fn compute<T: Real>(
     Ok((out, reports, timing))
 }
 
+/// The GPU path: the result of one run on the input, then `--repeat` timed runs of the kernel on
+/// the device-resident iterate (GEMM cost does not depend on the values).
+fn compute_gpu<T: GpuScalar>(
+    gpu: &Cuda,
+    g: &[T],
+    (b, m, n): (usize, usize, usize),
+    cfg: &NsConfig<'_>,
+    common: &Common,
+) -> Result<(Vec<T>, Vec<NsReport>, Timing), CliError> {
+    let mut x = gpu.upload(g)?;
+    let mut ws = gpu.workspace::<T>();
+    let reports = gpu.orthogonalize(&mut x, b, m, n, cfg, &mut ws)?;
+    let mut out = vec![T::default(); g.len()];
+    gpu.download(&x, &mut out)?;
+    let ((), timing) = Timing::measure(common.repeat, || {
+        gpu.orthogonalize(&mut x, b, m, n, cfg, &mut ws)?;
+        gpu.synchronize()
+    })?;
+    Ok((out, reports, timing))
+}
+
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<(), CliError> {
-    if args.backend == Backend::Cublas {
-        mlkern::gpu::Device::open(0)?;
-    }
+    let gpu = match args.backend {
+        Backend::Cublas => Some(mlkern::gpu::Cuda::try_new()?),
+        Backend::Cpu => None,
+    };
     let array = read_array(&args.input)?;
     let dims = batch_shape(&array.shape)?;
     let cfg = args.ns.config();
     let input_f32 = matches!(array.data, NpyData::F32(_));
-    let precision = args.precision.unwrap_or(if input_f32 {
+    let precision = args.precision.unwrap_or(if input_f32 || gpu.is_some() {
         Precision::F32
     } else {
         Precision::F64
     });
-    let (data, reports, timing) = if precision == Precision::F32 {
+    let (data, reports, timing) = if let Some(gpu) = &gpu {
+        let (o, r, t) = match precision {
+            Precision::F32 => compute_gpu(gpu, &array.to_f32_vec()?, dims, &cfg, &args.common)?,
+            Precision::Bf16 => {
+                let host: Vec<bf16> = array
+                    .to_f32_vec()?
+                    .into_iter()
+                    .map(bf16::from_f32)
+                    .collect();
+                let (o, r, t) = compute_gpu(gpu, &host, dims, &cfg, &args.common)?;
+                (o.into_iter().map(f32::from).collect(), r, t)
+            }
+            Precision::F64 => {
+                return Err(CliError::Usage(
+                    "ortho: --backend cublas computes in f32 or bf16, not f64".into(),
+                ));
+            }
+        };
+        let data = if input_f32 {
+            NpyData::F32(o)
+        } else {
+            NpyData::F64(o.into_iter().map(f64::from).collect())
+        };
+        (data, r, t)
+    } else if precision == Precision::Bf16 {
+        return Err(CliError::Usage(
+            "ortho: --precision bf16 needs --backend cublas".into(),
+        ));
+    } else if precision == Precision::F32 {
         let (o, r, t) = compute(&array.to_f32_vec()?, dims, &cfg, &args.common)?;
         let data = if input_f32 {
             NpyData::F32(o)
@@ -162,17 +216,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let flops: f64 = reports.iter().map(|r| r.flops).sum();
     let zero = reports.iter().filter(|r| r.zero_input).count();
     let algo = reports.first().map_or(cfg.algo, |r| r.algo).name();
-    let prec = if precision == Precision::F32 {
-        "f32"
-    } else {
-        "f64"
+    let prec = match precision {
+        Precision::F32 => "f32",
+        Precision::F64 => "f64",
+        Precision::Bf16 => "bf16",
     };
+    let device = gpu
+        .as_ref()
+        .map_or("cpu".to_string(), |g| g.info().name.clone());
     if args.common.json {
         let norms: Vec<f64> = reports.iter().map(|r| r.input_norm).collect();
         let summary = json!({
             "shape": array.shape,
             "dtype": array.dtype_name(),
             "precision": prec,
+            "device": device,
             "schedule": cfg.schedule.name,
             "steps": cfg.schedule.steps,
             "algo": algo,
@@ -186,7 +244,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     } else {
         let (b, m, n) = dims;
         println!(
-            "ortho: {b}×{m}×{n} ({prec}), schedule {} × {} steps, {algo}: median {} over {} run(s), {:.1} GFLOP/s{}",
+            "ortho: {b}×{m}×{n} ({prec}, {device}), schedule {} × {} steps, {algo}: median {} over {} run(s), {:.1} GFLOP/s{}",
             cfg.schedule.name,
             cfg.schedule.steps,
             timing.human(),
