@@ -1,0 +1,60 @@
+//! Spectral diagnostics: effective rank and its relatives, matrix → spectrum, a streaming
+//! covariance accumulator, curvature (normalized directional sharpness) and logit margins.
+//!
+//! * **Metrics over a spectrum** (core tier, no allocation): [`Spectrum`] borrows singular values
+//!   (or converts eigenvalues in place) and computes the effective rank in both weightings
+//!   ([`Weighting::Sigma`], Roy & Vetterli; [`Weighting::Energy`], the Muon papers), entropies,
+//!   the Rényi family, stable rank, participation ratio, nuclear ratio, numerical rank
+//!   ([`RankTol`], NumPy's rule by default), top-k energy, quantile ratios, RankMe, the
+//!   associative-memory paper's [`Isotropy`] metrics and WeightWatcher's power-law fit
+//!   ([`PowerLawFit`]) and norm metrics ([`WwMetrics`]). All are computed on `σ/σ₁` with f64
+//!   accumulation; empty and all-zero spectra give `None`, never NaN.
+//! * **Matrix → spectrum** (alloc tier): [`singular_values`] / [`singular_values_into`] with
+//!   [`Method::Svd`] (faer, values only) or [`Method::Gram`] (f64-accumulated `XᵀX` or `XXᵀ` and
+//!   symmetric eigenvalues), [`Method::Auto`] choosing the Gram path when it is accurate;
+//!   [`Centering::ColumnMean`] for hidden states.
+//! * **[`CovAccumulator`]** (alloc tier): push row chunks, merge accumulators, get the spectrum.
+//! * **Curvature** (core tier): [`nds`], [`nds_decomposition`], [`nds_within_estimate`],
+//!   [`curvature_penalty`] over a [`HessianVectorProduct`] oracle.
+//! * **Margins** (core tier): [`margin_true`], [`margin_top2`], batched [`margins`].
+//!
+//! ```
+//! use mlkern::linalg::{view, Layout, Par};
+//! use mlkern::spectrum::{singular_values, Centering, Method, SpectrumConfig, Weighting};
+//! // Hidden states with a large common offset: centering removes it.
+//! let x: Vec<f64> = (0..64 * 8).map(|i| 10.0 + ((i * 37 % 101) as f64) / 101.0).collect();
+//! let raw = singular_values(view(&x, 64, 8, Layout::RowMajor)?, &SpectrumConfig::default(), Par::Seq)?;
+//! let cfg = SpectrumConfig::new(Centering::ColumnMean, Method::Auto);
+//! let centered = singular_values(view(&x, 64, 8, Layout::RowMajor)?, &cfg, Par::Seq)?;
+//! let (r, c) = (raw.spectrum().erank(Weighting::Energy).unwrap(), centered.spectrum().erank(Weighting::Energy).unwrap());
+//! assert!(r < 1.1 && c > 4.0);
+//! # Ok::<(), mlkern::Error>(())
+//! ```
+
+mod curvature;
+mod margin;
+mod metrics;
+mod power_law;
+
+#[cfg(feature = "alloc")]
+mod decomp;
+#[cfg(feature = "alloc")]
+mod gram;
+#[cfg(feature = "alloc")]
+mod stream;
+
+pub use curvature::{
+    HessianVectorProduct, NdsParts, WithinEstimate, curvature_penalty, nds, nds_decomposition,
+    nds_within_estimate,
+};
+pub use margin::{MarginKind, margin_top2, margin_true, margins};
+pub use metrics::{Isotropy, RANKME_EPS, RankTol, Spectrum, Summary, Weighting};
+pub use power_law::{PowerLawFit, WwMetrics};
+
+#[cfg(feature = "alloc")]
+pub use decomp::{
+    Centering, MatrixSpectrum, Method, SpectrumConfig, singular_values, singular_values_into,
+    spectrum_scratch,
+};
+#[cfg(feature = "alloc")]
+pub use stream::CovAccumulator;

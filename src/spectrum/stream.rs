@@ -1,0 +1,216 @@
+//! A streaming, mergeable covariance accumulator for hidden states (alloc tier).
+
+use alloc::vec::Vec;
+
+use faer::dyn_stack::MemStack;
+use faer::{Mat, MatRef, Par};
+
+use super::decomp::{Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma};
+use super::gram::{self, BLOCK, Samples};
+use crate::{Error, Real, Result, Shape};
+
+/// Accumulates `count`, the mean and `M₂ = Σ (x − μ)(x − μ)ᵀ` of d-dimensional samples pushed in
+/// row chunks, in f64 — so a layer's spectrum can be measured over many batches without holding
+/// them. Chunks are combined with Chan et al.'s update `M₂ = M₂ᵃ + M₂ᵇ + (nₐn_b/n)·δδᵀ`,
+/// `δ = μ_b − μ_a`: exact in exact arithmetic, so push order and merge order change the result
+/// only by rounding. Memory: d² + O(d·256) f64.
+///
+/// ```
+/// use mlkern::linalg::{view, Layout, Par};
+/// use mlkern::spectrum::{CovAccumulator, Centering, Weighting};
+/// // Two chunks of 2-D samples; centered, they are ±(1, 0) and ±(0, 2): σ = (2·√2, √2).
+/// let a = [6.0f64, 5.0, 4.0, 5.0];          // (6, 5), (4, 5)
+/// let b = [5.0f64, 7.0, 5.0, 3.0];          // (5, 7), (5, 3)
+/// let mut acc = CovAccumulator::new(2)?;
+/// acc.push(view(&a, 2, 2, Layout::RowMajor)?, Par::Seq)?;
+/// acc.push(view(&b, 2, 2, Layout::RowMajor)?, Par::Seq)?;
+/// let s = acc.spectrum(Centering::ColumnMean, Par::Seq)?;
+/// assert!((s.sigma[0] - 8f64.sqrt()).abs() < 1e-12 && (s.sigma[1] - 2f64.sqrt()).abs() < 1e-12);
+/// assert_eq!(acc.count(), 4);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct CovAccumulator {
+    dim: usize,
+    count: u64,
+    mean: Vec<f64>,
+    /// Lower triangle valid (the symmetric product mirrors, so both are).
+    m2: Mat<f64>,
+    chunk_mean: Vec<f64>,
+    block: Vec<f64>,
+    eps: f64,
+}
+
+impl CovAccumulator {
+    /// An empty accumulator of `dim`-dimensional samples.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `dim = 0` or the d×d matrix cannot be allocated.
+    pub fn new(dim: usize) -> Result<Self> {
+        if dim == 0 {
+            return Err(Error::InvalidParameter {
+                name: "CovAccumulator: dim",
+                reason: "must be ≥ 1",
+            });
+        }
+        let too_big = Error::InvalidParameter {
+            name: "CovAccumulator: dim",
+            reason: "the d×d accumulator cannot be allocated",
+        };
+        let len = dim.checked_mul(dim).ok_or(too_big)?;
+        let mut probe: Vec<f64> = Vec::new();
+        probe
+            .try_reserve_exact(len + dim * (BLOCK + 2))
+            .map_err(|_| too_big)?;
+        drop(probe);
+        Ok(CovAccumulator {
+            dim,
+            count: 0,
+            mean: alloc::vec![0.0; dim],
+            m2: Mat::zeros(dim, dim),
+            chunk_mean: alloc::vec![0.0; dim],
+            block: alloc::vec![0.0; dim * BLOCK],
+            eps: 0.0,
+        })
+    }
+
+    /// Sample dimension.
+    pub fn dim(&self) -> usize {
+        self.dim
+    }
+
+    /// Samples pushed so far (merged accumulators included).
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    /// The running mean.
+    pub fn mean(&self) -> &[f64] {
+        &self.mean
+    }
+
+    /// Adds the rows of `rows` (b×d) as samples.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when the width is not `dim`; [`Error::NonFinite`] for NaN/±∞
+    /// (row-major index within `rows`; the accumulator is then unchanged).
+    pub fn push<T: Real>(&mut self, rows: MatRef<'_, T>, par: Par) -> Result<()> {
+        if rows.ncols() != self.dim {
+            return Err(Error::ShapeMismatch {
+                what: "CovAccumulator::push: rows",
+                expected: Shape::d2(rows.nrows(), self.dim),
+                found: Shape::d2(rows.nrows(), rows.ncols()),
+            });
+        }
+        if let Some(index) = gram::first_non_finite(rows) {
+            return Err(Error::NonFinite {
+                what: "CovAccumulator::push: rows",
+                index,
+            });
+        }
+        let nb = rows.nrows() as u64;
+        if nb == 0 {
+            return Ok(());
+        }
+        self.eps = self.eps.max(T::EPS.as_f64());
+        gram::column_means(rows, &mut self.chunk_mean);
+        // M₂ += the chunk's own M₂ (centered at the chunk mean), then the Chan correction.
+        gram::accumulate(
+            self.m2.as_mut(),
+            1.0,
+            rows,
+            Samples::Rows,
+            Some(&self.chunk_mean),
+            &mut self.block,
+            par,
+        )?;
+        let chunk_mean = core::mem::take(&mut self.chunk_mean);
+        self.combine(nb, &chunk_mean);
+        self.chunk_mean = chunk_mean;
+        Ok(())
+    }
+
+    /// Folds another accumulator's samples into this one.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] when the dimensions differ.
+    pub fn merge(&mut self, other: &CovAccumulator) -> Result<()> {
+        if other.dim != self.dim {
+            return Err(Error::ShapeMismatch {
+                what: "CovAccumulator::merge: other",
+                expected: Shape::d1(self.dim),
+                found: Shape::d1(other.dim),
+            });
+        }
+        if other.count == 0 {
+            return Ok(());
+        }
+        for j in 0..self.dim {
+            for i in j..self.dim {
+                self.m2[(i, j)] += other.m2[(i, j)];
+            }
+        }
+        self.eps = self.eps.max(other.eps);
+        self.combine(other.count, &other.mean);
+        Ok(())
+    }
+
+    /// Adds the between-group term for `nb` samples of mean `mb` whose own M₂ is already in
+    /// `self.m2`, and updates the count and mean.
+    fn combine(&mut self, nb: u64, mb: &[f64]) {
+        let na = self.count;
+        let n = na + nb;
+        let w = na as f64 * nb as f64 / n as f64;
+        if na > 0 {
+            for j in 0..self.dim {
+                let dj = mb[j] - self.mean[j];
+                for i in j..self.dim {
+                    self.m2[(i, j)] += w * (mb[i] - self.mean[i]) * dj;
+                }
+            }
+        }
+        let f = nb as f64 / n as f64;
+        for (m, &b) in self.mean.iter_mut().zip(mb) {
+            *m += (b - *m) * f;
+        }
+        self.count = n;
+    }
+
+    /// Singular values of the (centered or raw) sample matrix the pushed rows form: the square
+    /// roots of the eigenvalues of `M₂` (`ColumnMean`) or of `M₂ + n·μμᵀ` (`None`), descending,
+    /// `min(count, dim)` of them (the rest are zero).
+    ///
+    /// # Errors
+    /// [`Error::NoConvergence`] when the eigensolver fails.
+    pub fn spectrum(&self, centering: Centering, par: Par) -> Result<MatrixSpectrum> {
+        let d = self.dim;
+        let mut g = Mat::<f64>::zeros(d, d);
+        let n = self.count as f64;
+        for j in 0..d {
+            for i in j..d {
+                let raw = match centering {
+                    Centering::ColumnMean => 0.0,
+                    _ => n * self.mean[i] * self.mean[j],
+                };
+                g[(i, j)] = self.m2[(i, j)] + raw;
+            }
+        }
+        let mut all = alloc::vec![0.0; d];
+        let mut mem = buffer(eigen_scratch(d, par))?;
+        eigen_sigma(&mut all, g.as_ref(), par, MemStack::new(&mut mem))?;
+        let rows = usize::try_from(self.count).unwrap_or(usize::MAX);
+        all.truncate(rows.min(d));
+        Ok(MatrixSpectrum {
+            sigma: all,
+            rows,
+            cols: d,
+            eps: if self.eps > 0.0 {
+                self.eps
+            } else {
+                f64::EPSILON
+            },
+            centering,
+            method: Method::Gram,
+        })
+    }
+}
