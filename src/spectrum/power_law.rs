@@ -49,59 +49,102 @@ pub struct WwMetrics {
 }
 
 impl Spectrum<'_> {
-    /// WeightWatcher's power-law fit of the eigenvalues `λ = σ²` above [`EVALS_THRESH`]: for every
-    /// candidate `x_min` (each distinct eigenvalue but the largest), the continuous MLE
-    /// `α = 1 + n/Σ_{λ ≥ x_min} ln(λ/x_min)` and the KS distance
-    /// `D = max |(1 − (λ/x_min)^{1−α}) − F̂(λ)|` over the tail; the `x_min` with the smallest `D`
-    /// wins. O(n²) time, no allocation. `None` with fewer than two eigenvalues above the threshold.
-    /// Not scale-invariant (the threshold is absolute, as in WeightWatcher).
+    /// WeightWatcher's power-law fit (release 0.7.7 defaults) of the eigenvalues `λ = σ²`
+    /// above [`EVALS_THRESH`] (strict), ascending `x₀ ≤ … ≤ x_{N−1}`. Every index but the last
+    /// is a candidate `x_min = xᵢ` (duplicates separately), with tail length `n = N − i` and
+    /// `sᵢ = Σ_{j≥i} ln xⱼ − n·ln xᵢ`:
+    /// * `N ≥ 20`: `α = 1 + n/sᵢ` (the continuous MLE);
+    /// * `N < 20`: only tails with `n ≥ 8` and `sᵢ > 1e-12`, with the bias-corrected
+    ///   `α = 1 + (n − 1)/sᵢ`; if none qualifies, the whole sample (`i = 0`).
+    ///
+    /// Each candidate's Kolmogorov–Smirnov distance is `D = max_k |1 − (x_{i+k}/xᵢ)^{1−α} − k/n|`;
+    /// the first candidate with the smallest `D` wins, and `σ = (α − 1)/√n`. O(N²) time, no
+    /// allocation. `None` when fewer than 2 eigenvalues pass the threshold or the fit is
+    /// degenerate (α not finite or ≤ 1, e.g. all eigenvalues equal — where WeightWatcher reports
+    /// α = ∞ or 0). Not scale-invariant: the threshold is absolute, as in WeightWatcher.
     pub fn power_law(&self) -> Option<PowerLawFit> {
         let sigma = self.singular_values();
-        // Ascending eigenvalues above the threshold: sigma is descending.
-        let n = sigma.iter().take_while(|&&s| s * s > EVALS_THRESH).count();
-        if n < 2 {
+        let big = sigma.iter().take_while(|&&s| s * s > EVALS_THRESH).count();
+        if big < 2 {
             return None;
         }
-        let lam = |i: usize| {
-            let s = sigma[n - 1 - i];
+        // Ascending view of the eigenvalues above the threshold (sigma is descending).
+        let x = |i: usize| {
+            let s = sigma[big - 1 - i];
             s * s
         };
-        let ln = |i: usize| Float::ln(lam(i));
-        let mut best: Option<PowerLawFit> = None;
-        let total_ln: f64 = (0..n).map(ln).sum();
+        let ln = |i: usize| Float::ln(x(i));
+        let small = big < 20;
+        let total_ln: f64 = (0..big).map(ln).sum();
+        let ks = |i: usize, alpha: f64| {
+            let n = (big - i) as f64;
+            let li = ln(i);
+            (0..big - i).fold(0.0f64, |d, k| {
+                // (x/xmin)^(1−α); IEEE pow(1, −∞) = 1 for α = ∞.
+                let ratio = if alpha.is_finite() {
+                    Float::exp((1.0 - alpha) * (ln(i + k) - li))
+                } else if x(i + k) == x(i) {
+                    1.0
+                } else {
+                    0.0
+                };
+                d.max((1.0 - ratio - k as f64 / n).abs())
+            })
+        };
+        let tail_sum = |i: usize, prefix: f64| {
+            if x(i) == x(big - 1) {
+                0.0 // the whole tail is equal: exactly 0, not rounding
+            } else {
+                (total_ln - prefix) - (big - i) as f64 * ln(i)
+            }
+        };
+        // (α, D, i) of the best candidate; WeightWatcher's arrays start at α = 0, D = 1.
+        let mut best = (0.0, 1.0, 0usize);
+        let mut consider = |alpha: f64, d: f64, i: usize| {
+            if d < best.1 {
+                best = (alpha, d, i);
+            }
+        };
         let mut prefix = 0.0;
-        for i in 0..n - 1 {
-            if i > 0 && lam(i) == lam(i - 1) {
-                prefix += ln(i);
-                continue; // one candidate per distinct value
-            }
-            let tail = (n - i) as f64;
-            let suffix = total_ln - prefix; // Σ_{j ≥ i} ln λⱼ
-            let lx = ln(i);
-            let denom = suffix - tail * lx;
-            prefix += lx;
-            if denom <= 0.0 {
-                continue;
-            }
-            let alpha = 1.0 + tail / denom;
-            let mut d = 0.0f64;
-            for j in i..n {
-                let theory = 1.0 - Float::exp((1.0 - alpha) * (ln(j) - lx));
-                let empirical = (j - i) as f64 / tail;
-                d = d.max((theory - empirical).abs());
-            }
-            if best.is_none_or(|b| d < b.ks_distance) {
-                best = Some(PowerLawFit {
-                    alpha,
-                    xmin: lam(i),
-                    xmax: lam(n - 1),
-                    ks_distance: d,
-                    sigma: (alpha - 1.0) / Float::sqrt(tail),
-                    num_spikes: n - i,
-                });
+        let mut any = false;
+        for i in 0..big - 1 {
+            let n = (big - i) as f64;
+            let s = tail_sum(i, prefix);
+            prefix += ln(i);
+            if small {
+                if big - i < 8 || s <= 1e-12 {
+                    continue;
+                }
+                let alpha = 1.0 + (n - 1.0) / s;
+                consider(alpha, ks(i, alpha), i);
+                any = true;
+            } else {
+                let alpha = 1.0 + n / s; // s = 0 gives +∞, as in WeightWatcher
+                if alpha > 1.0 {
+                    consider(alpha, ks(i, alpha), i);
+                }
             }
         }
-        best
+        if small && !any {
+            let s0 = tail_sum(0, 0.0);
+            if s0 > 1e-12 {
+                let alpha = 1.0 + (big as f64 - 1.0) / s0;
+                consider(alpha, ks(0, alpha), 0);
+            }
+        }
+        let (alpha, d, i) = best;
+        if !(alpha.is_finite() && alpha > 1.0) {
+            return None;
+        }
+        let xmin = x(i);
+        Some(PowerLawFit {
+            alpha,
+            xmin,
+            xmax: x(big - 1),
+            ks_distance: d,
+            sigma: (alpha - 1.0) / Float::sqrt((big - i) as f64),
+            num_spikes: sigma.iter().take_while(|&&s| s * s >= xmin).count(),
+        })
     }
 
     /// WeightWatcher's norm metrics of the eigenvalues `λ = σ²`, with the α-dependent ones when

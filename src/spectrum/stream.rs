@@ -3,17 +3,17 @@
 use alloc::vec::Vec;
 
 use faer::dyn_stack::MemStack;
-use faer::{Mat, MatRef, Par};
+use faer::{Accum, Mat, MatRef, Par};
 
 use super::decomp::{Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma};
-use super::gram::{self, BLOCK, Samples};
+use super::gram::{self, Samples, block_len};
 use crate::{Error, Real, Result, Shape};
 
 /// Accumulates `count`, the mean and `M₂ = Σ (x − μ)(x − μ)ᵀ` of d-dimensional samples pushed in
 /// row chunks, in f64 — so a layer's spectrum can be measured over many batches without holding
 /// them. Chunks are combined with Chan et al.'s update `M₂ = M₂ᵃ + M₂ᵇ + (nₐn_b/n)·δδᵀ`,
 /// `δ = μ_b − μ_a`: exact in exact arithmetic, so push order and merge order change the result
-/// only by rounding. Memory: d² + O(d·256) f64.
+/// only by rounding. Memory: d² f64 plus a conversion block of up to 32 MiB.
 ///
 /// ```
 /// use mlkern::linalg::{view, Layout, Par};
@@ -34,7 +34,7 @@ pub struct CovAccumulator {
     dim: usize,
     count: u64,
     mean: Vec<f64>,
-    /// Lower triangle valid (the symmetric product mirrors, so both are).
+    /// Only the lower triangle is maintained.
     m2: Mat<f64>,
     chunk_mean: Vec<f64>,
     block: Vec<f64>,
@@ -60,7 +60,7 @@ impl CovAccumulator {
         let len = dim.checked_mul(dim).ok_or(too_big)?;
         let mut probe: Vec<f64> = Vec::new();
         probe
-            .try_reserve_exact(len + dim * (BLOCK + 2))
+            .try_reserve_exact(len + 2 * dim)
             .map_err(|_| too_big)?;
         drop(probe);
         Ok(CovAccumulator {
@@ -69,7 +69,7 @@ impl CovAccumulator {
             mean: alloc::vec![0.0; dim],
             m2: Mat::zeros(dim, dim),
             chunk_mean: alloc::vec![0.0; dim],
-            block: alloc::vec![0.0; dim * BLOCK],
+            block: Vec::new(),
             eps: 0.0,
         })
     }
@@ -113,11 +113,21 @@ impl CovAccumulator {
             return Ok(());
         }
         self.eps = self.eps.max(T::EPS.as_f64());
+        let want = self.dim * block_len(self.dim, rows.nrows());
+        if self.block.len() < want {
+            self.block
+                .try_reserve_exact(want - self.block.len())
+                .map_err(|_| Error::InvalidParameter {
+                    name: "CovAccumulator::push: rows",
+                    reason: "the conversion block cannot be allocated",
+                })?;
+            self.block.resize(want, 0.0);
+        }
         gram::column_means(rows, &mut self.chunk_mean);
         // M₂ += the chunk's own M₂ (centered at the chunk mean), then the Chan correction.
         gram::accumulate(
             self.m2.as_mut(),
-            1.0,
+            Accum::Add,
             rows,
             Samples::Rows,
             Some(&self.chunk_mean),
