@@ -31,6 +31,7 @@ mod symmetric;
 mod view;
 
 pub(crate) use elementwise::zip_map;
+pub use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 pub use faer::{Accum, Mat, MatMut, MatRef, Par};
 pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
 pub(crate) use symmetric::symmetric_result_with;

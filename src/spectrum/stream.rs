@@ -172,10 +172,10 @@ impl CovAccumulator {
         let n = na + nb;
         let w = na as f64 * nb as f64 / n as f64;
         if na > 0 {
-            for j in 0..self.dim {
-                let dj = mb[j] - self.mean[j];
-                for i in j..self.dim {
-                    self.m2[(i, j)] += w * (mb[i] - self.mean[i]) * dj;
+            for (j, (&bj, &aj)) in mb.iter().zip(&self.mean).enumerate() {
+                let dj = w * (bj - aj);
+                for (i, (&bi, &ai)) in mb.iter().zip(&self.mean).enumerate().skip(j) {
+                    self.m2[(i, j)] += (bi - ai) * dj;
                 }
             }
         }
