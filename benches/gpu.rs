@@ -82,9 +82,6 @@ fn time_ns<T: GpuScalar>(gpu: &Cuda, c: &Case, runs: usize, json: bool) -> mlker
     };
     let name = format!("ns5-{}x{}x{}-{dtype}-{algo}{kernels}", c.b, c.m, c.n);
     let tflops = flops * c.b as f64 / med / 1e12;
-    if ws.norms_by_gemm() {
-        println!("note: {name}: norms from the GEMM fallback (cuBLAS rejected nrm2)");
-    }
     if json {
         println!(
             "{{\"name\":\"{name}\",\"b\":{},\"m\":{},\"n\":{},\"dtype\":\"{dtype}\",\"algo\":\"{algo}\",\"median_s\":{med:e},\"min_s\":{min:e},\"runs\":{runs},\"tflops\":{tflops:.1}}}",
@@ -131,7 +128,22 @@ fn time_spectrum(
     Ok(())
 }
 
-fn main() -> mlkern::Result<()> {
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(0) => std::process::ExitCode::SUCCESS,
+        Ok(failed) => {
+            println!("error: {failed} case(s) failed");
+            std::process::ExitCode::FAILURE
+        }
+        Err(e) => {
+            println!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs every case; returns how many failed.
+fn run() -> mlkern::Result<usize> {
     let args: Vec<String> = std::env::args().collect();
     let json = args.iter().any(|a| a == "--json");
     let quick = args.iter().any(|a| a == "--quick");
@@ -139,7 +151,7 @@ fn main() -> mlkern::Result<()> {
         Ok(g) => g,
         Err(e) => {
             println!("gpu bench skipped: {e}");
-            return Ok(());
+            return Ok(0);
         }
     };
     let i = gpu.info();
@@ -155,6 +167,7 @@ fn main() -> mlkern::Result<()> {
     }
     let runs = if quick { 5 } else { 30 };
     let std_ = Algo::Standard;
+    let mut failed = 0;
     // The two target shapes first, then the reference note's benchmark matrix.
     let bf16_cases = [
         case(1, 4096, 4096, std_),
@@ -175,6 +188,7 @@ fn main() -> mlkern::Result<()> {
     for c in &bf16_cases {
         if let Err(e) = time_ns::<bf16>(&gpu, c, runs, json) {
             println!("error: bf16 {}×{}×{}: {e}", c.b, c.m, c.n);
+            failed += 1;
         }
     }
     let f32_cases = [
@@ -194,12 +208,14 @@ fn main() -> mlkern::Result<()> {
     for c in &f32_cases {
         if let Err(e) = time_ns::<f32>(&gpu, c, runs.min(10), json) {
             println!("error: f32 {}×{}×{}: {e}", c.b, c.m, c.n);
+            failed += 1;
         }
     }
     for (rows, cols, runs) in [(65536, 1024, 5), (16384, 2048, 2)] {
         if let Err(e) = time_spectrum(&gpu, rows, cols, if quick { 1 } else { runs }, json) {
             println!("error: spectrum {rows}×{cols}: {e}");
+            failed += 1;
         }
     }
-    Ok(())
+    Ok(failed)
 }

@@ -33,7 +33,9 @@ for sp in site.getsitepackages():
 print(":".join(d for d in dirs if os.path.isdir(d)))
 PY
 )
-export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+if [ -n "$libs" ]; then
+  export LD_LIBRARY_PATH="${libs}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 
 step "GPU tests"
@@ -54,7 +56,25 @@ r = sys.argv[1]
 for p in ("f32", "bf16"):
     o = np.load(f"{r}/o-{p}.npy").astype(np.float64)
     s = np.linalg.svd(o, compute_uv=False)
-    print(f"{p}: output singular values in [{s.min():.3f}, {s.max():.3f}] (Keller Jordan band ≈ [0.68, 1.2])")
+    ok = 0.6 <= s.min() and s.max() <= 1.25
+    print(f"{p}: output singular values in [{s.min():.3f}, {s.max():.3f}] (Keller Jordan band ≈ [0.68, 1.2]): {'ok' if ok else 'OUT OF BAND'}")
+    if not ok:
+        sys.exit(1)
+PY
+step "CLI: mlkern spectrum --backend cublas (vs NumPy SVD of the centered layers)"
+"$BIN/mlkern" spectrum "$RES/g.npy" --backend cublas --center --json > "$RES/spectrum-f32.json" || status=1
+python3 - "$RES" <<'PY' || status=1
+import json, sys, numpy as np
+r = sys.argv[1]
+g = np.load(f"{r}/g.npy").astype(np.float64)
+got = json.loads(open(f"{r}/spectrum-f32.json").read())["layers"]
+for l, layer in enumerate(got):
+    x = g[l] - g[l].mean(0)
+    s = np.linalg.svd(x, compute_uv=False)
+    err = np.max(np.abs(np.array(layer["singular_values"]) ** 2 - s ** 2)) / s[0] ** 2
+    print(f"spectrum --backend cublas layer {l}: max |Δσ²|/σ₁² = {err:.2e}")
+    if err > 2e-5:
+        sys.exit(1)
 PY
 
 step "timings: mlkern GPU bench"

@@ -87,9 +87,6 @@ mod on_device {
         let mut ws = gpu.workspace::<T>();
         let reports = gpu.orthogonalize(&mut x, b, m, n, cfg, &mut ws).unwrap();
         assert_eq!(reports.len(), b);
-        if ws.norms_by_gemm() {
-            println!("note: {:?} norms from the GEMM fallback", T::DTYPE);
-        }
         let mut out = vec![T::default(); host.len()];
         gpu.download(&x, &mut out).unwrap();
         out.iter().map(|v| f64::from(v.to_f32())).collect()

@@ -11,10 +11,14 @@
 //! What runs on the device:
 //! * [`Cuda::orthogonalize`]: Newton–Schulz over a b×m×n batch in f32 or bf16 storage (f32
 //!   accumulation in every product, no TF32), any [`ortho`](crate::ortho) schedule, standard or
-//!   Gram iteration, with the per-matrix normalization on the device. Batches use strided-batched
-//!   GEMMs; the step matrix `a·I + b·A + c·A²` takes its `b·A` and `a·I` terms from two BLAS-1
-//!   passes over the small k×k matrices, never a pass over the k×N iterate. Single f32 matrices
-//!   compute the symmetric products with `SYRK` (one triangle) and apply them with `SYMM`.
+//!   Gram iteration, with the per-matrix normalization on the device (squared norms from one
+//!   batched GEMM with f32 output, so NaN/∞ are caught). Batches use strided-batched GEMMs; the
+//!   step matrix `a·I + b·A + c·A²` takes `b·A` from the GEMM's β and `a·I` from one strided
+//!   `axpy` over the diagonals of the whole batch, never a pass over the k×N iterate. The
+//!   standard iteration of a single f32 matrix computes the symmetric products with `SYRK` (one
+//!   triangle) and applies them with `SYMM`. Reported flops are the flops executed (full GEMMs;
+//!   the CPU reports count a symmetric product as half). Reductions never drop below f32
+//!   (`CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION`; PyTorch allows bf16 split-K reductions).
 //! * [`Cuda::gram_singular_values`]: the f32 Gram matrix of a tall hidden-state matrix (optionally
 //!   column-centered on the device) followed by the small symmetric eigenproblem on the host in
 //!   f64 — the spectrum the effective-rank metrics need.
@@ -118,12 +122,6 @@ impl<T: GpuScalar> Workspace<T> {
     /// no symmetric kernels for, or on batches.
     pub fn set_symmetric_kernels(&mut self, on: bool) {
         imp::set_symmetric(&mut self.inner, on);
-    }
-
-    /// Whether a call computed the input norms with the GEMM fallback because cuBLAS rejected
-    /// `nrm2` for this storage type (diagnostics; the results are the same up to rounding).
-    pub fn norms_by_gemm(&self) -> bool {
-        imp::norm_fallback(&self.inner)
     }
 
     /// Device bytes currently held.

@@ -44,10 +44,6 @@ pub(crate) fn set_symmetric<T>(s: &mut Scratch<T>, _on: bool) {
     match s.0 {}
 }
 
-pub(crate) fn norm_fallback<T>(s: &Scratch<T>) -> bool {
-    match s.0 {}
-}
-
 pub(crate) fn scratch_bytes<T>(s: &Scratch<T>) -> usize {
     match s.0 {}
 }

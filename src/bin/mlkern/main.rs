@@ -9,6 +9,8 @@ mod files;
 mod matmul;
 mod muon;
 mod ortho;
+mod spectrum;
+mod spectrum_plot;
 mod timing;
 
 use std::process::ExitCode;
@@ -35,6 +37,8 @@ enum Command {
     Ortho(ortho::Args),
     /// One Muon optimizer step on (param, grad, momentum) .npy files.
     Muon(muon::Args),
+    /// Spectral metrics (effective ranks, stable rank, …) of a matrix or of each layer of a 3-D array.
+    Spectrum(spectrum::Args),
 }
 
 /// Options every timed subcommand shares.
@@ -90,6 +94,7 @@ fn main() -> ExitCode {
         Command::Matmul(args) => matmul::run(args),
         Command::Ortho(args) => ortho::run(args),
         Command::Muon(args) => muon::run(args),
+        Command::Spectrum(args) => spectrum::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use core::ffi::c_void;
 
 use cudarc::cublas::sys::{
     self as cb, cublasComputeType_t, cublasFillMode_t, cublasGemmAlgo_t, cublasHandle_t,
-    cublasOperation_t, cublasPointerMode_t, cublasSideMode_t, cublasStatus_t, cudaDataType,
+    cublasOperation_t, cublasSideMode_t, cublasStatus_t, cudaDataType,
 };
 use cudarc::driver::sys::CUstream;
 
@@ -30,11 +30,13 @@ pub(crate) fn status(call: &'static str, s: cublasStatus_t) -> Result<()> {
     }
 }
 
-/// Default math: tensor cores for bf16 inputs, plain FP32 (no TF32) for f32 inputs.
+/// Default math (tensor cores for bf16 inputs, plain FP32 — no TF32 — for f32 inputs) with
+/// reduced-precision split-K reductions disallowed, so every product accumulates in f32.
 pub(crate) fn set_default_math(blas: &cudarc::cublas::CudaBlas) -> Result<()> {
+    let mode = cb::cublasMath_t::CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION;
     // SAFETY: a live handle.
     status("cublasSetMathMode", unsafe {
-        cb::cublasSetMathMode(*blas.handle(), cb::cublasMath_t::CUBLAS_DEFAULT_MATH)
+        cb::cublasSetMathMode(*blas.handle(), mode)
     })
 }
 
@@ -266,44 +268,6 @@ pub(crate) unsafe fn scal(h: cublasHandle_t, d: Dtype, n: usize, alpha: f32, x: 
     })
 }
 
-/// `‖x‖₂` of `n` contiguous elements into the device address `out` (one element of the storage
-/// type). The handle must be in device pointer mode.
-pub(crate) unsafe fn nrm2_device(
-    h: cublasHandle_t,
-    d: Dtype,
-    n: usize,
-    x: u64,
-    out: u64,
-) -> Result<()> {
-    let t = data_type(d);
-    // SAFETY: the caller's contract.
-    status("cublasNrm2Ex", unsafe {
-        cb::cublasNrm2Ex(
-            h,
-            len(n)?,
-            dev(x),
-            t,
-            1,
-            dev_mut(out),
-            t,
-            cudaDataType::CUDA_R_32F,
-        )
-    })
-}
-
-/// Switches where scalars are read from and results written to.
-pub(crate) fn pointer_mode(h: cublasHandle_t, device: bool) -> Result<()> {
-    let mode = if device {
-        cublasPointerMode_t::CUBLAS_POINTER_MODE_DEVICE
-    } else {
-        cublasPointerMode_t::CUBLAS_POINTER_MODE_HOST
-    };
-    // SAFETY: a live handle.
-    status("cublasSetPointerMode", unsafe {
-        cb::cublasSetPointerMode_v2(h, mode)
-    })
-}
-
 /// f32 `C = alpha·op(A)·op(A)ᵀ + beta·C`, lower triangle only (`trans`: `AᵀA` from an k×n `A`).
 pub(crate) unsafe fn syrk(
     h: cublasHandle_t,
@@ -396,7 +360,7 @@ pub(crate) unsafe fn symm(
     })
 }
 
-/// f32 `y = alpha·Aᵀ·x`-free form: `y = alpha·op(A)·x` for a column-major m×n `A`.
+/// f32 `y = alpha·op(A)·x` for a column-major m×n `A`.
 pub(crate) unsafe fn gemv(
     h: cublasHandle_t,
     (m, n): (i32, i32),

@@ -34,6 +34,14 @@ pub(crate) struct Context {
     info: DeviceInfo,
 }
 
+impl Drop for Context {
+    fn drop(&mut self) {
+        // cuBLAS's handle is destroyed next (a field drop); it needs the context current on
+        // whatever thread drops the `Cuda`.
+        let _ = self.ctx.bind_to_thread();
+    }
+}
+
 impl core::fmt::Debug for Context {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Cuda").field("info", &self.info).finish()
@@ -48,6 +56,13 @@ pub(crate) struct Buffer<T> {
     len: usize,
 }
 
+impl<T> Drop for Buffer<T> {
+    fn drop(&mut self) {
+        // The free that follows (a field drop) needs the context current on this thread.
+        let _ = self.slice.context().bind_to_thread();
+    }
+}
+
 /// Scratch of one element type; see [`ns`].
 #[derive(Debug)]
 pub(crate) struct Scratch<T: GpuScalar> {
@@ -58,11 +73,9 @@ pub(crate) struct Scratch<T: GpuScalar> {
     pub(super) squares: Option<Buffer<T>>,
     /// `1` repeated, for the `a·I` term (`b·k` elements).
     pub(super) ones: Option<Buffer<T>>,
-    /// One norm per matrix.
-    pub(super) norms: Option<Buffer<T>>,
+    /// One squared norm per matrix (f32).
+    pub(super) norms: Option<Buffer<f32>>,
     pub(super) symmetric: bool,
-    /// Set when the norms had to come from the GEMM fallback (see `ns::norms`).
-    pub(super) norm_fallback: bool,
 }
 
 pub(crate) fn driver_error(call: &'static str, e: DriverError) -> Error {
@@ -154,15 +167,12 @@ pub(crate) fn set_symmetric<T: GpuScalar>(s: &mut Scratch<T>, on: bool) {
     s.symmetric = on;
 }
 
-pub(crate) fn norm_fallback<T: GpuScalar>(s: &Scratch<T>) -> bool {
-    s.norm_fallback
-}
-
 pub(crate) fn scratch_bytes<T: GpuScalar>(s: &Scratch<T>) -> usize {
-    [&s.iterate, &s.squares, &s.ones, &s.norms]
-        .iter()
-        .map(|b| b.as_ref().map_or(0, |b| b.slice.num_bytes()))
-        .sum()
+    let bytes = |b: &Option<Buffer<T>>| b.as_ref().map_or(0, |b| b.slice.num_bytes());
+    bytes(&s.iterate)
+        + bytes(&s.squares)
+        + bytes(&s.ones)
+        + s.norms.as_ref().map_or(0, |b| b.slice.num_bytes())
 }
 
 /// Rejects a buffer that another context allocated (its pointers mean nothing here).
@@ -231,7 +241,6 @@ pub(crate) fn scratch<T: GpuScalar>(c: &Context) -> Scratch<T> {
         ones: None,
         norms: None,
         symmetric: true,
-        norm_fallback: false,
     }
 }
 
@@ -247,7 +256,7 @@ pub(crate) fn ptr_mut<T>(c: &Context, b: &mut Buffer<T>) -> u64 {
 
 /// Makes `slot` hold exactly `len` elements (reallocating only when the length changes), and
 /// zeroes it when `zero` is set.
-pub(crate) fn ensure<T: GpuScalar>(
+pub(crate) fn ensure<T: GpuScalar + Storage>(
     c: &Context,
     slot: &mut Option<Buffer<T>>,
     len: usize,

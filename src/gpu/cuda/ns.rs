@@ -198,9 +198,9 @@ impl Run {
     }
 }
 
-/// Per-matrix norms on the device (`nrm2` in device pointer mode, one download). Should the
-/// library reject `nrm2` for the storage type, the squared norms come from a strided-batched
-/// 1×1 GEMM `xᵢᵀ·xᵢ` with an f32 output instead.
+/// Per-matrix norms: `‖xᵢ‖² = xᵢᵀ·xᵢ` as one strided-batched 1×1 GEMM with an f32 output (f32
+/// accumulation, NaN/∞ propagate — unlike `nrm2`, whose NaN handling cuBLAS leaves undefined),
+/// then one download.
 fn norms<T: GpuScalar>(
     c: &Context,
     x: &Buffer<T>,
@@ -208,37 +208,7 @@ fn norms<T: GpuScalar>(
     ws: &mut Scratch<T>,
 ) -> Result<Vec<f64>> {
     ensure(c, &mut ws.norms, g.b, false)?;
-    let out = ws.norms.as_mut().expect("allocated above");
-    let h = *c.blas.handle();
-    let size = core::mem::size_of::<T>();
-    let (xp, op) = (ptr(c, x), ptr_mut(c, out));
-    blas::pointer_mode(h, true)?;
-    let queued = (0..g.b).try_for_each(|i| {
-        let xi = xp + (i * g.x_len() * size) as u64;
-        // SAFETY: matrix i of x; element i of `out` (b elements).
-        unsafe { blas::nrm2_device(h, T::DTYPE, g.x_len(), xi, op + (i * size) as u64) }
-    });
-    let restored = blas::pointer_mode(h, false);
-    restored?;
-    if queued.is_err() {
-        return norms_by_gemm(c, x, g, ws);
-    }
-    let mut host = vec![T::default(); g.b];
-    c.stream
-        .memcpy_dtoh(&out.slice.slice(..g.b), &mut host)
-        .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
-    super::synchronize(c)?;
-    Ok(host.into_iter().map(|v| f64::from(v.to_f32())).collect())
-}
-
-/// The fallback of [`norms`]: `‖xᵢ‖² = xᵢᵀ·xᵢ` as a 1×1 GEMM per matrix (f32 output).
-fn norms_by_gemm<T: GpuScalar>(
-    c: &Context,
-    x: &Buffer<T>,
-    g: Geo,
-    ws: &mut Scratch<T>,
-) -> Result<Vec<f64>> {
-    let mut sq = super::zeros::<f32>(c, g.b)?;
+    let sq = ws.norms.as_mut().expect("allocated above");
     let len = blas::len(g.x_len())?;
     let xo = Operand::new(ptr(c, x), len, g.x_len());
     let gm = Gemm {
@@ -249,29 +219,34 @@ fn norms_by_gemm<T: GpuScalar>(
         alpha: 1.0,
         beta: 0.0,
     };
-    let out = Operand::new(ptr_mut(c, &mut sq), 1, 1);
+    let out = Operand::new(ptr_mut(c, sq), 1, 1);
     // SAFETY: b matrices of k·N elements; b f32 outputs.
     unsafe { blas::gemm_to_f32(*c.blas.handle(), T::DTYPE, gm, xo.t(), xo, out) }?;
     let mut host = vec![0.0f32; g.b];
-    super::download(c, &sq, &mut host)?;
-    ws.norm_fallback = true;
+    c.stream
+        .memcpy_dtoh(&sq.slice.slice(..g.b), &mut host)
+        .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
+    super::synchronize(c)?;
     Ok(host.into_iter().map(|v| f64::from(v).sqrt()).collect())
 }
 
-/// The C-order index of the first non-finite element of matrix `i`, or its first element when
-/// all are finite (the norm overflowed the storage type).
-fn first_non_finite<T: GpuScalar>(c: &Context, x: &Buffer<T>, g: Geo, i: usize) -> Result<usize> {
+/// The C-order index of the first non-finite element of matrix `i`, if any.
+fn first_non_finite<T: GpuScalar>(
+    c: &Context,
+    x: &Buffer<T>,
+    g: Geo,
+    i: usize,
+) -> Result<Option<usize>> {
     let len = g.x_len();
     let mut host = vec![T::default(); len];
     c.stream
         .memcpy_dtoh(&x.slice.slice(i * len..(i + 1) * len), &mut host)
         .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
     super::synchronize(c)?;
-    let j = host
+    Ok(host
         .iter()
         .position(|v| !v.to_f32().is_finite())
-        .unwrap_or(0);
-    Ok(i * len + j)
+        .map(|j| i * len + j))
 }
 
 pub(crate) fn orthogonalize<T: GpuScalar>(
@@ -323,13 +298,20 @@ pub(crate) fn orthogonalize<T: GpuScalar>(
     let xp = ptr_mut(c, x);
     for (i, &norm) in norms.iter().enumerate() {
         if !norm.is_finite() {
+            let index = first_non_finite(c, x, g, i)?;
+            if index.is_none() {
+                return Err(Error::InvalidParameter {
+                    name: "gpu orthogonalize: input",
+                    reason: "a matrix's squared Frobenius norm overflows f32 (‖X‖_F > 1.8e19): scale it down",
+                });
+            }
             return Err(Error::NonFinite {
                 what: "gpu orthogonalize: input",
-                index: first_non_finite(c, x, g, i)?,
+                index: index.unwrap_or(0),
             });
         }
         let scale = 1.0 / cfg.schedule.normalize.divisor(norm);
-        if scale != 1.0 {
+        if norm > 0.0 && scale != 1.0 {
             let xi = xp + (i * g.x_len() * size) as u64;
             // SAFETY: matrix i of x.
             unsafe { blas::scal(h, T::DTYPE, g.x_len(), scale as f32, xi) }?;
@@ -337,7 +319,7 @@ pub(crate) fn orthogonalize<T: GpuScalar>(
         reports.push(NsReport {
             input_norm: norm,
             zero_input: norm == 0.0,
-            steps: cfg.schedule.steps,
+            steps: if norm == 0.0 { 0 } else { cfg.schedule.steps },
             algo,
             flops: 0.0,
         });
@@ -377,7 +359,7 @@ pub(crate) fn orthogonalize<T: GpuScalar>(
         // The result is in the workspace's buffer: hand it to `x`, keep x's old memory.
         core::mem::swap(x, iterate);
     }
-    for r in &mut reports {
+    for r in reports.iter_mut().filter(|r| !r.zero_input) {
         r.flops = run.flops;
     }
     Ok(reports)
