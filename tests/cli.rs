@@ -287,3 +287,101 @@ fn ortho_and_muon_bad_inputs_fail_cleanly() {
         assert_clean_error(&out, needle);
     }
 }
+
+#[test]
+fn spectrum_json_layers_plot_and_errors() {
+    let d = tmpdir("spectrum");
+    // diag(3, 4) padded: singular values (4, 3) exactly; raw, no centering.
+    write(
+        &d.join("m.npy"),
+        &[3, 2],
+        NpyData::F64(vec![3.0, 0.0, 0.0, 4.0, 0.0, 0.0]),
+    );
+    let out = run_ok(bin().args(["spectrum", "m.npy", "--json"]).current_dir(&d));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    for key in [
+        "rows",
+        "cols",
+        "centered",
+        "method",
+        "erank_sigma",
+        "erank_energy",
+        "entropy_sigma_nats",
+        "entropy_energy_nats",
+        "stable_rank",
+        "participation_ratio",
+        "numerical_rank",
+        "rankme",
+        "singular_values",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key} in {v}");
+    }
+    assert_eq!((v["rows"].as_u64(), v["cols"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(v["centered"], false);
+    let s: Vec<f64> = serde_json::from_value(v["singular_values"].clone()).unwrap();
+    assert!((s[0] - 4.0).abs() < 1e-12 && (s[1] - 3.0).abs() < 1e-12);
+    // Closed forms: stable rank (16 + 9)/16; energy weights (16, 9)/25.
+    assert!((v["stable_rank"].as_f64().unwrap() - 25.0 / 16.0).abs() < 1e-12);
+    let (p, q) = (16.0f64 / 25.0, 9.0f64 / 25.0);
+    let h = -(p * p.ln() + q * q.ln());
+    assert!((v["entropy_energy_nats"].as_f64().unwrap() - h).abs() < 1e-12);
+    assert_eq!(v["numerical_rank"].as_u64(), Some(2));
+    // 3-D: layers × samples × width, with centering and an SVG plot.
+    let mut x = Vec::new();
+    for l in 0..2 {
+        for i in 0..40 {
+            for j in 0..5 {
+                x.push(((i * 7 + j * 3 + l) % 11) as f32 + 10.0);
+            }
+        }
+    }
+    write(&d.join("h.npy"), &[2, 40, 5], NpyData::F32(x));
+    let out = run_ok(
+        bin()
+            .args(["spectrum", "h.npy", "--center", "--json", "--plot", "s.svg"])
+            .current_dir(&d),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let layers = v["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 2);
+    assert!(
+        layers
+            .iter()
+            .all(|l| l["centered"] == true && l["rows"] == 40)
+    );
+    let svg = std::fs::read_to_string(d.join("s.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("layer 1"));
+    // The terminal table has one row per layer.
+    let out = run_ok(
+        bin()
+            .args(["spectrum", "h.npy", "--center"])
+            .current_dir(&d),
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("2 layers of 40×5") && text.lines().count() >= 4,
+        "{text}"
+    );
+    // Zero matrix: metrics are null, never NaN.
+    write(&d.join("z.npy"), &[2, 2], NpyData::F64(vec![0.0; 4]));
+    let out = run_ok(bin().args(["spectrum", "z.npy", "--json"]).current_dir(&d));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["erank_sigma"].is_null() && v["numerical_rank"] == 0);
+    // Bad input.
+    write(&d.join("v.npy"), &[3], NpyData::F32(vec![0.0; 3]));
+    write(
+        &d.join("n.npy"),
+        &[2, 2],
+        NpyData::F64(vec![1.0, f64::NAN, 0.0, 1.0]),
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (&["spectrum", "v.npy"], "layers × samples × width"),
+        (&["spectrum", "n.npy"], "non-finite"),
+        (&["spectrum", "m.npy", "--method", "qr"], "invalid value"),
+        (&["spectrum", "m.npy", "--backend", "cublas"], "cublas"),
+    ];
+    for (args, needle) in cases {
+        let out = bin().args(*args).current_dir(&d).output().unwrap();
+        assert_clean_error(&out, needle);
+    }
+}

@@ -9,7 +9,8 @@ For every registered workload this script
    median and min), with the thread count pinned,
 3. runs ``mlkern <subcommand> ... --json --repeat R --threads N`` and reads the kernel
    timing that mlkern itself reports (``timing.median_s``, excluding file IO),
-4. loads mlkern's output ``.npy`` and compares it with every anchor's result,
+4. loads mlkern's output ``.npy`` (or takes the outputs from its JSON report) and
+   compares it with every anchor's result (or with the workload's float64 reference),
 5. prints one markdown table (and optionally writes the rows as JSON with ``--out``).
 
 Normally started through ``run.sh`` (which sets up the venv and builds the binary);
@@ -160,9 +161,19 @@ class Workload:
     cli       ``files -> argv`` after the binary, *without* --json/--repeat/--threads.
               ``files`` maps every input name and every output name to its path.
     outputs   names of the .npy files mlkern writes (default: just ``out``)
+    json_outputs
+              the outputs are keys of mlkern's ``--json`` report (numbers or lists of
+              numbers, e.g. ``singular_values``) instead of ``.npy`` files
+    expect_json
+              ``{key: value}`` that mlkern's JSON report must contain (the path taken,
+              e.g. ``method: gram``); a mismatch is an ``mlkern-error``
     rtol      pass/fail bound on the max relative error (see ``errors``)
     compare   optional ``(mlkern: dict, anchor: dict) -> (max_abs, max_rel)`` override,
               e.g. for results defined only up to sign or permutation
+    reference optional ``fn(**inputs)`` giving the outputs in float64, computed once and
+              untimed. When set, mlkern is checked against it instead of against each
+              anchor (for summaries where a float32 anchor's own error would hide
+              mlkern's), and each anchor's error against it goes into the row's detail
     seed      RNG seed; default derived from the name, so it is fixed per workload
     """
 
@@ -172,8 +183,11 @@ class Workload:
     anchors: list[Anchor]
     cli: Callable[[dict[str, str]], list[str]]
     outputs: list[str] = field(default_factory=lambda: ["out"])
+    json_outputs: bool = False
+    expect_json: dict[str, Any] = field(default_factory=dict)
     rtol: float = 1e-6
     compare: Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], tuple[float, float]] | None = None
+    reference: Callable[..., Any] | None = None
     seed: int | None = None
 
     def rng(self) -> np.random.Generator:
@@ -303,7 +317,123 @@ ortho_workload("ortho-batch-64x128x512", (64, 128, 512), "auto")
 ortho_workload("ortho-batch-64x128x512-standard", (64, 128, 512), "standard")
 ortho_workload("ortho-4096x1024-tall", (4096, 1024), "auto")  # tall: transposed on both sides
 
-# Later workloads (spectrum, stft, istft, tiara, accept, tree) go here; see README.md,
+
+
+# --- spectrum: singular spectrum and the metrics over it ------------------------------
+#
+# mlkern writes no .npy here: the outputs are keys of its JSON report (json_outputs). The
+# energy effective rank is exp(H(q)) with q = σ² / Σσ² (natural log, 0·log 0 = 0), on the
+# column-centered matrix (--center). mlkern's timing covers centering + decomposition; the
+# anchors time the same plus the O(n) erank.
+
+
+def energy_erank(energy: Any) -> np.float64:
+    """exp(H(q)), q = e / Σe, in float64, for energies e = σ² (or Gram eigenvalues, clipped at 0)."""
+    e = np.clip(np.asarray(energy, dtype=np.float64), 0.0, None)
+    q = e[e > 0] / e.sum()
+    return np.exp(-np.sum(q * np.log(q)))
+
+
+def energy_erank_f64(x: np.ndarray) -> np.float64:
+    """The reference: SVD of the float64 cast of x, centered in float64."""
+    xc = x.astype(np.float64)
+    xc -= xc.mean(axis=0)
+    return energy_erank(np.square(np.linalg.svd(xc, compute_uv=False)))
+
+
+def hidden_states(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    """m×n float32: column j ~ N(μ_j, s_j²), s = geomspace(1, 1e-2), μ_j ~ N(0, 1).
+
+    The decaying scales give a spread spectrum; the offsets make centering matter (without
+    --center the mean direction carries most of the energy and erank_energy is near 1).
+    """
+    return (rng.standard_normal((m, n)) * np.geomspace(1.0, 1e-2, n) + rng.standard_normal(n)).astype(np.float32)
+
+
+def scipy_svdvals_anchor(label: str) -> Anchor:
+    def prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        try:
+            from scipy.linalg import svdvals
+        except ImportError as exc:
+            raise AnchorUnavailable(f"scipy not importable ({exc})") from exc
+        (y,) = x.values()
+        return lambda: svdvals(y)  # gesdd, as scipy.linalg.svd's default lapack_driver
+
+    return Anchor(label, prepare)
+
+
+# The anchors stay in x's dtype (float32) up to the spectrum; the erank itself is float64.
+def erank_numpy_svd(x: np.ndarray) -> np.float64:
+    s = np.linalg.svd(x - x.mean(axis=0), compute_uv=False)
+    return energy_erank(np.square(s, dtype=np.float64))
+
+
+def erank_numpy_eigvalsh(x: np.ndarray) -> np.float64:
+    xc = x - x.mean(axis=0)
+    return energy_erank(np.linalg.eigvalsh(xc.T @ xc))
+
+
+def erank_torch_svdvals(torch: Any, x: Any) -> np.float64:
+    s = torch.linalg.svdvals(x - x.mean(dim=0))
+    return energy_erank(np.square(s.numpy(), dtype=np.float64))
+
+
+# Pass bound for the energy erank rows: 1e-5 relative to the float64 reference (workload
+# `reference`; each anchor's own error against it is in the row's detail). Measured on this
+# input: numpy f32 svd and eigvalsh ~1e-9, torch f32 svdvals ~1e-7, mlkern --energy-only (f32
+# Gram, f32 eigensolver) ~1.5e-6, mlkern without it (f32 Gram, f64 eigensolver) ~1e-13.
+SPECTRUM_ENERGY_RTOL = 1e-5
+
+
+def spectrum_energy_workload(name: str, m: int, n: int, energy_only: bool) -> Workload:
+    flags = ["--center", "--energy-only"] if energy_only else ["--center"]
+    return register(
+        Workload(
+            name=name,
+            shape=f"{m}x{n} float32, centered, {'--energy-only' if energy_only else 'all metrics'}",
+            inputs=lambda rng: {"x": hidden_states(rng, m, n)},
+            anchors=[
+                numpy_anchor("numpy svd", erank_numpy_svd),
+                numpy_anchor("numpy eigvalsh(XcᵀXc)", erank_numpy_eigvalsh),
+                torch_anchor("torch.linalg.svdvals", erank_torch_svdvals),
+            ],
+            cli=lambda f: ["spectrum", f["x"], *flags],  # --method auto: Gram at aspect ≥ 2
+            outputs=["erank_energy"],
+            json_outputs=True,
+            expect_json={"rows": m, "cols": n, "centered": True, "method": "gram", "backend": "cpu"},
+            rtol=SPECTRUM_ENERGY_RTOL,
+            reference=energy_erank_f64,
+            seed=zlib.crc32(f"spectrum {m}x{n} float32".encode()),  # same X for both variants
+        )
+    )
+
+
+# One mlkern invocation per workload, so --energy-only (f32 eigensolver) and the default
+# (f64 eigensolver; all metrics exact) are two workloads on the same X.
+spectrum_energy_workload("spectrum_energy_4096x1024_f32", 4096, 1024, energy_only=True)
+spectrum_energy_workload("spectrum_energy_4096x1024_f32_full", 4096, 1024, energy_only=False)
+
+# Singular values by SVD in float64. max rel err is max|Δσ| / σ₁ (errors() is normwise).
+# Measured: mlkern vs LAPACK gesdd ~1e-14; numpy vs scipy agree exactly.
+register(
+    Workload(
+        name="spectrum_svd_1024x1024_f64",
+        shape="1024x1024 float64, --method svd",
+        inputs=lambda rng: {"y": rng.standard_normal((1024, 1024))},
+        anchors=[
+            numpy_anchor("numpy svd", lambda y: np.linalg.svd(y, compute_uv=False)),
+            scipy_svdvals_anchor("scipy.linalg.svdvals"),
+            torch_anchor("torch.linalg.svdvals", lambda torch, y: torch.linalg.svdvals(y)),
+        ],
+        cli=lambda f: ["spectrum", f["y"], "--method", "svd"],
+        outputs=["singular_values"],
+        json_outputs=True,
+        expect_json={"rows": 1024, "cols": 1024, "centered": False, "method": "svd", "backend": "cpu"},
+        rtol=1e-12,
+    )
+)
+
+# Later workloads (stft, istft, tiara, accept, tree) go here; see README.md,
 # "Adding a workload".
 
 
@@ -370,7 +500,7 @@ class MlkernRun:
 
 def run_mlkern(binary: str, w: Workload, files: dict[str, str], repeat: int, threads: int, timeout: float) -> MlkernRun:
     argv = [binary, *w.cli(files), "--json", "--repeat", str(repeat), "--threads", str(threads)]
-    for name in w.outputs:
+    for name in [] if w.json_outputs else w.outputs:
         Path(files[name]).unlink(missing_ok=True)
     try:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
@@ -392,6 +522,15 @@ def run_mlkern(binary: str, w: Workload, files: dict[str, str], repeat: int, thr
         return MlkernRun(status="error", detail=f"JSON has no timing.median_s: {json.dumps(report)[:500]}")
     if run.runs is not None and run.runs != repeat:
         run.detail = f"mlkern reported {run.runs} runs, asked for {repeat}"
+    wrong = [f"{k} = {report.get(k)!r}, expected {v!r}" for k, v in w.expect_json.items() if report.get(k) != v]
+    if wrong:
+        return MlkernRun(status="error", detail="JSON report: " + "; ".join(wrong))
+    if w.json_outputs:
+        missing = [name for name in w.outputs if report.get(name) is None]
+        if missing:
+            return MlkernRun(status="error", detail=f"JSON has no (or null) {', '.join(missing)}: {json.dumps(report)[:500]}")
+        run.outputs = {name: np.asarray(report[name], dtype=np.float64) for name in w.outputs}
+        return run
     try:
         run.outputs = {name: np.load(files[name], allow_pickle=False) for name in w.outputs}
     except Exception as exc:
@@ -425,10 +564,13 @@ def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[d
         path = wdir / f"{name}.npy"
         np.save(path, arr, allow_pickle=False)
         files[name] = str(path)
-    for name in w.outputs:
+    for name in [] if w.json_outputs else w.outputs:
         files[name] = str(wdir / f"{name}.mlkern.npy")
 
     mk = run_mlkern(args.bin, w, files, args.repeat, args.threads, args.timeout)
+    reference = None
+    if w.reference is not None and mk.status == "ok":
+        reference = _as_outputs(w, _default_to_numpy(w.reference(**inputs)))
 
     rows = []
     for anchor in w.anchors:
@@ -443,6 +585,7 @@ def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[d
             "ratio": None,
             "max_abs_err": None,
             "max_rel_err": None,
+            "anchor_ref_rel_err": None,
             "rtol": w.rtol,
             "repeat": args.repeat,
             "threads": args.threads,
@@ -463,11 +606,17 @@ def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[d
             rows.append(row)
             continue
         row["ratio"] = row["anchor_median_s"] / mk.median_s if mk.median_s > 0 else None
-        ref = (anchor.to_numpy or _default_to_numpy)(result)
-        if not isinstance(ref, dict):
-            ref = {w.outputs[0]: ref}
+        ref = _as_outputs(w, (anchor.to_numpy or _default_to_numpy)(result))
+        compare = w.compare or errors
+        notes = [mk.detail] if mk.detail else []
         try:
-            abs_err, rel_err = (w.compare or errors)(mk.outputs or {}, ref)
+            if reference is None:
+                abs_err, rel_err = compare(mk.outputs or {}, ref)
+            else:  # mlkern against the float64 reference; the anchor's own error goes in the notes
+                abs_err, rel_err = compare(mk.outputs or {}, reference)
+                _, row["anchor_ref_rel_err"] = compare(ref, reference)
+                over = "" if row["anchor_ref_rel_err"] <= w.rtol else f", above rtol {w.rtol:.0e}"
+                notes.append(f"errors are against the float64 reference; this anchor's own max rel err: {row['anchor_ref_rel_err']:.2e}{over}")
         except Exception as exc:
             row.update(status="FAIL", detail=f"comparison failed: {exc}")
             rows.append(row)
@@ -476,9 +625,15 @@ def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[d
         row["max_rel_err"] = rel_err
         if not rel_err <= w.rtol:  # also catches NaN
             row["status"] = "FAIL"
-            row["detail"] = f"max rel err {rel_err:.3g} > rtol {w.rtol:.0e}"
+            notes.insert(0, f"max rel err {rel_err:.3g} > rtol {w.rtol:.0e}")
+        row["detail"] = "; ".join(notes)
         rows.append(row)
     return rows
+
+
+def _as_outputs(w: Workload, result: Any) -> dict[str, Any]:
+    """A single array stands for the workload's first output."""
+    return result if isinstance(result, dict) else {w.outputs[0]: result}
 
 
 # ----------------------------------------------------------------------------------------
@@ -725,8 +880,9 @@ def select(only: str | None) -> list[Workload]:
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     if args.list:
+        width = max(len(w.name) for w in WORKLOADS.values())
         for w in WORKLOADS.values():
-            print(f"{w.name:32s} {w.shape:45s} anchors: {', '.join(a.label for a in w.anchors)}")
+            print(f"{w.name:{width}s} {w.shape:45s} anchors: {', '.join(a.label for a in w.anchors)}")
         return 0
     workloads = select(args.only)
     if not args.bin:

@@ -43,7 +43,7 @@ mod generator;
 mod gram;
 mod muon;
 mod newton_schulz;
-mod normalize;
+pub(crate) mod normalize;
 mod owned;
 mod schedule;
 mod shard;

@@ -172,20 +172,32 @@ fn for_each_slice<T: Copy>(m: MatRef<'_, T>, mut f: impl FnMut(&[T])) {
 /// (0 for a zero matrix). For f32 it is always 0: squares of f32 values neither overflow nor
 /// underflow in f64, so no scaling is needed (and powers of two still scale the sum exactly).
 pub(crate) fn norm_exponent<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<i32> {
-    let scaled = T::MANTISSA_DIGITS > 24;
+    if T::MANTISSA_DIGITS <= 24 {
+        check_finite(what, m)?;
+        return Ok(0);
+    }
+    Ok(max_abs_exponent(what, m)?.unwrap_or(0))
+}
+
+/// Checks `m` for NaN/±∞ ([`Error::NonFinite`], row-major index) and returns `e` with
+/// `2ᵉ ≤ max|mᵢⱼ| < 2ᵉ⁺¹`, or `None` for a zero (or empty) matrix.
+pub(crate) fn max_abs_exponent<T: Real>(
+    what: &'static str,
+    m: MatRef<'_, T>,
+) -> Result<Option<i32>> {
     let mut amax = 0.0f64;
     let mut finite = true;
     for_each_slice(m, |s| {
         if crate::simd::find_non_finite(s).is_some() {
             finite = false;
-        } else if scaled {
+        } else {
             amax = s.iter().fold(amax, |a, x| a.max(x.as_f64().abs()));
         }
     });
     if !finite {
         return Err(first_non_finite(what, m));
     }
-    Ok(if amax > 0.0 { exponent(amax) } else { 0 })
+    Ok((amax > 0.0).then(|| exponent(amax)))
 }
 
 /// [`Error::NonFinite`] with the row-major index of the first NaN/±∞ of `m`.
@@ -341,7 +353,7 @@ fn pow2(k: i32) -> f64 {
 
 /// `2ᵏ` as up to three exact factors, so that `x·2ᵏ` never passes through overflow or a spurious
 /// subnormal for any finite `x` and `|k| ≤ 2200`.
-fn pow2_parts(k: i32) -> [f64; 3] {
+pub(crate) fn pow2_parts(k: i32) -> [f64; 3] {
     let k = k.clamp(-2200, 2200);
     let a = (k / 3).clamp(-1022, 1022);
     let b = ((k - a) / 2).clamp(-1022, 1022);
@@ -349,12 +361,12 @@ fn pow2_parts(k: i32) -> [f64; 3] {
     [pow2(a), pow2(b), pow2(c)]
 }
 
-fn apply_parts(x: f64, s: [f64; 3]) -> f64 {
+pub(crate) fn apply_parts(x: f64, s: [f64; 3]) -> f64 {
     // The factors share one sign of exponent, so the partial products move monotonically from x
     // to the result: no intermediate overflows or underflows unless the result does.
     x * s[0] * s[1] * s[2]
 }
 
-fn mul_pow2(x: f64, k: i32) -> f64 {
+pub(crate) fn mul_pow2(x: f64, k: i32) -> f64 {
     apply_parts(x, pow2_parts(k))
 }

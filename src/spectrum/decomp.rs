@@ -11,8 +11,9 @@ use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
 use faer::{Accum, MatRef, Par};
 use num_traits::Float;
 
-use super::gram::{self, Samples, block_len};
+use super::gram::{self, Affine, Samples, block_len};
 use super::metrics::Spectrum;
+use crate::ortho::normalize::{apply_parts, max_abs_exponent, mul_pow2, pow2_parts};
 use crate::{Error, Real, Result, Shape};
 
 /// How singular values are obtained.
@@ -147,11 +148,8 @@ pub fn spectrum_scratch<T: Real>(
         ]),
         _ => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
-            if cfg.centering == Centering::ColumnMean {
-                StackReq::new::<T>(rows * cols)
-            } else {
-                StackReq::EMPTY
-            },
+            // A centered and/or rescaled copy (rescaling depends on the data's magnitude).
+            StackReq::new::<T>(rows * cols),
             StackReq::new::<T>(k),
             svd_scratch::<T>(
                 rows,
@@ -187,21 +185,20 @@ pub fn singular_values_into<T: Real>(
             found: Shape::d1(out.len()),
         });
     }
-    if let Some(index) = gram::first_non_finite(x) {
-        return Err(Error::NonFinite {
-            what: "spectrum: matrix",
-            index,
-        });
-    }
+    // Finiteness and the scale: the work runs on 2⁻ᵉ·x with 2ᵉ ≤ max|x| < 2ᵉ⁺¹ (exact), so
+    // neither the Gram matrix nor the SVD meets overflow, underflow or subnormals.
+    let e = max_abs_exponent("spectrum: matrix", x)?;
     let method = cfg.resolve::<T>(rows, cols);
-    if k == 0 {
+    let Some(e) = e.filter(|_| k > 0) else {
+        out.fill(0.0);
         return Ok(method);
-    }
+    };
+    let down = pow2_parts(-e);
     let (mut means, stack) = stack.make_with::<f64>(cols, |_| 0.0);
     let means = &mut *means;
     let centered = cfg.centering == Centering::ColumnMean;
     if centered {
-        gram::column_means(x, means);
+        gram::column_means(x, down, means);
     }
     match method {
         Method::Gram => {
@@ -220,10 +217,11 @@ pub fn singular_values_into<T: Real>(
                 Accum::Replace,
                 x,
                 samples,
-                mean,
+                Affine { mean, scale: down },
                 &mut block,
                 par,
             )?;
+            flush_tiny(g.as_mut());
             if cfg.energy_only && f32_input::<T>() {
                 eigen_sigma_f32(out, g.as_ref(), par, stack)?;
             } else {
@@ -233,29 +231,72 @@ pub fn singular_values_into<T: Real>(
         _ => {
             let (mut s, stack) = stack.make_with::<T>(k, |_| T::zero());
             let dst = DiagMut::from_slice_mut(&mut s);
-            let done = if centered {
+            let done = if centered || needs_copy::<T>(e) {
                 let (mut c, stack) = stack.make_with::<T>(rows * cols, |_| T::zero());
                 let mut c = MatMut::from_column_major_slice_mut(&mut c, rows, cols);
                 for j in 0..cols {
+                    let mu = if centered { means[j] } else { 0.0 };
                     for i in 0..rows {
-                        c[(i, j)] = T::from_f64(x[(i, j)].as_f64() - means[j]);
+                        c[(i, j)] = T::from_f64(apply_parts(x[(i, j)].as_f64(), down) - mu);
                     }
                 }
                 svd(c.as_ref(), dst, None, None, par, stack, Default::default())
             } else {
                 svd(x, dst, None, None, par, stack, Default::default())
             };
+            let e = if centered || needs_copy::<T>(e) { e } else { 0 };
             done.map_err(|_| Error::NoConvergence {
                 algorithm: "spectrum: values-only SVD",
                 iterations: 0,
             })?;
             for (o, v) in out.iter_mut().zip(s.iter()) {
-                *o = v.as_f64().max(0.0);
+                *o = mul_pow2(v.as_f64().max(0.0), e);
             }
             out.sort_unstable_by(|a, b| b.total_cmp(a));
+            return finish(out, method);
         }
     }
+    out.iter_mut().for_each(|o| *o = mul_pow2(*o, e));
+    finish(out, method)
+}
+
+/// Whether the SVD must run on a scaled copy: the values are far enough from 1 that the
+/// bidiagonalization's norms could overflow or go subnormal in `T`.
+fn needs_copy<T: Real>(e: i32) -> bool {
+    let limit = if f32_input::<T>() { 60 } else { 500 };
+    !(-limit..=limit).contains(&e)
+}
+
+/// Rejects singular values that overflowed f64 when scaled back.
+fn finish(out: &[f64], method: Method) -> Result<Method> {
+    if out.first().is_some_and(|s| !s.is_finite()) {
+        return Err(Error::InvalidParameter {
+            name: "spectrum: matrix",
+            reason: "its largest singular value exceeds f64::MAX",
+        });
+    }
     Ok(method)
+}
+
+/// Zeroes the lower-triangle entries below `2⁻¹¹⁰·max|g|` (≈ ε²): the perturbation is far below
+/// the eigensolver's own absolute error `≈ k·ε·λ_max`, and entries spanning hundreds of orders of
+/// magnitude (or subnormal ones) can stall faer's iteration (found by fuzzing).
+pub(crate) fn flush_tiny(mut g: MatMut<'_, f64>) {
+    let k = g.nrows();
+    let mut top = 0.0f64;
+    for j in 0..k {
+        for i in j..k {
+            top = top.max(g[(i, j)].abs());
+        }
+    }
+    let floor = top * mul_pow2(1.0, -110);
+    for j in 0..k {
+        for i in j..k {
+            if g[(i, j)].abs() < floor {
+                g[(i, j)] = 0.0;
+            }
+        }
+    }
 }
 
 /// `σ = √max(λ, 0)` of the symmetric `g` (lower triangle read), descending.

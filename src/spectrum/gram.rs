@@ -11,7 +11,17 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 use num_traits::Float;
 
+use crate::ortho::normalize::apply_parts;
 use crate::{Real, Result};
+
+/// The map `x ↦ s·x − μ` applied while converting: `scale` is `s` as
+/// [`pow2_parts`](crate::ortho::normalize::pow2_parts), `mean` is `μ` per column of `x` (of the
+/// scaled values) or none.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Affine<'a> {
+    pub(crate) mean: Option<&'a [f64]>,
+    pub(crate) scale: [f64; 3],
+}
 
 /// Samples per block for k-dimensional samples: a long inner dimension keeps the symmetric
 /// product efficient (and mirrors once per block), capped at 2²² f64 (32 MiB) of block.
@@ -30,18 +40,22 @@ pub(crate) enum Samples {
     Cols,
 }
 
-/// Lower triangle of `G ← G + Σ (x − μ)(x − μ)ᵀ` (or `=` when `accum` is `Replace`) over the
-/// samples of `x` (`mean` per column of `x`, or none).
+/// Lower triangle of `G ← G + Σ (s·x − μ)(s·x − μ)ᵀ` (or `=` when `accum` is `Replace`) over
+/// the samples of `x`, with the exact power-of-two scale `s` given as
+/// [`pow2_parts`](crate::ortho::normalize::pow2_parts) and `μ` (of the scaled values) per column
+/// of `x`, or none.
 /// `block` holds `k·b` f64 for some `b ≥ 1` samples per block ([`block_len`]).
 pub(crate) fn accumulate<T: Real>(
     mut g: MatMut<'_, f64>,
     mut accum: Accum,
     x: MatRef<'_, T>,
     samples: Samples,
-    mean: Option<&[f64]>,
+    affine: Affine<'_>,
     block: &mut [f64],
     par: Par,
 ) -> Result<()> {
+    let Affine { mean, scale } = affine;
+    let sc = |v: T| apply_parts(v.as_f64(), scale);
     let (k, count) = match samples {
         Samples::Rows => (x.ncols(), x.nrows()),
         Samples::Cols => (x.nrows(), x.ncols()),
@@ -62,25 +76,25 @@ pub(crate) fn accumulate<T: Real>(
                         match mean {
                             Some(m) => {
                                 for ((c, &v), &mj) in col.iter_mut().zip(r).zip(m) {
-                                    *c = v.as_f64() - mj;
+                                    *c = sc(v) - mj;
                                 }
                             }
                             None => {
                                 for (c, &v) in col.iter_mut().zip(r) {
-                                    *c = v.as_f64();
+                                    *c = sc(v);
                                 }
                             }
                         }
                     } else {
                         for (j, c) in col.iter_mut().enumerate() {
-                            *c = x[(start + s, j)].as_f64() - mu(j);
+                            *c = sc(x[(start + s, j)]) - mu(j);
                         }
                     }
                 }
                 Samples::Cols => {
                     let m = mu(start + s);
                     for (i, c) in col.iter_mut().enumerate() {
-                        *c = x[(i, start + s)].as_f64() - m;
+                        *c = sc(x[(i, start + s)]) - m;
                     }
                 }
             }
@@ -106,20 +120,20 @@ pub(crate) fn accumulate<T: Real>(
     Ok(())
 }
 
-/// Column means of `x` in f64.
-pub(crate) fn column_means<T: Real>(x: MatRef<'_, T>, out: &mut [f64]) {
+/// Column means of `s·x` in f64 (`scale` as in [`accumulate`]).
+pub(crate) fn column_means<T: Real>(x: MatRef<'_, T>, scale: [f64; 3], out: &mut [f64]) {
     let inv = 1.0 / x.nrows().max(1) as f64;
     out.fill(0.0);
     for i in 0..x.nrows() {
         match x.row(i).try_as_row_major() {
             Some(r) => {
                 for (o, &v) in out.iter_mut().zip(r.as_slice()) {
-                    *o += v.as_f64();
+                    *o += apply_parts(v.as_f64(), scale);
                 }
             }
             None => {
                 for (j, o) in out.iter_mut().enumerate() {
-                    *o += x[(i, j)].as_f64();
+                    *o += apply_parts(x[(i, j)].as_f64(), scale);
                 }
             }
         }

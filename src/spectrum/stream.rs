@@ -5,9 +5,14 @@ use alloc::vec::Vec;
 use faer::dyn_stack::MemStack;
 use faer::{Accum, Mat, MatRef, Par};
 
-use super::decomp::{Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma};
-use super::gram::{self, Samples, block_len};
+use super::decomp::{
+    Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma, flush_tiny,
+};
+use super::gram::{self, Affine, Samples, block_len};
 use crate::{Error, Real, Result, Shape};
+
+/// No scaling: the accumulator keeps absolute second moments.
+const UNIT: [f64; 3] = [1.0; 3];
 
 /// Accumulates `count`, the mean and `M₂ = Σ (x − μ)(x − μ)ᵀ` of d-dimensional samples pushed in
 /// row chunks, in f64 — so a layer's spectrum can be measured over many batches without holding
@@ -123,14 +128,17 @@ impl CovAccumulator {
                 })?;
             self.block.resize(want, 0.0);
         }
-        gram::column_means(rows, &mut self.chunk_mean);
+        gram::column_means(rows, UNIT, &mut self.chunk_mean);
         // M₂ += the chunk's own M₂ (centered at the chunk mean), then the Chan correction.
         gram::accumulate(
             self.m2.as_mut(),
             Accum::Add,
             rows,
             Samples::Rows,
-            Some(&self.chunk_mean),
+            Affine {
+                mean: Some(&self.chunk_mean),
+                scale: UNIT,
+            },
             &mut self.block,
             par,
         )?;
@@ -205,6 +213,13 @@ impl CovAccumulator {
                 g[(i, j)] = self.m2[(i, j)] + raw;
             }
         }
+        if (0..d).any(|j| (j..d).any(|i| !g[(i, j)].is_finite())) {
+            return Err(Error::InvalidParameter {
+                name: "CovAccumulator: samples",
+                reason: "the second moments overflowed f64 (values beyond ~1e150): scale the samples",
+            });
+        }
+        flush_tiny(g.as_mut());
         let mut all = alloc::vec![0.0; d];
         let mut mem = buffer(eigen_scratch(d, par))?;
         eigen_sigma(&mut all, g.as_ref(), par, MemStack::new(&mut mem))?;

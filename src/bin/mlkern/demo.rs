@@ -209,6 +209,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     steps.push(gemm_row(GemmBackend::Portable, 512));
     steps.push(sym_row(512));
     steps.extend(crate::demo_ortho::rows());
+    steps.extend(crate::demo_spectrum::rows());
 
     let bar = if args.common.json {
         ProgressBar::hidden()

@@ -11,16 +11,17 @@ use crate::demo::{Row, Step, data, f32s};
 use crate::timing::Timing;
 
 /// Singular values `logspace(0, −2, k)` and the reflector vectors for a k×n test matrix.
-struct KnownSvd {
+pub(crate) struct KnownSvd {
     k: usize,
     n: usize,
-    s: Vec<f64>,
+    /// The singular values, descending.
+    pub(crate) s: Vec<f64>,
     u: Vec<f64>,
     v: Vec<f64>,
 }
 
 impl KnownSvd {
-    fn new(k: usize, n: usize, seed: u64) -> Self {
+    pub(crate) fn new(k: usize, n: usize, seed: u64) -> Self {
         let s = (0..k)
             .map(|i| 10f64.powf(-2.0 * i as f64 / (k.max(2) - 1) as f64))
             .collect();
@@ -58,7 +59,7 @@ impl KnownSvd {
         m
     }
 
-    fn input(&self) -> Vec<f64> {
+    pub(crate) fn input(&self) -> Vec<f64> {
         self.compose(&self.s)
     }
 

@@ -5,6 +5,7 @@
 mod cli_error;
 mod demo;
 mod demo_ortho;
+mod demo_spectrum;
 mod files;
 mod matmul;
 mod muon;
