@@ -616,3 +616,44 @@ fn margin_edges_and_errors() {
     ));
     margins::<f32>(&[], 0, 3, None, MarginKind::Top2, &mut []).unwrap();
 }
+
+#[test]
+fn decompositions_at_extreme_scales() {
+    // Huge (Gram would overflow unscaled), tiny and subnormal data: exact power-of-two rescaling
+    // keeps every path finite and scale-invariant.
+    let (m, n) = (60, 20);
+    let x = gaussian(30, m * n);
+    let base = singular_values(
+        rows_view(&x, m, n),
+        &SpectrumConfig::new(Centering::ColumnMean, Method::Svd),
+        Par::Seq,
+    )
+    .unwrap();
+    let e0 = base.spectrum().erank(Weighting::Sigma).unwrap();
+    for c in [1e200, 1e-200, 1e-310] {
+        let y: Vec<f64> = x.iter().map(|v| v * c).collect();
+        for method in [Method::Svd, Method::Gram] {
+            for centering in [Centering::None, Centering::ColumnMean] {
+                let s = singular_values(
+                    rows_view(&y, m, n),
+                    &SpectrumConfig::new(centering, method),
+                    Par::Seq,
+                )
+                .unwrap();
+                assert!(s.sigma.iter().all(|v| v.is_finite()), "c={c:e} {method:?}");
+                if centering == Centering::ColumnMean && c > 1e-300 {
+                    let e = s.spectrum().erank(Weighting::Sigma).unwrap();
+                    assert!(rel(e, e0) < 1e-7, "c={c:e} {method:?}: {e} vs {e0}");
+                }
+            }
+        }
+    }
+    // σ₁ beyond f64::MAX is an error, not ∞.
+    let big = vec![1e308; 16];
+    let e = singular_values(
+        rows_view(&big, 4, 4),
+        &SpectrumConfig::new(Centering::None, Method::Svd),
+        Par::Seq,
+    );
+    assert!(matches!(e, Err(Error::InvalidParameter { .. })), "{e:?}");
+}

@@ -11,6 +11,7 @@ use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 use num_traits::Float;
 
+use crate::linalg::sym_product;
 use crate::ortho::normalize::apply_parts;
 use crate::{Real, Result};
 
@@ -44,14 +45,16 @@ pub(crate) enum Samples {
 /// the samples of `x`, with the exact power-of-two scale `s` given as
 /// [`pow2_parts`](crate::ortho::normalize::pow2_parts) and `μ` (of the scaled values) per column
 /// of `x`, or none.
-/// `block` holds `k·b` f64 for some `b ≥ 1` samples per block ([`block_len`]).
-pub(crate) fn accumulate<T: Real>(
-    mut g: MatMut<'_, f64>,
+/// `block` holds `k·b` values for some `b ≥ 1` samples per block ([`block_len`]). The products
+/// run in `U`: f64 (faer's lower-triangular product, which scales with threads in f64) or f32
+/// (mlkern's symmetric product, faster than faer's triangular one for f32).
+pub(crate) fn accumulate<T: Real, U: Real>(
+    mut g: MatMut<'_, U>,
     mut accum: Accum,
     x: MatRef<'_, T>,
     samples: Samples,
     affine: Affine<'_>,
-    block: &mut [f64],
+    block: &mut [U],
     par: Par,
 ) -> Result<()> {
     let Affine { mean, scale } = affine;
@@ -76,46 +79,55 @@ pub(crate) fn accumulate<T: Real>(
                         match mean {
                             Some(m) => {
                                 for ((c, &v), &mj) in col.iter_mut().zip(r).zip(m) {
-                                    *c = sc(v) - mj;
+                                    *c = U::from_f64(sc(v) - mj);
                                 }
                             }
                             None => {
                                 for (c, &v) in col.iter_mut().zip(r) {
-                                    *c = sc(v);
+                                    *c = U::from_f64(sc(v));
                                 }
                             }
                         }
                     } else {
                         for (j, c) in col.iter_mut().enumerate() {
-                            *c = sc(x[(start + s, j)]) - mu(j);
+                            *c = U::from_f64(sc(x[(start + s, j)]) - mu(j));
                         }
                     }
                 }
                 Samples::Cols => {
                     let m = mu(start + s);
                     for (i, c) in col.iter_mut().enumerate() {
-                        *c = sc(x[(i, start + s)]) - m;
+                        *c = U::from_f64(sc(x[(i, start + s)]) - m);
                     }
                 }
             }
         }
         let a = MatRef::from_column_major_slice(buf, k, bs);
-        triangular::matmul(
-            g.as_mut(),
-            BlockStructure::TriangularLower,
-            accum,
-            a,
-            BlockStructure::Rectangular,
-            a.transpose(),
-            BlockStructure::Rectangular,
-            1.0,
-            par,
-        );
+        if core::mem::size_of::<U>() == 4 {
+            let beta = if accum == Accum::Replace {
+                U::zero()
+            } else {
+                U::one()
+            };
+            sym_product(g.as_mut(), beta, a, U::one(), par)?;
+        } else {
+            triangular::matmul(
+                g.as_mut(),
+                BlockStructure::TriangularLower,
+                accum,
+                a,
+                BlockStructure::Rectangular,
+                a.transpose(),
+                BlockStructure::Rectangular,
+                U::one(),
+                par,
+            );
+        }
         accum = Accum::Add;
         start += bs;
     }
     if count == 0 && accum == Accum::Replace {
-        g.fill(0.0);
+        g.fill(U::zero());
     }
     Ok(())
 }

@@ -238,12 +238,12 @@ pub fn run(args: Args) -> Result<(), CliError> {
                        "ok": r.ok, "timing": r.timing.to_json()})
             })
             .collect();
-        println!(
+        outln!(
             "{}",
             json!({ "isa": mlkern::simd::Isa::detect().name(), "rows": items, "ok": all_ok })
         );
     } else {
-        println!(
+        outln!(
             "mlkern demo — ISA {}, {repeat} runs per kernel, median time\n",
             mlkern::simd::Isa::detect().name()
         );
@@ -257,12 +257,14 @@ pub fn run(args: Args) -> Result<(), CliError> {
             .map(|r| r.shape.chars().count())
             .max()
             .unwrap_or(5);
-        println!(
+        outln!(
             "{:<w$}  {:<ws$}  {:>10}  check  result",
-            "kernel", "shape", "time"
+            "kernel",
+            "shape",
+            "time"
         );
         for r in &rows {
-            println!(
+            outln!(
                 "{:<w$}  {:<ws$}  {:>10}  {:<5}  {}",
                 r.kernel,
                 r.shape,

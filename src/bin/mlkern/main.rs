@@ -2,6 +2,17 @@
 //!
 //! Every subcommand prints a one-line error on stderr and exits with code 2 on bad input.
 
+/// `println!` that ends the process quietly (exit 0) when stdout is closed (`mlkern … | head`),
+/// instead of panicking on the broken pipe.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if writeln!(std::io::stdout().lock(), $($arg)*).is_err() {
+            std::process::exit(0);
+        }
+    }};
+}
+
 mod cli_error;
 mod demo;
 mod demo_ortho;

@@ -107,9 +107,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "gflops": flops / timing.median_s() / 1e9,
             "timing": timing.to_json(),
         });
-        println!("{summary}");
+        outln!("{summary}");
     } else {
-        println!(
+        outln!(
             "C = A·B: {m}×{k} · {k}×{n} ({dtype}), median {} over {} run(s), {:.1} GFLOP/s",
             timing.human(),
             args.common.repeat,

@@ -198,9 +198,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "zero_update": report.ns.zero_input,
             "timing": timing.to_json(),
         });
-        println!("{summary}");
+        outln!("{summary}");
     } else {
-        println!(
+        outln!(
             "muon: {:?} as {}×{}, step size {:.4e}, {} × {} steps ({}){}: median {} over {} run(s)",
             shape,
             report.rows,

@@ -240,10 +240,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
             "gflops": flops / timing.median_s() / 1e9,
             "timing": timing.to_json(),
         });
-        println!("{summary}");
+        outln!("{summary}");
     } else {
         let (b, m, n) = dims;
-        println!(
+        outln!(
             "ortho: {b}×{m}×{n} ({prec}, {device}), schedule {} × {} steps, {algo}: median {} over {} run(s), {:.1} GFLOP/s{}",
             cfg.schedule.name,
             cfg.schedule.steps,

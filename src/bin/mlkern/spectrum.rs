@@ -197,13 +197,15 @@ pub fn run(args: Args) -> Result<(), CliError> {
         for (o, t) in objs.iter_mut().zip(&timings) {
             o["timing"] = t.to_json();
             o["backend"] = json!(backend_name);
+            // With --energy-only, σ-weighted metrics and the rank may be approximate.
+            o["energy_only"] = json!(args.energy_only);
         }
         let out = if three_d {
             json!({ "layers": objs })
         } else {
             objs.pop().unwrap_or(Value::Null)
         };
-        println!("{out}");
+        outln!("{out}");
     } else {
         print_table(&results, &timings, three_d, method_name);
     }
@@ -260,7 +262,7 @@ fn print_table(
 ) {
     let fmt = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.4}"));
     if let Some(first) = results.first() {
-        println!(
+        outln!(
             "spectrum: {}{}×{} ({}), method {}",
             if three_d {
                 format!("{} layers of ", results.len())
@@ -277,7 +279,7 @@ fn print_table(
             method_name(first)
         );
     }
-    println!(
+    outln!(
         "{:>5} {:>12} {:>12} {:>11} {:>11} {:>9} {:>12} {:>10}",
         "layer",
         "erank_sigma",
@@ -290,7 +292,7 @@ fn print_table(
     );
     for (l, (s, t)) in results.iter().zip(timings).enumerate() {
         let sum = s.spectrum().summary();
-        println!(
+        outln!(
             "{:>5} {:>12} {:>12} {:>11} {:>11} {:>9} {:>12} {:>10}",
             l,
             fmt(sum.map(|s| s.erank_sigma)),
