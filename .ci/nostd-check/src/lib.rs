@@ -41,6 +41,20 @@ pub extern "C" fn mlkern_nostd_softmax(ptr: *mut f32, len: usize) -> i32 {
     }
 }
 
+/// Core tier: spectral metrics over a caller's singular values (sorted in place).
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_erank(ptr: *mut f64, len: usize) -> f64 {
+    if ptr.is_null() {
+        return -1.0;
+    }
+    // SAFETY: the C caller promises `ptr` points to `len` initialized f64 values.
+    let s = unsafe { core::slice::from_raw_parts_mut(ptr, len) };
+    match mlkern::spectrum::Spectrum::from_singular_values(s) {
+        Ok(sp) => sp.erank(mlkern::spectrum::Weighting::Energy).unwrap_or(0.0),
+        Err(_) => -1.0,
+    }
+}
+
 /// Alloc tier: the portable GEMM (the no_std default backend).
 #[cfg(feature = "alloc")]
 #[unsafe(no_mangle)]
