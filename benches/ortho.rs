@@ -15,21 +15,7 @@ use mlkern::linalg::Par;
 use mlkern::ortho::{self, Algo, KELLER_JORDAN, NsConfig, NsReport};
 
 mod common;
-use common::data;
-
-#[cfg(feature = "rayon")]
-fn threads() -> Par {
-    let n = std::env::var("MLKERN_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    if n > 1 { Par::rayon(n) } else { Par::Seq }
-}
-
-#[cfg(not(feature = "rayon"))]
-fn threads() -> Par {
-    Par::Seq
-}
+use common::{data, threads};
 
 fn bench_shape(
     c: &mut Criterion,

@@ -12,25 +12,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mlkern::linalg::{Layout, Par, view};
+use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{Centering, Method, Spectrum, SpectrumConfig, Weighting, singular_values};
 
 mod common;
-use common::data;
-
-#[cfg(feature = "rayon")]
-fn threads() -> Par {
-    let n = std::env::var("MLKERN_BENCH_THREADS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2);
-    if n > 1 { Par::rayon(n) } else { Par::Seq }
-}
-
-#[cfg(not(feature = "rayon"))]
-fn threads() -> Par {
-    Par::Seq
-}
+use common::{data, threads};
 
 fn metrics(c: &mut Criterion) {
     // A power-law-ish spectrum with noise, descending.

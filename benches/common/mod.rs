@@ -1,4 +1,4 @@
-//! Shared by the criterion benches (`mod common;`): deterministic inputs.
+//! Shared by the criterion benches (`mod common;`): deterministic inputs and the thread count.
 
 use mlkern::Real;
 
@@ -13,4 +13,21 @@ pub fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
             T::from_f64((s >> 11) as f64 / (1u64 << 53) as f64 - 0.5)
         })
         .collect()
+}
+
+/// `Par::rayon(n)` with `n` from `MLKERN_BENCH_THREADS` (default 2), or `Par::Seq` without the
+/// `rayon` feature or for `n ≤ 1`.
+#[allow(dead_code)] // not every bench is parallel
+pub fn threads() -> mlkern::linalg::Par {
+    #[cfg(feature = "rayon")]
+    {
+        let n = std::env::var("MLKERN_BENCH_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2);
+        if n > 1 {
+            return mlkern::linalg::Par::rayon(n);
+        }
+    }
+    mlkern::linalg::Par::Seq
 }

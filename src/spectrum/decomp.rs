@@ -239,7 +239,7 @@ pub fn singular_values_into<T: Real>(
                     par,
                 )?;
                 flush_tiny(g.as_mut());
-                eigen_sigma_f32(out, g.as_ref(), par, stack)?;
+                eigen_sigma(out, g.as_ref(), par, stack)?;
             } else {
                 let (mut g, stack) = stack.make_with::<f64>(k * k, |_| 0.0);
                 let (mut block, stack) = stack.make_with::<f64>(bl, |_| 0.0);
@@ -328,15 +328,17 @@ pub(crate) fn flush_tiny<U: Real>(mut g: MatMut<'_, U>) {
     }
 }
 
-/// `σ = √max(λ, 0)` of the symmetric `g` (lower triangle read), descending.
-pub(crate) fn eigen_sigma(
+/// `σ = √max(λ, 0)` of the symmetric `g` (lower triangle read), descending. With an f32 `g` the
+/// eigensolver runs in f32: eigenvalue errors ≈ ε₃₂·λ_max, harmless to energy-weighted
+/// metrics, about 1.6× faster than f64.
+pub(crate) fn eigen_sigma<U: Real>(
     out: &mut [f64],
-    g: MatRef<'_, f64>,
+    g: MatRef<'_, U>,
     par: Par,
     stack: &mut MemStack,
 ) -> Result<()> {
     let k = g.nrows();
-    let (mut lambda, stack) = stack.make_with::<f64>(k, |_| 0.0);
+    let (mut lambda, stack) = stack.make_with::<U>(k, |_| U::zero());
     self_adjoint_evd(
         g,
         DiagMut::from_slice_mut(&mut lambda),
@@ -350,36 +352,7 @@ pub(crate) fn eigen_sigma(
         iterations: 0,
     })?;
     for (o, l) in out.iter_mut().zip(lambda.iter()) {
-        *o = Float::sqrt(l.max(0.0));
-    }
-    out.sort_unstable_by(|a, b| b.total_cmp(a));
-    Ok(())
-}
-
-/// [`eigen_sigma`] for an f32 Gram matrix: eigenvalue errors ≈ ε₃₂·λ_max, harmless to
-/// energy-weighted metrics, about 1.7× faster than the f64 eigensolver.
-fn eigen_sigma_f32(
-    out: &mut [f64],
-    g: MatRef<'_, f32>,
-    par: Par,
-    stack: &mut MemStack,
-) -> Result<()> {
-    let k = g.nrows();
-    let (mut lambda, stack) = stack.make_with::<f32>(k, |_| 0.0);
-    self_adjoint_evd(
-        g,
-        DiagMut::from_slice_mut(&mut lambda),
-        None,
-        par,
-        stack,
-        Default::default(),
-    )
-    .map_err(|_| Error::NoConvergence {
-        algorithm: "spectrum: symmetric eigenvalues",
-        iterations: 0,
-    })?;
-    for (o, &l) in out.iter_mut().zip(lambda.iter()) {
-        *o = Float::sqrt(f64::from(l).max(0.0));
+        *o = Float::sqrt(l.as_f64().max(0.0));
     }
     out.sort_unstable_by(|a, b| b.total_cmp(a));
     Ok(())

@@ -100,8 +100,8 @@ pub(crate) struct Gemm {
     pub beta: f32,
 }
 
-/// [`Gemm`] with f32 accumulation (`CUBLAS_COMPUTE_32F`): `cublasGemmEx` for one matrix,
-/// `cublasGemmStridedBatchedEx` for a batch.
+/// [`Gemm`] with f32 accumulation (`CUBLAS_COMPUTE_32F`), inputs and output in the storage type:
+/// `cublasGemmEx` for one matrix, `cublasGemmStridedBatchedEx` for a batch.
 pub(crate) unsafe fn gemm(
     h: cublasHandle_t,
     d: Dtype,
@@ -110,13 +110,37 @@ pub(crate) unsafe fn gemm(
     b: Operand,
     c: Operand,
 ) -> Result<()> {
-    let t = data_type(d);
+    // SAFETY: the caller's contract.
+    unsafe { gemm_typed(h, data_type(d), data_type(d), g, [a, b, c]) }
+}
+
+/// [`gemm`] with an f32 output `C` (inputs in the storage type).
+pub(crate) unsafe fn gemm_to_f32(
+    h: cublasHandle_t,
+    d: Dtype,
+    g: Gemm,
+    a: Operand,
+    b: Operand,
+    c: Operand,
+) -> Result<()> {
+    // SAFETY: the caller's contract.
+    unsafe { gemm_typed(h, data_type(d), cudaDataType::CUDA_R_32F, g, [a, b, c]) }
+}
+
+unsafe fn gemm_typed(
+    h: cublasHandle_t,
+    t: cudaDataType,
+    tc: cudaDataType,
+    g: Gemm,
+    [a, b, c]: [Operand; 3],
+) -> Result<()> {
     let (alpha, beta) = (
         &g.alpha as *const f32 as *const c_void,
         &g.beta as *const f32 as *const c_void,
     );
     let compute = cublasComputeType_t::CUBLAS_COMPUTE_32F;
     let algo = cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT;
+    let (ta, tb) = (op(a.trans), op(b.trans));
     // SAFETY: the caller's contract (module docs).
     unsafe {
         if g.batch == 1 {
@@ -124,8 +148,8 @@ pub(crate) unsafe fn gemm(
                 "cublasGemmEx",
                 cb::cublasGemmEx(
                     h,
-                    op(a.trans),
-                    op(b.trans),
+                    ta,
+                    tb,
                     g.m,
                     g.n,
                     g.k,
@@ -138,7 +162,7 @@ pub(crate) unsafe fn gemm(
                     b.ld,
                     beta,
                     dev_mut(c.ptr),
-                    t,
+                    tc,
                     c.ld,
                     compute,
                     algo,
@@ -149,8 +173,8 @@ pub(crate) unsafe fn gemm(
                 "cublasGemmStridedBatchedEx",
                 cb::cublasGemmStridedBatchedEx(
                     h,
-                    op(a.trans),
-                    op(b.trans),
+                    ta,
+                    tb,
                     g.m,
                     g.n,
                     g.k,
@@ -165,7 +189,7 @@ pub(crate) unsafe fn gemm(
                     b.stride,
                     beta,
                     dev_mut(c.ptr),
-                    t,
+                    tc,
                     c.ld,
                     c.stride,
                     g.batch,
@@ -175,50 +199,6 @@ pub(crate) unsafe fn gemm(
             )
         }
     }
-}
-
-/// [`Gemm`] with inputs of the storage type and an f32 output `C` (`cublasGemmStridedBatchedEx`).
-pub(crate) unsafe fn gemm_to_f32(
-    h: cublasHandle_t,
-    d: Dtype,
-    g: Gemm,
-    a: Operand,
-    b: Operand,
-    c: Operand,
-) -> Result<()> {
-    let t = data_type(d);
-    let (alpha, beta) = (
-        &g.alpha as *const f32 as *const c_void,
-        &g.beta as *const f32 as *const c_void,
-    );
-    // SAFETY: the caller's contract (module docs).
-    status("cublasGemmStridedBatchedEx", unsafe {
-        cb::cublasGemmStridedBatchedEx(
-            h,
-            op(a.trans),
-            op(b.trans),
-            g.m,
-            g.n,
-            g.k,
-            alpha,
-            dev(a.ptr),
-            t,
-            a.ld,
-            a.stride,
-            dev(b.ptr),
-            t,
-            b.ld,
-            b.stride,
-            beta,
-            dev_mut(c.ptr),
-            cudaDataType::CUDA_R_32F,
-            c.ld,
-            c.stride,
-            g.batch,
-            cublasComputeType_t::CUBLAS_COMPUTE_32F,
-            cublasGemmAlgo_t::CUBLAS_GEMM_DEFAULT,
-        )
-    })
 }
 
 /// `y[i·incy] += alpha·x[i·incx]` for `i < n` (f32 arithmetic).
