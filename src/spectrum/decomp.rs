@@ -226,35 +226,9 @@ pub fn singular_values_into<T: Real>(
             let bl = k * block_len(k, rows.max(cols));
             if f32_eigen::<T>(cfg) {
                 // Energy-only f32 data: f32 products and eigensolver, like NumPy's f32 path.
-                let (mut g, stack) = stack.make_with::<f32>(k * k, |_| 0.0);
-                let (mut block, stack) = stack.make_with::<f32>(bl, |_| 0.0);
-                let mut g = MatMut::from_column_major_slice_mut(&mut g, k, k);
-                gram::accumulate(
-                    g.as_mut(),
-                    Accum::Replace,
-                    x,
-                    samples,
-                    affine,
-                    &mut block,
-                    par,
-                )?;
-                flush_tiny(g.as_mut());
-                eigen_sigma(out, g.as_ref(), par, stack)?;
+                gram_eigen::<T, f32>(out, x, samples, affine, bl, par, stack)?;
             } else {
-                let (mut g, stack) = stack.make_with::<f64>(k * k, |_| 0.0);
-                let (mut block, stack) = stack.make_with::<f64>(bl, |_| 0.0);
-                let mut g = MatMut::from_column_major_slice_mut(&mut g, k, k);
-                gram::accumulate(
-                    g.as_mut(),
-                    Accum::Replace,
-                    x,
-                    samples,
-                    affine,
-                    &mut block,
-                    par,
-                )?;
-                flush_tiny(g.as_mut());
-                eigen_sigma(out, g.as_ref(), par, stack)?;
+                gram_eigen::<T, f64>(out, x, samples, affine, bl, par, stack)?;
             }
         }
         _ => {
@@ -287,6 +261,33 @@ pub fn singular_values_into<T: Real>(
     }
     out.iter_mut().for_each(|o| *o = mul_pow2(*o, e));
     finish(out, method)
+}
+
+/// The Gram matrix in `U` from `block`-sized chunks, then its eigenvalues → `out`.
+fn gram_eigen<T: Real, U: Real>(
+    out: &mut [f64],
+    x: MatRef<'_, T>,
+    samples: Samples,
+    affine: Affine<'_>,
+    block: usize,
+    par: Par,
+    stack: &mut MemStack,
+) -> Result<()> {
+    let k = out.len();
+    let (mut g, stack) = stack.make_with::<U>(k * k, |_| U::zero());
+    let (mut buf, stack) = stack.make_with::<U>(block, |_| U::zero());
+    let mut g = MatMut::from_column_major_slice_mut(&mut g, k, k);
+    gram::accumulate(
+        g.as_mut(),
+        Accum::Replace,
+        x,
+        samples,
+        affine,
+        &mut buf,
+        par,
+    )?;
+    flush_tiny(g.as_mut());
+    eigen_sigma(out, g.as_ref(), par, stack)
 }
 
 /// Whether the SVD must run on a scaled copy: the values are far enough from 1 that the
