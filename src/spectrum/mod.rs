@@ -49,7 +49,7 @@ pub use curvature::{
 };
 pub use margin::{MarginKind, margin_top2, margin_true, margins};
 pub use metrics::{Isotropy, RANKME_EPS, RankTol, Spectrum, Summary, Weighting};
-pub use power_law::{PowerLawFit, WwMetrics};
+pub use power_law::{EVALS_THRESH, PowerLawFit, WwMetrics};
 
 #[cfg(feature = "alloc")]
 pub use decomp::{
