@@ -222,23 +222,17 @@ pub fn singular_values_into<T: Real>(
     if centered {
         gram::column_means(x, down, means);
     }
+    let affine = Affine {
+        mean: centered.then_some(&*means),
+        scale: down,
+    };
     match method {
         Method::Gram => {
-            let samples = if rows >= cols {
-                Samples::Rows
-            } else {
-                Samples::Cols
-            };
-            let affine = Affine {
-                mean: centered.then_some(&*means),
-                scale: down,
-            };
-            let bl = k * block_len(k, rows.max(cols));
             if f32_eigen::<T>(cfg) {
                 // Energy-only f32 data: f32 products and eigensolver, like NumPy's f32 path.
-                gram_eigen::<T, f32>(out, x, samples, affine, bl, par, stack)?;
+                gram_eigen::<T, f32>(out, x, affine, par, stack)?;
             } else {
-                gram_eigen::<T, f64>(out, x, samples, affine, bl, par, stack)?;
+                gram_eigen::<T, f64>(out, x, affine, par, stack)?;
             }
         }
         _ => {
@@ -272,17 +266,7 @@ pub fn singular_values_into<T: Real>(
             // faer's SVD can fail to converge on matrices whose entries span hundreds of orders
             // of magnitude (found by fuzzing); the f64 Gram path still gives every singular value
             // above its √(k·ε)·σ₁ floor, and the report says which method ran.
-            let samples = if rows >= cols {
-                Samples::Rows
-            } else {
-                Samples::Cols
-            };
-            let affine = Affine {
-                mean: centered.then_some(&*means),
-                scale: down,
-            };
-            let bl = k * block_len(k, rows.max(cols));
-            gram_eigen::<T, f64>(out, x, samples, affine, bl, par, stack)?;
+            gram_eigen::<T, f64>(out, x, affine, par, stack)?;
             out.iter_mut().for_each(|o| *o = mul_pow2(*o, e));
             return finish(out, Method::Gram);
         }
@@ -291,17 +275,23 @@ pub fn singular_values_into<T: Real>(
     finish(out, method)
 }
 
-/// The Gram matrix in `U` from `block`-sized chunks, then its eigenvalues → `out`.
+/// The Gram matrix of `x`'s samples (rows if tall, columns if wide) in `U`, accumulated in
+/// [`block_len`] chunks, then its eigenvalues → `out`.
 fn gram_eigen<T: Real, U: Real>(
     out: &mut [f64],
     x: MatRef<'_, T>,
-    samples: Samples,
     affine: Affine<'_>,
-    block: usize,
     par: Par,
     stack: &mut MemStack,
 ) -> Result<()> {
+    let (rows, cols) = (x.nrows(), x.ncols());
+    let samples = if rows >= cols {
+        Samples::Rows
+    } else {
+        Samples::Cols
+    };
     let k = out.len();
+    let block = k * block_len(k, rows.max(cols));
     let (mut g, stack) = stack.make_with::<U>(k * k, |_| U::zero());
     let (mut buf, stack) = stack.make_with::<U>(block, |_| U::zero());
     let mut g = MatMut::from_column_major_slice_mut(&mut g, k, k);

@@ -9,7 +9,6 @@
 
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
-use num_traits::Float;
 
 use crate::linalg::sym_product;
 use crate::ortho::normalize::apply_parts;
@@ -151,16 +150,4 @@ pub(crate) fn column_means<T: Real>(x: MatRef<'_, T>, scale: [f64; 3], out: &mut
         }
     }
     out.iter_mut().for_each(|o| *o *= inv);
-}
-
-/// The first non-finite element of `x`, as a row-major flat index.
-pub(crate) fn first_non_finite<T: Real>(x: MatRef<'_, T>) -> Option<usize> {
-    let n = x.ncols();
-    (0..x.nrows()).find_map(|i| {
-        let j = match x.row(i).try_as_row_major() {
-            Some(r) => crate::simd::find_non_finite(r.as_slice()),
-            None => (0..n).find(|&j| !Float::is_finite(x[(i, j)].as_f64())),
-        };
-        j.map(|j| i * n + j)
-    })
 }

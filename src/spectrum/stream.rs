@@ -9,6 +9,7 @@ use super::decomp::{
     Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma, flush_tiny,
 };
 use super::gram::{self, Affine, Samples, block_len};
+use crate::ortho::normalize::check_finite;
 use crate::{Error, Real, Result, Shape};
 
 /// No scaling: the accumulator keeps absolute second moments.
@@ -107,12 +108,7 @@ impl CovAccumulator {
                 found: Shape::d2(rows.nrows(), rows.ncols()),
             });
         }
-        if let Some(index) = gram::first_non_finite(rows) {
-            return Err(Error::NonFinite {
-                what: "CovAccumulator::push: rows",
-                index,
-            });
-        }
+        check_finite("CovAccumulator::push: rows", rows)?;
         let nb = rows.nrows() as u64;
         if nb == 0 {
             return Ok(());
