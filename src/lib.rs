@@ -7,6 +7,7 @@
 //! | [`simd`] | pulp-dispatched primitives: sum, dot, max/argmax, scale/axpy, exp, log-sum-exp, softmax, finite checks | core |
 //! | `linalg` | matrix views over slices, GEMM with explicit parallelism, the symmetric product `α·A·Aᵀ + β·C`, a portable blocked GEMM for builds without `std` | alloc |
 //! | [`spectrum`] | effective rank (both weightings), entropies, stable rank, participation ratio, numerical rank, RankMe, isotropy, WeightWatcher α; matrix → spectrum; streaming covariance; NDS; logit margins | core (metrics, NDS, margins), alloc (decompositions) |
+//! | [`spec`] | speculative-decoding verification: exact and relaxed (LANTERN, LANTERN++, COOL-SD, mixture budget, typical) rules, batched, Philox uniforms, token trees, exact `f64` analysis | core (alloc: neighbour-table builder; rayon: `verify_par`) |
 //! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
 //! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
 //! | `gpu` | the cuBLAS backend (feature `cublas`, std tier); without it a stub whose constructors return `BackendUnavailable` | alloc |
@@ -43,6 +44,7 @@ pub mod linalg;
 #[cfg(feature = "alloc")]
 pub mod ortho;
 pub mod simd;
+pub mod spec;
 pub mod spectrum;
 
 pub use error::{Error, Result, Shape};

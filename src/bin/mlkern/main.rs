@@ -13,6 +13,7 @@ macro_rules! outln {
     }};
 }
 
+mod accept;
 mod cli_error;
 mod demo;
 mod demo_ortho;
@@ -51,6 +52,9 @@ enum Command {
     Muon(muon::Args),
     /// Spectral metrics (effective ranks, stable rank, …) of a matrix or of each layer of a 3-D array.
     Spectrum(spectrum::Args),
+    /// Speculative-decoding verification of a batch (exact, greedy, LANTERN, LANTERN++, COOL-SD,
+    /// mixture, typical): tokens, or the exact first-token law (--analytic), or simulated trials.
+    Accept(accept::Args),
 }
 
 /// Options every timed subcommand shares.
@@ -107,6 +111,7 @@ fn main() -> ExitCode {
         Command::Ortho(args) => ortho::run(args),
         Command::Muon(args) => muon::run(args),
         Command::Spectrum(args) => spectrum::run(args),
+        Command::Accept(args) => accept::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
