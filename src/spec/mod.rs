@@ -31,7 +31,7 @@
 //!
 //! | function | what |
 //! |---|---|
-//! | [`verify`] / [`verify_par`] | the batched kernel (core tier; `verify_par` with `rayon`) |
+//! | [`verify`] / [`verify_par`] | the batched kernel (core tier; `verify_par` with `std`, on rayon's pool with `rayon`) |
 //! | [`verify_tree`] | one request's token tree: one-hot siblings (EAGLE-2, SGLang), SpecInfer multi-round, without replacement |
 //! | [`absorbed_mass`], [`nearest_neighbors`] | LANTERN's `m_x` and neighbour-table builder |
 //! | [`cool_sd_schedule`] | COOL-SD's position-decaying `ω` (constants partly guessed, labelled) |
@@ -272,9 +272,10 @@ fn finish(res: verify::RequestResult, row: &mut [i32], n: &mut u32, err: &mut Op
     }
 }
 
-/// [`verify`] with the requests split into `threads` contiguous groups, each verified on its own
-/// scoped thread (`std::thread::scope`; scratch is allocated per group). The output is
-/// bit-identical to [`verify`]'s for every thread count.
+/// [`verify`] with the requests split into `threads` contiguous groups verified in parallel:
+/// tasks on rayon's current thread pool with the `rayon` feature, scoped threads
+/// (`std::thread::scope`, one start-up per call) without it; scratch is allocated per group.
+/// The output is bit-identical to [`verify`]'s for every thread count.
 ///
 /// # Errors
 /// As [`verify`].
@@ -309,7 +310,12 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
         cfg,
         rng,
     };
-    let need = verify_scratch_len(batch.vocab);
+    // The V-long row of the scratch serves LANTERN's reference residuals only.
+    let need = if cfg.residual.is_lantern_ref() {
+        verify_scratch_len(batch.vocab)
+    } else {
+        scan::blocks_for(batch.vocab)
+    };
     let VerifyOutput {
         tokens,
         num_emitted,
@@ -348,8 +354,20 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
         .zip(errors.chunks_mut(per))
         .zip(diag_chunks)
         .enumerate();
+    // With `rayon`, the groups are tasks on rayon's current pool (no thread start-up per
+    // call); without it, scoped threads. The first group runs on the calling thread/task.
+    #[cfg(feature = "rayon")]
+    rayon::scope(|s| {
+        let first = groups.next();
+        for (c, (((tok, n), err), dg)) in groups {
+            s.spawn(move |_| work(c, tok, n, err, dg));
+        }
+        if let Some((c, (((tok, n), err), dg))) = first {
+            work(c, tok, n, err, dg);
+        }
+    });
+    #[cfg(not(feature = "rayon"))]
     std::thread::scope(|s| {
-        // The first group runs on the calling thread.
         let first = groups.next();
         for (c, (((tok, n), err), dg)) in groups {
             s.spawn(move || work(c, tok, n, err, dg));

@@ -8,9 +8,9 @@
 //! block sums are then added left to right. The order is written out in the source, not chosen by
 //! the SIMD level, so every level computes the same bits: the loops run inside pulp's dispatch so
 //! that LLVM vectorizes them at the detected level, but vectorizing a fixed association changes no
-//! result. Elementwise work on probability rows is done in the row's type `T` (exact IEEE
-//! operations, no contraction) and widened to `f64` for the sums; logit rows use mlkern's `exp`,
-//! which gives the same bits on every level.
+//! result. Elementwise work on probability rows is done in `f64` (exact IEEE operations, no
+//! contraction); logit rows use mlkern's `exp` in the row's type, which gives the same bits on
+//! every level.
 //!
 //! # Sampling
 //!
@@ -80,10 +80,14 @@ impl<'a, T: Real> Dist<'a, T> {
     /// The row of logits `row` at temperature `t > 0`; fills `blocks` with the block sums of the
     /// weights (so the bonus draw can reuse them).
     pub(crate) fn logits(row: &'a [T], t: f64, isa: Isa, blocks: &mut [f64]) -> Result<Self, Bad> {
-        if let Some(i) = row.iter().position(|x| x.is_nan() || *x == T::infinity()) {
+        let max = isa.max(row).map_err(|e| match e {
+            crate::Error::NonFinite { index, .. } => Bad::NonFinite(index),
+            _ => Bad::NoMass,
+        })?;
+        if max == T::infinity() {
+            let i = row.iter().position(|x| *x == max).unwrap_or(0);
             return Err(Bad::NonFinite(i));
         }
-        let max = isa.max(row).map_err(|_| Bad::NonFinite(0))?;
         if max == T::neg_infinity() {
             return Err(Bad::NoMass);
         }
@@ -130,7 +134,7 @@ impl<'a, T: Real> Dist<'a, T> {
             Dist::Logits { row, max, inv_t, z } => {
                 let mut w = [(row[i] - max) * inv_t];
                 isa.exp_in_place(&mut w);
-                Ok(w[0].as_f64() / z)
+                Ok(w[0].as_f64() * (1.0 / z))
             }
         }
     }
@@ -150,9 +154,9 @@ impl<'a, T: Real> Dist<'a, T> {
                     *t = (*x - max) * inv_t;
                 }
                 isa.exp_in_place(&mut tmp[..n]);
-                let rz = z;
+                let rz = 1.0 / z;
                 for (o, t) in out.iter_mut().zip(&tmp[..n]) {
-                    *o = t.as_f64() / rz;
+                    *o = t.as_f64() * rz;
                 }
             }
         }
@@ -206,11 +210,11 @@ impl<T: Real> Weights<'_, T> {
             }
             Weights::Residual { p, q, omega } => match (p, q) {
                 (Dist::Probs(pr), QSide::Row(Dist::Probs(qr))) => {
-                    let w = T::from_f64(omega);
                     let mut bad = false;
                     for ((o, &x), &y) in out.iter_mut().zip(&pr[start..]).zip(&qr[start..]) {
-                        *o = residual_elem(x, y, w).as_f64();
-                        bad |= !elem_ok(x) || !elem_ok(y);
+                        let (x, y) = (x.as_f64(), y.as_f64());
+                        *o = residual_elem(x, y, omega);
+                        bad |= !((0.0..=f64::MAX).contains(&x) && (0.0..=f64::MAX).contains(&y));
                     }
                     bad
                 }
@@ -264,12 +268,35 @@ impl<T: Real> Weights<'_, T> {
                 p: Dist::Probs(pr),
                 q: QSide::Row(Dist::Probs(qr)),
                 omega,
-            } => fused_residual(
-                &pr[start..start + n],
-                &qr[start..start + n],
-                T::from_f64(omega),
-            ),
+            } => {
+                // For ω ≥ 1, max(p − min(q, ωp), 0) = max(p − q, 0) exactly (when q > ωp ≥ p
+                // both are 0), so the common case skips the product.
+                let (p, q) = (&pr[start..start + n], &qr[start..start + n]);
+                if omega >= 1.0 {
+                    fused_residual(p, q, |x, y| {
+                        let d = x - y;
+                        if d > 0.0 { d } else { 0.0 }
+                    })
+                } else {
+                    fused_residual(p, q, |x, y| residual_elem(x, y, omega))
+                }
+            }
             Weights::Dist(Dist::Probs(pr)) => fused_probs(&pr[start..start + n]),
+            // Unnormalized logit weights (log-sum-exp and bonus draws): exp in `T`, summed
+            // straight from the `T` buffer.
+            Weights::Dist(Dist::Logits {
+                row,
+                max,
+                inv_t,
+                z: 1.0,
+            }) => {
+                let tmp = &mut bufs.t[..n];
+                for (t, x) in tmp.iter_mut().zip(&row[start..start + n]) {
+                    *t = (*x - max) * inv_t;
+                }
+                isa.exp_in_place(tmp);
+                (fixed_sum_t(tmp), false)
+            }
             _ => {
                 let mut out = [0.0f64; BLOCK];
                 let bad = self.fill(start, &mut out[..n], bufs, isa);
@@ -279,19 +306,14 @@ impl<T: Real> Weights<'_, T> {
     }
 }
 
-/// `max(p − min(q, ω·p), 0)`, written with comparisons so that it is the same operation at every
-/// SIMD level.
+/// `max(p − min(q, ω·p), 0)` in `f64`, written with comparisons so that it is the same
+/// operation at every SIMD level.
 #[inline(always)]
-fn residual_elem<T: Real>(p: T, q: T, omega: T) -> T {
+fn residual_elem(p: f64, q: f64, omega: f64) -> f64 {
     let wp = omega * p;
     let m = if q < wp { q } else { wp };
     let d = p - m;
-    if d > T::zero() { d } else { T::zero() }
-}
-
-#[inline(always)]
-fn elem_ok<T: Real>(x: T) -> bool {
-    x >= T::zero() && x <= T::max_value()
+    if d > 0.0 { d } else { 0.0 }
 }
 
 #[inline(always)]
@@ -309,61 +331,72 @@ fn fixed_sum(x: &[f64]) -> f64 {
     tree(&acc)
 }
 
-// `x − x` is NaN exactly for non-finite `x`: the check is intended.
-#[allow(clippy::eq_op)]
-/// `(Σ max(p − min(q, ωp), 0), bad)` over one block, without a buffer. `bad` is set by a NaN,
-/// ±Inf or negative entry in either row: `(x − x)` is NaN exactly for non-finite `x`, and the
-/// running minimum catches negatives.
+/// [`fixed_sum`] of `T` values widened to `f64` (the same bits as widening first).
 #[inline(always)]
-fn fused_residual<T: Real>(p: &[T], q: &[T], omega: T) -> (f64, bool) {
+fn fixed_sum_t<T: Real>(x: &[T]) -> f64 {
     let mut acc = [0.0f64; ACC];
-    let mut chk = [T::zero(); ACC];
-    let mut lo = [T::zero(); ACC];
+    let (chunks, tail) = x.as_chunks::<ACC>();
+    for c in chunks {
+        for j in 0..ACC {
+            acc[j] += c[j].as_f64();
+        }
+    }
+    for (a, t) in acc.iter_mut().zip(tail) {
+        *a += t.as_f64();
+    }
+    tree(&acc)
+}
+
+/// `(Σ max(p − min(q, ωp), 0), bad)` over one block, without a buffer, in `f64`. `bad` is set by
+/// a NaN, ±Inf or negative entry in either row: `Σ (p + q)` is non-finite exactly when an entry
+/// is (probabilities cannot overflow it), and the running minimum catches negatives.
+#[inline(always)]
+fn fused_residual<T: Real>(p: &[T], q: &[T], r: impl Fn(f64, f64) -> f64) -> (f64, bool) {
+    let mut acc = [0.0f64; ACC];
+    let mut chk = [0.0f64; ACC];
+    let mut lo = [0.0f64; ACC];
     let (pc, pt) = p.as_chunks::<ACC>();
     let (qc, qt) = q.as_chunks::<ACC>();
     for (a, b) in pc.iter().zip(qc) {
         for j in 0..ACC {
-            let (x, y) = (a[j], b[j]);
-            acc[j] += residual_elem(x, y, omega).as_f64();
-            chk[j] += (x - x) + (y - y);
+            let (x, y) = (a[j].as_f64(), b[j].as_f64());
+            acc[j] += r(x, y);
+            chk[j] += x + y;
             let m = if x < y { x } else { y };
             lo[j] = if m < lo[j] { m } else { lo[j] };
         }
     }
     for (j, (&x, &y)) in pt.iter().zip(qt).enumerate() {
-        acc[j] += residual_elem(x, y, omega).as_f64();
-        chk[j] += (x - x) + (y - y);
+        let (x, y) = (x.as_f64(), y.as_f64());
+        acc[j] += r(x, y);
+        chk[j] += x + y;
         let m = if x < y { x } else { y };
         lo[j] = if m < lo[j] { m } else { lo[j] };
     }
-    let bad = chk.iter().any(|c| *c != T::zero()) || lo.iter().any(|l| *l < T::zero());
+    let bad = !tree(&chk).is_finite() || lo.iter().any(|l| *l < 0.0);
     (tree(&acc), bad)
 }
 
-// See `fused_residual` for `x − x`.
-#[allow(clippy::eq_op)]
-/// `(Σ p, bad)` over one block of a probability row.
+/// `(Σ p, bad)` over one block of a probability row (a NaN or ±Inf makes the sum non-finite,
+/// which [`scan`] reports; the running minimum catches negatives).
 #[inline(always)]
 fn fused_probs<T: Real>(p: &[T]) -> (f64, bool) {
     let mut acc = [0.0f64; ACC];
-    let mut chk = [T::zero(); ACC];
-    let mut lo = [T::zero(); ACC];
+    let mut lo = [0.0f64; ACC];
     let (pc, pt) = p.as_chunks::<ACC>();
     for a in pc {
         for j in 0..ACC {
-            let x = a[j];
-            acc[j] += x.as_f64();
-            chk[j] += x - x;
+            let x = a[j].as_f64();
+            acc[j] += x;
             lo[j] = if x < lo[j] { x } else { lo[j] };
         }
     }
     for (j, &x) in pt.iter().enumerate() {
-        acc[j] += x.as_f64();
-        chk[j] += x - x;
+        let x = x.as_f64();
+        acc[j] += x;
         lo[j] = if x < lo[j] { x } else { lo[j] };
     }
-    let bad = chk.iter().any(|c| *c != T::zero()) || lo.iter().any(|l| *l < T::zero());
-    (tree(&acc), bad)
+    (tree(&acc), lo.iter().any(|l| *l < 0.0))
 }
 
 /// Scratch buffers of the buffered (logit) paths.
