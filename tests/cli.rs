@@ -385,3 +385,193 @@ fn spectrum_json_layers_plot_and_errors() {
         assert_clean_error(&out, needle);
     }
 }
+
+/// The reference note's 4-token example as a 1-request batch: P [1, 2, 4], Q [1, 1, 4].
+fn write_accept_inputs(d: &Path) {
+    let p = [0.1, 0.2, 0.3, 0.4];
+    let q = [0.4, 0.3, 0.2, 0.1];
+    write(&d.join("p.npy"), &[1, 2, 4], NpyData::F64([p, p].concat()));
+    write(&d.join("q.npy"), &[1, 1, 4], NpyData::F64(q.to_vec()));
+    write(&d.join("t.npy"), &[1, 1], NpyData::I64(vec![0]));
+    // Neighbours nearest first: 0:[1,2,3], 1:[0,2,3], 2:[3,1,0], 3:[2,1,0].
+    write(
+        &d.join("nb.npy"),
+        &[4, 3],
+        NpyData::I32(vec![1, 2, 3, 0, 2, 3, 3, 1, 0, 2, 1, 0]),
+    );
+}
+
+fn json_of(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn accept_plain_analytic_and_trials() {
+    let d = tmpdir("accept");
+    write_accept_inputs(&d);
+    let s = |p: &str| d.join(p).to_str().unwrap().to_string();
+    let base = [
+        "accept",
+        "--target",
+        &s("p.npy"),
+        "--draft",
+        &s("q.npy"),
+        "--tokens",
+        &s("t.npy"),
+    ];
+    // Plain: token 0 has p = 0.1 < q = 0.4: accepted w.p. 1/4; one or two tokens.
+    let j = json_of(&run_ok(bin().args(base).args(["--json", "--seed", "3"])));
+    let n = j["num_emitted"][0].as_u64().unwrap();
+    assert!(n == 1 || n == 2, "{j}");
+    assert!(j["errors"][0].is_null());
+    assert_eq!(j["tokens"][0].as_array().unwrap().len(), 2);
+    // Analytic LANTERN δ = .25: the note's counterexample (TV .30, acceptance .90).
+    let j = json_of(&run_ok(bin().args(base).args([
+        "--rule",
+        "lantern",
+        "--delta",
+        "0.25",
+        "--neighbors",
+        &s("nb.npy"),
+        "--analytic",
+        "--json",
+    ])));
+    assert!(
+        (j["tv_to_target"][0].as_f64().unwrap() - 0.30).abs() < 1e-12,
+        "{j}"
+    );
+    assert!((j["acceptance_probability"][0].as_f64().unwrap() - 0.90).abs() < 1e-12);
+    let law: Vec<f64> = j["first_token_distribution"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    assert!(max_diff(&law, &[0.3, 0.3, 0.225, 0.175]) < 1e-12);
+    // COOL-SD ω = 1.5 analytic: TV .15; exact: law = p, acceptance .6.
+    let j = json_of(&run_ok(bin().args(base).args([
+        "--rule",
+        "cool-sd",
+        "--omega",
+        "1.5",
+        "--analytic",
+        "--json",
+    ])));
+    assert!((j["tv_to_target"][0].as_f64().unwrap() - 0.15).abs() < 1e-12);
+    let j = json_of(&run_ok(bin().args(base).args(["--analytic", "--json"])));
+    assert!(j["tv_to_target"][0].as_f64().unwrap() < 1e-15);
+    assert!((j["acceptance_probability"][0].as_f64().unwrap() - 0.6).abs() < 1e-12);
+    // Trials: the empirical first-token law of the exact rule is p (n = 20000, 5σ per class).
+    let j = json_of(&run_ok(bin().args([
+        "accept",
+        "--target",
+        &s("p.npy"),
+        "--draft",
+        &s("q.npy"),
+        "--trials",
+        "20000",
+        "--json",
+    ])));
+    let counts: Vec<f64> = j["first_token_counts"][0]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    for (c, p) in counts.iter().zip([0.1, 0.2, 0.3, 0.4]) {
+        let e = 20000.0 * p;
+        assert!((c - e).abs() < 5.0 * (e * (1.0 - p)).sqrt(), "{counts:?}");
+    }
+    let mean = j["mean_emitted"][0].as_f64().unwrap();
+    assert!(
+        (mean - 1.6).abs() < 0.03,
+        "mean emitted {mean} (1 + acceptance 0.6)"
+    );
+    // Human output works too.
+    run_ok(bin().args(base));
+}
+
+#[test]
+fn accept_bad_inputs_fail_cleanly() {
+    let d = tmpdir("accept-bad");
+    write_accept_inputs(&d);
+    let s = |p: &str| d.join(p).to_str().unwrap().to_string();
+    // Q with the wrong shape.
+    write(&d.join("q2.npy"), &[1, 2, 4], NpyData::F64(vec![0.25; 8]));
+    let out = bin()
+        .args([
+            "accept",
+            "--target",
+            &s("p.npy"),
+            "--draft",
+            &s("q2.npy"),
+            "--tokens",
+            &s("t.npy"),
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&out, "--draft");
+    // LANTERN without a table.
+    let out = bin()
+        .args([
+            "accept",
+            "--target",
+            &s("p.npy"),
+            "--draft",
+            &s("q.npy"),
+            "--tokens",
+            &s("t.npy"),
+            "--rule",
+            "lantern",
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&out, "--neighbors");
+    // Negative token ids.
+    write(&d.join("tn.npy"), &[1, 1], NpyData::I64(vec![-1]));
+    let out = bin()
+        .args([
+            "accept",
+            "--target",
+            &s("p.npy"),
+            "--draft",
+            &s("q.npy"),
+            "--tokens",
+            &s("tn.npy"),
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&out, "token");
+    // A NaN row is a per-request error in the JSON, not a crash.
+    let p = [f64::NAN, 0.2, 0.3, 0.4];
+    write(&d.join("pn.npy"), &[1, 2, 4], NpyData::F64([p, p].concat()));
+    let j = json_of(&run_ok(bin().args([
+        "accept",
+        "--target",
+        &s("pn.npy"),
+        "--draft",
+        &s("q.npy"),
+        "--tokens",
+        &s("t.npy"),
+        "--json",
+    ])));
+    assert!(
+        j["errors"][0].as_str().unwrap().contains("NaN")
+            || j["errors"][0].as_str().unwrap().contains("non-finite"),
+        "{j}"
+    );
+    assert_eq!(j["num_emitted"][0], 0);
+    // A token id out of the vocabulary: per-request error.
+    write(&d.join("t9.npy"), &[1, 1], NpyData::I64(vec![9]));
+    let j = json_of(&run_ok(bin().args([
+        "accept",
+        "--target",
+        &s("p.npy"),
+        "--draft",
+        &s("q.npy"),
+        "--tokens",
+        &s("t9.npy"),
+        "--json",
+    ])));
+    assert!(j["errors"][0].is_string());
+}
