@@ -210,6 +210,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     steps.push(sym_row(512));
     steps.extend(crate::demo_ortho::rows());
     steps.extend(crate::demo_spectrum::rows());
+    steps.extend(crate::demo_spec::rows());
 
     let bar = if args.common.json {
         ProgressBar::hidden()

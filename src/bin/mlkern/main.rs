@@ -17,6 +17,7 @@ mod accept;
 mod cli_error;
 mod demo;
 mod demo_ortho;
+mod demo_spec;
 mod demo_spectrum;
 mod files;
 mod matmul;
