@@ -33,6 +33,12 @@ fn check_pq(p: &[f64], q: &[f64], what: &'static str) -> Result<()> {
             });
         }
     }
+    if !(p.iter().sum::<f64>() > 0.0 && q.iter().sum::<f64>() > 0.0) {
+        return Err(Error::InvalidParameter {
+            name: "p, q",
+            reason: "probability rows with positive mass",
+        });
+    }
     Ok(())
 }
 
@@ -141,7 +147,8 @@ fn accepted(q: &[f64], eff: &mut [f64], deterministic: bool) {
 /// `scratch` holds `p.len()` values.
 ///
 /// # Errors
-/// Empty or mismatched rows, NaN/±Inf or negative entries, invalid rule parameters.
+/// Empty or mismatched rows, NaN/±Inf or negative entries, a row without mass, invalid rule
+/// parameters.
 ///
 /// ```
 /// use mlkern::spec::{acceptance_probability, Rule};
@@ -248,6 +255,7 @@ pub fn step_law(
                 .map_err(|e| e.into_error(p))?
                 .count;
             let nbrs = table.row(x).unwrap_or(&[]);
+            super::verify::check_zap(nbrs, k, v)?;
             let zap = if jstar >= 1 {
                 &nbrs[..(k + 1).min(nbrs.len())]
             } else {

@@ -348,12 +348,20 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
             );
         }
     };
+    let ngroups = diag_chunks.len();
     let mut groups = tokens
         .chunks_mut(per * width)
         .zip(num_emitted.chunks_mut(per))
         .zip(errors.chunks_mut(per))
         .zip(diag_chunks)
         .enumerate();
+    if ngroups <= 1 {
+        // One group: no parallelism to gain, so no pool or thread wake-up either.
+        if let Some((c, (((tok, n), err), dg))) = groups.next() {
+            work(c, tok, n, err, dg);
+        }
+        return Ok(());
+    }
     // With `rayon`, the groups are tasks on rayon's current pool (no thread start-up per
     // call); without it, scoped threads. The first group runs on the calling thread/task.
     #[cfg(feature = "rayon")]

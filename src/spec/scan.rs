@@ -9,8 +9,7 @@
 //! the SIMD level, so every level computes the same bits: the loops run inside pulp's dispatch so
 //! that LLVM vectorizes them at the detected level, but vectorizing a fixed association changes no
 //! result. Elementwise work on probability rows is done in `f64` (exact IEEE operations, no
-//! contraction); logit rows use mlkern's `exp` in the row's type, which gives the same bits on
-//! every level.
+//! contraction); logit rows use mlkern's `exp`, which gives the same bits on every level.
 //!
 //! # Sampling
 //!
@@ -282,6 +281,13 @@ impl<T: Real> Weights<'_, T> {
                 }
             }
             Weights::Dist(Dist::Probs(pr)) => fused_probs(&pr[start..start + n]),
+            // One-hot / conditional drafts: the residual is p except at x; blocks without x
+            // are plain sums of p.
+            Weights::Residual {
+                p: Dist::Probs(pr),
+                q: QSide::Point { x, .. },
+                ..
+            } if !(start..start + n).contains(&x) => fused_probs(&pr[start..start + n]),
             // Unnormalized logit weights (log-sum-exp and bonus draws): exp in `T`, summed
             // straight from the `T` buffer.
             Weights::Dist(Dist::Logits {

@@ -339,6 +339,7 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
             } else if self.cfg.residual.is_lantern_ref()
                 && let Some((table, kk)) = self.cfg.rule.lantern()
             {
+                check_zap(table.row(x).unwrap_or(&[]), kk, v)?;
                 lantern_ref_row(
                     self.cfg.residual,
                     &p,
@@ -624,6 +625,20 @@ fn lantern_ref_row<T: Real>(
     }
     if !dense.iter().any(|x| *x > 0.0) {
         dense.fill(1.0);
+    }
+    Ok(())
+}
+
+/// The `k + 1` neighbours LANTERN's reference residuals zero must be token ids.
+pub(crate) fn check_zap(nbrs: &[u32], k: usize, v: usize) -> core::result::Result<(), Error> {
+    if nbrs[..(k + 1).min(nbrs.len())]
+        .iter()
+        .any(|&n| n as usize >= v)
+    {
+        return Err(Error::InvalidParameter {
+            name: "neighbors",
+            reason: "token ids below the vocabulary size",
+        });
     }
     Ok(())
 }

@@ -22,6 +22,63 @@ unsafe impl core::alloc::GlobalAlloc for NoAlloc {
     unsafe fn dealloc(&self, _: *mut u8, _: core::alloc::Layout) {}
 }
 
+/// Core tier: one speculative-decoding verify step (exact rule, Philox uniforms) on caller
+/// buffers: `p` holds `k + 1` rows of `v` probabilities, `q` `k` rows, `out` `k + 1` tokens,
+/// `scratch` `verify_scratch_len(v)` values. Returns the number of emitted tokens, or −1.
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_verify(
+    p: *const f32,
+    q: *const f32,
+    tokens: *const u32,
+    v: usize,
+    k: usize,
+    out: *mut i32,
+    scratch: *mut f64,
+    scratch_len: usize,
+) -> i32 {
+    use mlkern::spec::{Batch, Draft, Input, Philox, VerifyConfig, VerifyOutput};
+    if p.is_null() || q.is_null() || tokens.is_null() || out.is_null() || scratch.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises the documented lengths.
+    let (p, q, t, o, s) = unsafe {
+        (
+            core::slice::from_raw_parts(p, (k + 1) * v),
+            core::slice::from_raw_parts(q, k * v),
+            core::slice::from_raw_parts(tokens, k),
+            core::slice::from_raw_parts_mut(out, k + 1),
+            core::slice::from_raw_parts_mut(scratch, scratch_len),
+        )
+    };
+    let cu = [0, k];
+    let batch = Batch {
+        vocab: v,
+        draft_tokens: t,
+        cu_num_drafts: &cu,
+        seeds: &[1],
+        positions: None,
+    };
+    let (mut n, mut e) = ([0u32], [None]);
+    let out = VerifyOutput {
+        tokens: o,
+        num_emitted: &mut n,
+        errors: &mut e,
+        diag: None,
+    };
+    match mlkern::spec::verify(
+        &batch,
+        Input::Probs(p),
+        Draft::Full(Input::Probs(q)),
+        &VerifyConfig::default(),
+        &Philox,
+        out,
+        s,
+    ) {
+        Ok(()) if e[0].is_none() => n[0] as i32,
+        _ => -1,
+    }
+}
+
 #[cfg(feature = "alloc")]
 #[global_allocator]
 static ALLOC: NoAlloc = NoAlloc;

@@ -1,0 +1,215 @@
+//! Fuzzes speculative-decoding verification: arbitrary rows (any f32 bit pattern, so NaN, ±∞,
+//! negatives, subnormals), token ids (some out of range), every rule, draft kind, residual and
+//! input kind (probabilities or logits at any temperature), the parallel path, token trees and
+//! the f64 analysis. Accepted outcomes: a batch-level `Err` only for invalid rule parameters;
+//! per request either an error (tokens all −1, nothing emitted) or the vLLM contract (an
+//! accepted prefix equal to the drafts, one final token in range, −1 after); for the exact rule
+//! every emitted token has positive target probability.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mlkern::spec::{
+    Batch, Draft, Input, NeighborTable, Philox, Residual, Rule, TreeScheme, TreeVerify,
+    VerifyConfig, VerifyOutput, acceptance_probability, step_law, verify, verify_scratch_len,
+    verify_tree, verify_tree_scratch_len,
+};
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+    /// Mostly sane probabilities, sometimes raw bit patterns.
+    fn f32(&mut self) -> f32 {
+        match self.u8() % 8 {
+            0 => f32::from_bits(self.u32()),
+            1 => 0.0,
+            _ => f32::from(self.u8()) / 255.0,
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let v = 1 + usize::from(b.u8() % 40);
+    let nreq = 1 + usize::from(b.u8() % 3);
+    let ks: Vec<usize> = (0..nreq).map(|_| usize::from(b.u8() % 4)).collect();
+    let mut cu = vec![0usize];
+    for k in &ks {
+        cu.push(cu.last().unwrap() + k);
+    }
+    let n = *cu.last().unwrap();
+    let target: Vec<f32> = (0..(n + nreq) * v).map(|_| b.f32()).collect();
+    let draft: Vec<f32> = (0..n * v).map(|_| b.f32()).collect();
+    let tokens: Vec<u32> = (0..n).map(|_| b.u32() % (v as u32 + 2)).collect();
+    let temps: Vec<f32> = (0..nreq).map(|_| b.f32() * 2.0).collect();
+    let width = 1 + usize::from(b.u8() % 5);
+    let nb: Vec<u32> = (0..v * width).map(|_| b.u32() % (v as u32 + 1)).collect();
+    let table = NeighborTable::new(&nb, v, width).unwrap();
+    let omega: Vec<f64> = (0..1 + usize::from(b.u8() % 4))
+        .map(|_| f64::from(b.f32()) * 3.0)
+        .collect();
+    let param = f64::from(b.f32());
+    let rule = match b.u8() % 7 {
+        0 => Rule::Exact,
+        1 => Rule::Greedy,
+        2 => Rule::Lantern {
+            k: usize::from(b.u8()) % (width + 1),
+            delta: param,
+            neighbors: table,
+        },
+        3 => Rule::LanternPP {
+            k: usize::from(b.u8()) % (width + 1),
+            lambda: 1.0 + param,
+            neighbors: table,
+        },
+        4 => Rule::CoolSd { omega: &omega },
+        5 => Rule::MixtureBudget { delta: param },
+        _ => Rule::Typical {
+            eps: param,
+            alpha: f64::from(b.f32()),
+        },
+    };
+    let residual = match b.u8() % 5 {
+        0 => Residual::Optimal,
+        1 => Residual::Vanilla,
+        2 => Residual::LanternDynamicTree,
+        3 => Residual::LanternLuminaStatic,
+        _ => Residual::LanternLlamaGenStatic,
+    };
+    let logits = b.u8() % 3 == 0;
+    let tin = if logits {
+        Input::Logits {
+            logits: &target,
+            temperature: &temps,
+        }
+    } else {
+        Input::Probs(&target)
+    };
+    let dr = match b.u8() % 3 {
+        0 => Draft::OneHot,
+        1 => Draft::CondProbs(&draft[..n]),
+        _ if logits => Draft::Full(Input::Logits {
+            logits: &draft,
+            temperature: &temps,
+        }),
+        _ => Draft::Full(Input::Probs(&draft)),
+    };
+    let draft_len_ok = !matches!(dr, Draft::CondProbs(_)) || draft.len() >= n;
+    let cfg = VerifyConfig {
+        residual,
+        ..VerifyConfig::new(rule)
+    };
+    let batch = Batch {
+        vocab: v,
+        draft_tokens: &tokens,
+        cu_num_drafts: &cu,
+        seeds: &[1, 2, 3][..nreq],
+        positions: None,
+    };
+    let w = ks.iter().max().unwrap() + 1;
+    let mut toks = vec![0i32; nreq * w];
+    let mut ne = vec![0u32; nreq];
+    let mut errs = vec![None; nreq];
+    let mut scratch = vec![0.0; verify_scratch_len(v)];
+    let res = verify(
+        &batch,
+        tin,
+        dr,
+        &cfg,
+        &Philox,
+        VerifyOutput {
+            tokens: &mut toks,
+            num_emitted: &mut ne,
+            errors: &mut errs,
+            diag: None,
+        },
+        &mut scratch,
+    );
+    let Ok(()) = res else {
+        assert!(draft_len_ok);
+        assert!(
+            matches!(res, Err(mlkern::Error::InvalidParameter { .. })),
+            "{res:?}"
+        );
+        return;
+    };
+    for r in 0..nreq {
+        let row = &toks[r * w..(r + 1) * w];
+
+        if errs[r].is_some() {
+            assert_eq!(ne[r], 0);
+            assert!(row.iter().all(|&t| t == -1));
+            continue;
+        }
+        let m = ne[r] as usize;
+        assert!((1..=ks[r] + 1).contains(&m), "emitted {m} of k = {}", ks[r]);
+        for i in 0..m - 1 {
+            assert_eq!(row[i], tokens[cu[r] + i] as i32);
+        }
+        assert!((0..v as i32).contains(&row[m - 1]));
+        assert!(row[m..].iter().all(|&t| t == -1));
+        if matches!(rule, Rule::Exact) && !logits {
+            for (i, &t) in row[..m].iter().enumerate() {
+                let p = target[(cu[r] + r + i) * v + t as usize];
+                assert!(p > 0.0, "exact rule emitted a token with p = {p}");
+            }
+        }
+    }
+    // Trees: the first min(n, 6) draft tokens as nodes with fuzzed parents.
+    let nodes = n.min(6);
+    let parents: Vec<u32> = (0..nodes)
+        .map(|j| u32::from(b.u8()) % (j as u32 + 1))
+        .collect();
+    let scheme = match b.u8() % 4 {
+        0 => TreeScheme::OneHot,
+        1 => TreeScheme::CumulativeCoin,
+        2 => TreeScheme::MultiRound,
+        _ => TreeScheme::WithoutReplacement,
+    };
+    if target.len() >= (nodes + 1) * v && draft.len() >= (nodes + 1) * v {
+        let tree = TreeVerify {
+            vocab: v,
+            tokens: &tokens[..nodes],
+            parents: &parents,
+            target: Input::Probs(&target[..(nodes + 1) * v]),
+            draft: Some(Input::Probs(&draft[..(nodes + 1) * v])),
+            scheme,
+            seed: 9,
+            position: 0,
+        };
+        let mut out = vec![0i32; nodes + 1];
+        let mut nid = vec![0u32; nodes + 1];
+        let mut s = vec![0.0; verify_tree_scratch_len(v)];
+        if let Ok(m) = verify_tree(&tree, &Philox, &mut out, &mut nid, &mut s) {
+            assert!(m >= 1 && m <= nodes + 1);
+            assert!((0..v as i32).contains(&out[m - 1]));
+        }
+    }
+
+    // Analysis on the first rows, as f64.
+    let p: Vec<f64> = target[..v].iter().map(|&x| f64::from(x)).collect();
+    let q: Vec<f64> = if n > 0 {
+        draft[..v].iter().map(|&x| f64::from(x)).collect()
+    } else {
+        p.clone()
+    };
+    let mut law = vec![0.0; v];
+    let mut s = vec![0.0; 2 * v];
+    if step_law(&p, &q, &rule, 0, residual, &mut law, &mut s).is_ok() {
+        assert!(law.iter().all(|x| x.is_finite() && *x >= 0.0), "{law:?}");
+    }
+    if let Ok(a) = acceptance_probability(&p, &q, &rule, 0, &mut s) {
+        assert!(a.is_finite() && a >= 0.0);
+    }
+});
