@@ -272,9 +272,10 @@ fn finish(res: verify::RequestResult, row: &mut [i32], n: &mut u32, err: &mut Op
     }
 }
 
-/// [`verify`] with the requests split into `threads` contiguous groups verified in parallel:
-/// tasks on rayon's current thread pool with the `rayon` feature, scoped threads
-/// (`std::thread::scope`, one start-up per call) without it; scratch is allocated per group.
+/// [`verify`] with the requests split into contiguous groups verified in parallel: `4·threads`
+/// tasks on rayon's current thread pool with the `rayon` feature (so that workers balance
+/// requests of different cost), `threads` scoped threads (`std::thread::scope`, one start-up per
+/// call) without it; scratch is allocated per group.
 /// The output is bit-identical to [`verify`]'s for every thread count.
 ///
 /// # Errors
@@ -322,7 +323,14 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
         errors,
         diag,
     } = out;
-    let per = b.div_ceil(threads.max(1)).max(1);
+    // Rejections cost an O(V) pass over two rows, full acceptance one over one row, so requests
+    // differ in cost: with rayon, four groups per thread let idle workers steal the slack.
+    let groups = if cfg!(feature = "rayon") && threads > 1 {
+        4 * threads
+    } else {
+        threads.max(1)
+    };
+    let per = b.div_ceil(groups).max(1);
     let dw = width - 1;
     let mut diag_chunks: alloc::vec::Vec<Option<&mut [Diag]>> = match diag {
         Some(d) if dw > 0 => d.chunks_mut(per * dw).map(Some).collect(),
