@@ -4,11 +4,13 @@
 
 use mlkern::Error;
 use mlkern::simd::Isa;
+#[cfg(feature = "std")]
+use mlkern::spec::verify_par;
 use mlkern::spec::{
     Batch, Diag, Draft, Input, NeighborTable, Philox, Purpose, Residual, Rule, TreeScheme,
     TreeVerify, UniformKey, Uniforms, VerifyConfig, VerifyOutput, absorbed_mass,
     acceptance_probability, cool_omega_for_budget, cool_sd_schedule, expected_tokens,
-    nearest_neighbors, step_law, tv_distance, verify, verify_par, verify_scratch_len, verify_tree,
+    nearest_neighbors, step_law, tv_distance, verify, verify_scratch_len, verify_tree,
     verify_tree_scratch_len,
 };
 use rand::rngs::SmallRng as StdRng;
@@ -812,7 +814,14 @@ fn run_batch(
             let mut scratch = vec![0.0; verify_scratch_len(rb.v)];
             verify(&batch, target, draft, cfg, &Philox, out, &mut scratch).unwrap();
         }
+        #[cfg(feature = "std")]
         Some(t) => verify_par(&batch, target, draft, cfg, &Philox, out, t).unwrap(),
+        // Without `std` there is no parallel entry point: the sequential kernel stands in.
+        #[cfg(not(feature = "std"))]
+        Some(_) => {
+            let mut scratch = vec![0.0; verify_scratch_len(rb.v)];
+            verify(&batch, target, draft, cfg, &Philox, out, &mut scratch).unwrap();
+        }
     }
     (toks, n, errs, diag)
 }
