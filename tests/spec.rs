@@ -1677,3 +1677,137 @@ fn tree_errors() {
     assert!(verify_tree(&ok, &Philox, &mut out, &mut nodes, &mut scratch).is_ok());
     assert!(verify_tree(&ok, &Philox, &mut out[..1], &mut nodes, &mut scratch).is_err());
 }
+
+#[test]
+fn review_regressions() {
+    let mut scratch = vec![0.0; verify_scratch_len(3)];
+    // An empty batch with non-empty outputs is a shape error, not a panic.
+    let r = verify::<f32, _>(
+        &Batch {
+            vocab: 3,
+            draft_tokens: &[],
+            cu_num_drafts: &[0],
+            seeds: &[],
+            positions: None,
+        },
+        Input::Probs(&[]),
+        Draft::OneHot,
+        &VerifyConfig::default(),
+        &Philox,
+        VerifyOutput {
+            tokens: &mut [0; 1],
+            num_emitted: &mut [0; 1],
+            errors: &mut [None; 1],
+            diag: None,
+        },
+        &mut scratch,
+    );
+    assert!(r.is_err());
+    // A COOL-SD schedule shorter than k fails the request before any coin (deterministically).
+    let p = [0.2f64, 0.3, 0.5];
+    let rows: Vec<f64> = p.repeat(4);
+    for seed in 0..20 {
+        let o = verify_one(
+            3,
+            &rows,
+            None,
+            &[2, 2, 2],
+            &VerifyConfig::new(Rule::CoolSd { omega: &[2.0, 1.5] }),
+            &Seeded(seed),
+        );
+        assert!(o.err.is_some() && o.n == 0);
+    }
+    // Typical and greedy validate the rows they scan.
+    let bad: Vec<f64> = [f64::NAN, 0.5, 0.5].repeat(2);
+    let typical = VerifyConfig::new(Rule::Typical {
+        eps: 0.09,
+        alpha: 0.3,
+    });
+    assert!(
+        verify_one(3, &bad, None, &[1], &typical, &Philox)
+            .err
+            .is_some()
+    );
+    let inf: Vec<f64> = [f64::INFINITY, 0.5, 0.5].repeat(2);
+    let greedy = VerifyConfig::new(Rule::Greedy);
+    assert!(
+        verify_one(3, &inf, None, &[1], &greedy, &Philox)
+            .err
+            .is_some()
+    );
+    let neg: Vec<f64> = [-0.1, 0.5, 0.6].repeat(2);
+    assert!(
+        verify_one(3, &neg, None, &[2], &greedy, &Philox)
+            .err
+            .is_some()
+    );
+    // LANTERN's reference residuals need a LANTERN rule.
+    let batch = Batch {
+        vocab: 3,
+        draft_tokens: &[1],
+        cu_num_drafts: &[0, 1],
+        seeds: &[0],
+        positions: None,
+    };
+    let r = verify(
+        &batch,
+        Input::Probs(&rows[..6]),
+        Draft::OneHot,
+        &VerifyConfig {
+            residual: Residual::LanternDynamicTree,
+            ..VerifyConfig::default()
+        },
+        &Philox,
+        VerifyOutput {
+            tokens: &mut [0; 2],
+            num_emitted: &mut [0; 1],
+            errors: &mut [None; 1],
+            diag: None,
+        },
+        &mut scratch,
+    );
+    assert!(r.is_err());
+    // The schedule stays finite for a negative ν; the builder rejects dim = 0.
+    let mut w = [0.0; 3];
+    cool_sd_schedule(1.1, -800.0, &mut w).unwrap();
+    assert!(w.iter().all(|x| x.is_finite()) && (w.iter().sum::<f64>() / 3.0 - 1.1).abs() < 1e-12);
+    assert!(nearest_neighbors::<f32>(&[], 1 << 40, 0, 1, mlkern::linalg::Par::Seq).is_err());
+}
+
+#[test]
+fn lantern_static_residuals_subtract_q_itself() {
+    // Reference note §2.3 with q' = q (the official code zeroes only earlier siblings):
+    // δ = .25, x = 0 rejected w.p. .1, Z = [1, 2, 3]. Lumina: (p' − q)₊ = 0 → uniform;
+    // LlamaGen: q' = [.4, 0, 0, 0] → r ∝ [0, .2, .3, .4].
+    let t = NeighborTable::new(&NB4, 4, 3).unwrap();
+    let rule = Rule::Lantern {
+        k: 3,
+        delta: 0.25,
+        neighbors: t,
+    };
+    let mut law = [0.0; 4];
+    let mut s = [0.0; 8];
+    step_law(
+        &P4,
+        &Q4,
+        &rule,
+        0,
+        Residual::LanternLuminaStatic,
+        &mut law,
+        &mut s,
+    )
+    .unwrap();
+    assert!(max_abs_diff(&law, &[0.325, 0.325, 0.225, 0.125]) < 1e-15);
+    step_law(
+        &P4,
+        &Q4,
+        &rule,
+        0,
+        Residual::LanternLlamaGenStatic,
+        &mut law,
+        &mut s,
+    )
+    .unwrap();
+    let want = [0.3, 0.3 + 0.2 / 9.0, 0.2 + 0.3 / 9.0, 0.1 + 0.4 / 9.0];
+    assert!(max_abs_diff(&law, &want) < 1e-15);
+}

@@ -188,7 +188,7 @@ fn scratch_row<'s>(s: &'s mut [f64], n: usize, what: &'static str) -> Result<&'s
 /// The exact law of the token emitted first by one verify step at draft position `position`,
 /// with the drafted token `x ~ q` marginalized: `P_out = a + Σ_x q(x)(1 − f(x))·R_x`, `R_x` the
 /// residual after rejecting `x` (the same for every `x` except LANTERN's reference residuals,
-/// which cost `O(V²)`). Written to `out`; `scratch` holds `2·p.len()` values.
+/// which cost `O(V·(V + k))`). Written to `out`; `scratch` holds `2·p.len()` values.
 ///
 /// For `Greedy` the law is the point mass at `argmax p`; for `Typical` the residual is `p`.
 ///
@@ -261,34 +261,26 @@ pub fn step_law(
             } else {
                 &[][..]
             };
-            // r ← R_x (unnormalized), then out += rej·R_x/ΣR_x.
-            let qsum: f64 = q.iter().sum::<f64>() - q[x];
+            // r ← R_x (unnormalized), then out += rej·R_x/ΣR_x. The static-tree variants subtract
+            // q itself (the official code zeroes q only at siblings tried before x).
             for i in 0..v {
-                let zapped = zap.contains(&(i as u32));
                 r[i] = match residual {
                     Residual::LanternDynamicTree => {
-                        if i == x || zapped {
+                        if i == x {
                             0.0
                         } else {
                             p[i]
                         }
                     }
-                    _ => {
-                        let pi = if residual == Residual::LanternLuminaStatic && zapped {
-                            0.0
-                        } else {
-                            p[i]
-                        };
-                        let mut qi = if i == x || !(qsum > 0.0) {
-                            0.0
-                        } else {
-                            q[i] / qsum
-                        };
-                        if residual == Residual::LanternLlamaGenStatic && zapped {
-                            qi = 0.0;
-                        }
-                        (pi - qi).max(0.0)
-                    }
+                    _ => (p[i] - q[i]).max(0.0),
+                };
+            }
+            for &n in zap {
+                let n = n as usize;
+                r[n] = if residual == Residual::LanternLlamaGenStatic {
+                    p[n]
+                } else {
+                    0.0
                 };
             }
             let mut sum: f64 = r.iter().sum();

@@ -326,7 +326,7 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
     // Rejections cost an O(V) pass over two rows, full acceptance one over one row, so requests
     // differ in cost: with rayon, four groups per thread let idle workers steal the slack.
     let groups = if cfg!(feature = "rayon") && threads > 1 {
-        4 * threads
+        threads.saturating_mul(4)
     } else {
         threads.max(1)
     };
@@ -386,7 +386,19 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
     std::thread::scope(|s| {
         let first = groups.next();
         for (c, (((tok, n), err), dg)) in groups {
-            s.spawn(move || work(c, tok, n, err, dg));
+            // A group whose thread cannot start runs here instead (no panic on OS refusal).
+            let job = std::sync::Arc::new(std::sync::Mutex::new(Some((tok, n, err, dg))));
+            let theirs = std::sync::Arc::clone(&job);
+            let started = std::thread::Builder::new().spawn_scoped(s, move || {
+                if let Some((tok, n, err, dg)) = theirs.lock().ok().and_then(|mut j| j.take()) {
+                    work(c, tok, n, err, dg);
+                }
+            });
+            if started.is_err()
+                && let Some((tok, n, err, dg)) = job.lock().ok().and_then(|mut j| j.take())
+            {
+                work(c, tok, n, err, dg);
+            }
         }
         if let Some((c, (((tok, n), err), dg))) = first {
             work(c, tok, n, err, dg);

@@ -234,7 +234,7 @@ pub(crate) fn absorb<T: Real>(
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] if `codebook.len() != vocab·dim`; [`Error::InvalidParameter`] for
-/// `k ≥ vocab` (with `vocab > 0`), `vocab > u32::MAX`; [`Error::NonFinite`] for a NaN/±Inf entry.
+/// `k ≥ vocab` (with `vocab > 0`), `dim = 0`, `vocab > u32::MAX`; [`Error::NonFinite`] for a NaN/±Inf entry.
 ///
 /// ```
 /// use mlkern::spec::nearest_neighbors;
@@ -262,6 +262,12 @@ pub fn nearest_neighbors<T: Real>(
             what: "spec::nearest_neighbors: codebook",
             expected: Shape::d2(vocab, dim),
             found: Shape::d1(codebook.len()),
+        });
+    }
+    if dim == 0 && vocab > 0 {
+        return Err(Error::InvalidParameter {
+            name: "dim",
+            reason: "at least 1 (codebook vectors need coordinates)",
         });
     }
     if vocab > u32::MAX as usize {

@@ -89,13 +89,16 @@ pub enum Residual {
     Vanilla,
     /// LANTERN's EAGLE-2 dynamic-tree code (`ea_model_llamagen.py::evaluate_posterior`): `p` with
     /// `x` and, if any neighbour was absorbed, the first `k + 1` table neighbours zeroed; uniform
-    /// if nothing is left.
+    /// if nothing is left. The three reference variants use the first `min(k + 1, K)` columns of
+    /// a `K`-wide table (LANTERN's own table has `V − 1` columns) and apply to the LANTERN rules
+    /// only (other rules reject them).
     LanternDynamicTree,
-    /// LANTERN's Lumina static-tree code: `q'` = `q` with `x` zeroed and renormalized, `p` zeroed
-    /// at the first `k + 1` neighbours (if any was absorbed), then `(p − q')₊`; uniform if empty.
+    /// LANTERN's Lumina static-tree code: `p` zeroed at the first `k + 1` neighbours (if any was
+    /// absorbed), then `(p − q)₊`; uniform if empty. (The official code subtracts `q` with the
+    /// siblings tried *before* `x` zeroed; with one drafted token per position that is `q`.)
     LanternLuminaStatic,
-    /// LANTERN's LlamaGen static-tree code (`evaluate_posterior_v1`): `q'` as above, then `q'`
-    /// (not `p`) zeroed at the first `k + 1` neighbours, then `(p − q')₊`; uniform if empty.
+    /// LANTERN's LlamaGen static-tree code (`evaluate_posterior_v1`): `q` (not `p`) zeroed at the
+    /// first `k + 1` neighbours (if any was absorbed), then `(p − q')₊`; uniform if empty.
     LanternLlamaGenStatic,
 }
 
@@ -231,13 +234,19 @@ pub fn cool_sd_schedule(delta: f64, nu: f64, out: &mut [f64]) -> Result<()> {
     if n == 0 {
         return Ok(());
     }
-    // ω_i = δ·e^{−ν i} / mean_j e^{−ν j}, computed relative to e^{−ν} to avoid overflow.
-    let mean = (1..=n)
-        .map(|j| Float::exp(-nu * (j as f64 - 1.0)))
+    // ω_i = δ·e^{−ν i} / mean_j e^{−ν j}, with every exponent shifted by the largest one (≤ 0
+    // after the shift), so nothing overflows and the mean is at least 1/L.
+    let top = if nu >= 0.0 {
+        0.0
+    } else {
+        -nu * (n as f64 - 1.0)
+    };
+    let mean = (0..n)
+        .map(|j| Float::exp(-nu * j as f64 - top))
         .sum::<f64>()
         / n as f64;
     for (i, o) in out.iter_mut().enumerate() {
-        *o = delta * Float::exp(-nu * i as f64) / mean;
+        *o = delta * Float::exp(-nu * i as f64 - top) / mean;
     }
     Ok(())
 }

@@ -66,7 +66,7 @@ pub struct TreeVerify<'a, T> {
 /// assert_eq!(mlkern::spec::verify_tree_scratch_len(2048), 2 * 2048 + 2);
 /// ```
 pub fn verify_tree_scratch_len(vocab: usize) -> usize {
-    2 * vocab + blocks_for(vocab)
+    vocab.saturating_mul(2).saturating_add(blocks_for(vocab))
 }
 
 /// Verifies a token tree. Writes the emitted tokens to `out_tokens` and the tree node of each
@@ -235,6 +235,12 @@ fn check_tree<T: Real>(
             what: "spec::verify_tree: vocabulary",
         });
     }
+    if v > i32::MAX as usize {
+        return Err(Error::InvalidParameter {
+            name: "vocab",
+            reason: "at most i32::MAX (tokens are written as i32)",
+        });
+    }
     if tree.parents.len() != n {
         return Err(Error::ShapeMismatch {
             what: "spec::verify_tree: parents",
@@ -255,7 +261,7 @@ fn check_tree<T: Real>(
                     .is_some_and(|t| *t > 0.0 && t.is_finite()),
             ),
         };
-        if len != (n + 1) * v {
+        if (n + 1).checked_mul(v) != Some(len) {
             return Err(Error::ShapeMismatch {
                 what: "spec::verify_tree: rows",
                 expected: Shape::d2(n + 1, v),

@@ -97,7 +97,7 @@ pub(crate) fn check_batch<T: Real>(
                 logits
             }
         };
-        if data.len() != rows * v {
+        if rows.checked_mul(v) != Some(data.len()) {
             return Err(shape(what, Shape::d2(rows, v), Shape::d1(data.len())));
         }
         Ok(())
@@ -117,7 +117,31 @@ pub(crate) fn check_batch<T: Real>(
         }
     }
     cfg.rule.validate(v)?;
+    if cfg.residual.is_lantern_ref() && cfg.rule.lantern().is_none() {
+        return Err(Error::InvalidParameter {
+            name: "residual",
+            reason: "LANTERN's reference residuals need a LANTERN rule",
+        });
+    }
+    if matches!(cfg.rule, Rule::MixtureBudget { .. }) && matches!(draft, Draft::CondProbs(_)) {
+        return Err(Error::InvalidParameter {
+            name: "rule",
+            reason: "MixtureBudget needs full draft rows or one-hot drafts",
+        });
+    }
     if b == 0 {
+        if !out.tokens.is_empty() || !out.num_emitted.is_empty() || !out.errors.is_empty() {
+            return Err(shape(
+                "spec::verify: outputs of an empty batch",
+                Shape::d1(0),
+                Shape::d1(
+                    out.tokens
+                        .len()
+                        .max(out.num_emitted.len())
+                        .max(out.errors.len()),
+                ),
+            ));
+        }
         return Ok(k_max + 1);
     }
     let width = out.tokens.len() / b;
@@ -209,6 +233,13 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
             });
         }
         let greedy = matches!(self.cfg.rule, Rule::Greedy) || target_t == Some(0.0);
+        if k > 0 && self.cfg.rule.omega(k - 1).is_none() {
+            // Checked before any coin, so the outcome never depends on how far a request gets.
+            return Err(Error::InvalidParameter {
+                name: "omega",
+                reason: "one value, or at least one per draft position",
+            });
+        }
         let mut emitted = 0usize;
         for i in 0..k {
             let x = self.batch.draft_tokens[first + i] as usize;
@@ -272,7 +303,15 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
                     let tv = match q {
                         QSide::Row(qd) => scan(&Weights::Excess { p, q: qd }, isa, blocks)
                             .map_err(|b| bad_error(b, row, v, "target or draft"))?,
-                        QSide::Point { qx: 1.0, .. } => 1.0 - px.min(1.0),
+                        // One-hot q at `a` (the drafted token, or a greedy draft's argmax).
+                        QSide::Point { x: a, qx: 1.0 } => {
+                            let pa = if a == x {
+                                px
+                            } else {
+                                p.prob(a, isa).map_err(|b| bad_error(b, row, v, "target"))?
+                            };
+                            1.0 - pa.min(1.0)
+                        }
                         QSide::Point { .. } => {
                             return Err(Error::InvalidParameter {
                                 name: "rule",
@@ -291,7 +330,7 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
                     (px + lambda * excess, true)
                 }
                 Rule::Typical { eps, alpha } => {
-                    let h = entropy(&p, isa);
+                    let h = entropy(&p, isa).map_err(|b| bad_error(b, row, v, "target"))?;
                     let thr = eps.min(alpha * num_traits::Float::exp(-h));
                     (if px > thr { 1.0 } else { 0.0 }, false)
                 }
@@ -475,6 +514,21 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
             Input::Logits { logits, .. } => logits,
         };
         let r = &data[row * v..(row + 1) * v];
+        if let Input::Probs(_) = inp {
+            // Probabilities must be finite and non-negative here as everywhere (logits may be −∞).
+            if let Some(i) = self.cfg.isa.find_non_finite(r) {
+                return Err(Error::NonFinite {
+                    what: "spec::verify: row (NaN or ±Inf)",
+                    index: row * v + i,
+                });
+            }
+            if r.iter().any(|x| *x < T::zero()) {
+                return Err(Error::InvalidParameter {
+                    name: "probabilities",
+                    reason: "non-negative",
+                });
+            }
+        }
         match self.cfg.isa.argmax(r) {
             Ok((i, _)) => Ok(i),
             Err(_) => Err(Error::NonFinite {
@@ -529,7 +583,7 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
 }
 
 /// `−Σ p ln(p + 10⁻⁵)` (Medusa's entropy, with its `10⁻⁵` inside the log).
-fn entropy<T: Real>(p: &Dist<'_, T>, isa: Isa) -> f64 {
+fn entropy<T: Real>(p: &Dist<'_, T>, isa: Isa) -> core::result::Result<f64, Bad> {
     let v = p.len();
     let mut tmp = [T::zero(); BLOCK];
     let mut buf = [0.0f64; BLOCK];
@@ -537,13 +591,20 @@ fn entropy<T: Real>(p: &Dist<'_, T>, isa: Isa) -> f64 {
     for start in (0..v).step_by(BLOCK) {
         let n = BLOCK.min(v - start);
         p.fill(start, &mut buf[..n], &mut tmp[..n], isa);
-        for &x in &buf[..n] {
+        for (j, &x) in buf[..n].iter().enumerate() {
+            if !(x >= 0.0 && x.is_finite()) {
+                return Err(if x.is_finite() {
+                    Bad::Negative(start + j)
+                } else {
+                    Bad::NonFinite(start + j)
+                });
+            }
             if x > 0.0 {
                 h -= x * num_traits::Float::ln(x + 1e-5);
             }
         }
     }
-    h
+    Ok(h)
 }
 
 /// LANTERN's reference residual rows (see [`Residual`]), written to `dense`.
@@ -585,40 +646,45 @@ fn lantern_ref_row<T: Real>(
             }
         }
         Residual::LanternLuminaStatic | Residual::LanternLlamaGenStatic => {
-            let zap_p = mode == Residual::LanternLuminaStatic;
-            if zap_p {
-                for &n in zap {
-                    dense[n as usize] = 0.0;
-                }
-            }
-            if let QSide::Row(qd) = q {
-                // q' = q with x zeroed, renormalized; LlamaGen then zeroes q' at the neighbours.
-                let mut qbuf = [0.0f64; BLOCK];
-                let mut qsum = 0.0;
-                for start in (0..v).step_by(BLOCK) {
-                    let n = BLOCK.min(v - start);
-                    qd.fill(start, &mut qbuf[..n], &mut tmp[..n], isa);
-                    qsum += qbuf[..n].iter().sum::<f64>();
-                }
-                let qx = qd.prob(x, isa)?;
-                let norm = qsum - qx;
-                for start in (0..v).step_by(BLOCK) {
-                    let n = BLOCK.min(v - start);
-                    qd.fill(start, &mut qbuf[..n], &mut tmp[..n], isa);
-                    for (j, &qv) in qbuf[..n].iter().enumerate() {
-                        let i = start + j;
-                        let mut qp = if i == x || !(norm > 0.0) {
-                            0.0
-                        } else {
-                            qv / norm
-                        };
-                        if !zap_p && zap.contains(&(i as u32)) {
-                            qp = 0.0;
+            // (p − q)₊ first: the official code zeroes q only at siblings tried before x, so for
+            // one drafted token per position q' = q.
+            match q {
+                QSide::Row(qd) => {
+                    let mut qbuf = [0.0f64; BLOCK];
+                    for start in (0..v).step_by(BLOCK) {
+                        let n = BLOCK.min(v - start);
+                        qd.fill(start, &mut qbuf[..n], &mut tmp[..n], isa);
+                        for (j, (d, &qv)) in dense[start..start + n]
+                            .iter_mut()
+                            .zip(&qbuf[..n])
+                            .enumerate()
+                        {
+                            if !(qv >= 0.0 && qv.is_finite()) {
+                                return Err(if qv.is_finite() {
+                                    Bad::Negative(start + j)
+                                } else {
+                                    Bad::NonFinite(start + j)
+                                });
+                            }
+                            let r = *d - qv;
+                            *d = if r > 0.0 { r } else { 0.0 };
                         }
-                        let d = dense[i] - qp;
-                        dense[i] = if d > 0.0 { d } else { 0.0 };
                     }
                 }
+                QSide::Point { x: a, qx } => {
+                    let r = dense[a] - qx;
+                    dense[a] = if r > 0.0 { r } else { 0.0 };
+                }
+            }
+            // Lumina zeroes p at the neighbours ((0 − q)₊ = 0); LlamaGen zeroes q there
+            // ((p − 0)₊ = p).
+            for &n in zap {
+                let n = n as usize;
+                dense[n] = if mode == Residual::LanternLuminaStatic {
+                    0.0
+                } else {
+                    p.prob(n, isa)?
+                };
             }
         }
         _ => {}

@@ -64,7 +64,8 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Print the exact law of the first emitted token, its TV to the target and the acceptance
-    /// probability (the draft token marginalised over Q's first row).
+    /// probability (the draft token marginalised over Q's first row; with --one-hot, given the
+    /// first token of T).
     #[arg(long, conflicts_with = "trials")]
     analytic: bool,
     /// Simulate N steps: draw the draft tokens from Q (own random stream), verify, count.
@@ -169,6 +170,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         (None, None, false) => {
             return Err(CliError::Usage("--tokens T.npy is required".into()));
+        }
+        (None, _, true) if args.one_hot => {
+            return Err(CliError::Usage(
+                "--analytic with --one-hot needs --tokens T.npy (the deterministic drafts)".into(),
+            ));
         }
         (None, _, _) => vec![0; b * k],
     };
@@ -312,7 +318,7 @@ impl Job<'_> {
 
     fn run<T: Real>(&self, p: &[T], q: Option<&[T]>, args: &Args) -> Result<Value, CliError> {
         if args.analytic {
-            return self.analytic(p, q);
+            return self.analytic(p, if args.one_hot { None } else { q });
         }
         let (b, k) = (self.b, self.k);
         let cu: Vec<usize> = (0..=b).map(|r| r * k).collect();
@@ -451,7 +457,15 @@ impl Job<'_> {
                 .map(|x| x.as_f64())
                 .collect();
             let q0: Vec<f64> = match (q, k) {
-                (_, 0) | (None, _) => p0.clone(),
+                (_, 0) => p0.clone(),
+                // One-hot drafts: q is the point mass at the given first draft token.
+                (None, _) => {
+                    let mut e = vec![0.0; v];
+                    if let Some(x) = e.get_mut(self.tokens[r * k] as usize) {
+                        *x = 1.0;
+                    }
+                    e
+                }
                 (Some(q), _) => q[r * k * v..][..v].iter().map(|x| x.as_f64()).collect(),
             };
             let res = if k == 0 {
