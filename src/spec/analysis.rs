@@ -5,7 +5,7 @@ use crate::error::{Error, Result, Shape};
 use crate::simd::Isa;
 
 use super::neighbors::absorb;
-use super::rule::{Residual, Rule};
+use super::rule::{Residual, Rule, mixture_lambda, typical_threshold};
 use super::scan::Dist;
 
 fn check_pq(p: &[f64], q: &[f64], what: &'static str) -> Result<()> {
@@ -66,20 +66,14 @@ fn effective(
             }
             return Ok(true);
         }
-        Rule::Lantern {
-            k,
-            delta,
-            neighbors,
-        }
-        | Rule::LanternPP {
-            k,
-            lambda: delta,
-            neighbors,
-        } => {
-            let pp = matches!(rule, Rule::LanternPP { .. });
+        Rule::Lantern { .. } | Rule::LanternPP { .. } => {
             for (x, o) in out.iter_mut().enumerate() {
-                let budget = if pp { (delta - 1.0) * p[x] } else { delta };
-                let a = absorb(&Dist::Probs(p), &neighbors, x, k, budget, isa)
+                let (table, k, budget) =
+                    rule.lantern_budget(p[x]).ok_or(Error::InvalidParameter {
+                        name: "rule",
+                        reason: "a LANTERN rule",
+                    })?;
+                let a = absorb(&Dist::Probs(p), &table, x, k, budget, isa)
                     .map_err(|e| e.into_error(p))?;
                 *o = p[x] + a.mass;
             }
@@ -91,13 +85,7 @@ fn effective(
         }
         Rule::MixtureBudget { delta } => {
             let tv: f64 = p.iter().zip(q).map(|(a, b)| (b - a).max(0.0)).sum();
-            let lambda = if delta == 0.0 {
-                0.0
-            } else if tv > 0.0 {
-                (delta / tv).min(1.0)
-            } else {
-                1.0
-            };
+            let lambda = mixture_lambda(delta, tv);
             for ((o, &px), &qx) in out.iter_mut().zip(p).zip(q) {
                 *o = px + lambda * (qx - px).max(0.0);
             }
@@ -108,7 +96,7 @@ fn effective(
                 .filter(|x| **x > 0.0)
                 .map(|x| -x * num_traits::Float::ln(x + 1e-5))
                 .sum();
-            let thr = eps.min(alpha * num_traits::Float::exp(-h));
+            let thr = typical_threshold(eps, alpha, h);
             for (o, &px) in out.iter_mut().zip(p) {
                 *o = if px > thr { 1.0 } else { 0.0 };
             }
@@ -246,11 +234,7 @@ pub fn step_law(
             if !(rej > 0.0) {
                 continue;
             }
-            let budget = match *rule {
-                Rule::LanternPP { lambda, .. } => (lambda - 1.0) * p[x],
-                Rule::Lantern { delta, .. } => delta,
-                _ => 0.0,
-            };
+            let budget = rule.lantern_budget(p[x]).map_or(0.0, |(_, _, b)| b);
             let jstar = absorb(&Dist::Probs(p), &table, x, k, budget, isa)
                 .map_err(|e| e.into_error(p))?
                 .count;

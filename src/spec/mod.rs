@@ -237,37 +237,46 @@ pub fn verify<T: Real, U: Uniforms + ?Sized>(
         cfg,
         rng,
     };
-    let VerifyOutput {
-        tokens,
-        num_emitted,
-        errors,
-        mut diag,
-    } = out;
-    for r in 0..num_emitted.len() {
-        let d = diag
-            .as_deref_mut()
-            .map(|d| &mut d[r * (width - 1)..(r + 1) * (width - 1)]);
-        let row = &mut tokens[r * width..(r + 1) * width];
-        finish(
-            ctx.request(r, row, d, scratch),
-            row,
-            &mut num_emitted[r],
-            &mut errors[r],
-        );
-    }
+    run_requests(
+        &ctx,
+        0,
+        width,
+        out.tokens,
+        out.num_emitted,
+        out.errors,
+        out.diag,
+        scratch,
+    );
     Ok(())
 }
 
-fn finish(res: verify::RequestResult, row: &mut [i32], n: &mut u32, err: &mut Option<Error>) {
-    match res {
-        Ok(k) => {
-            *n = k;
-            *err = None;
-        }
-        Err(e) => {
-            row.fill(-1);
-            *n = 0;
-            *err = Some(e);
+/// Verifies the consecutive requests `first..first + n.len()` into their output rows (`width`
+/// tokens, `width − 1` diagnostics each); a failed request gets `−1` tokens and its error.
+#[allow(clippy::too_many_arguments)]
+fn run_requests<T: Real, U: Uniforms + ?Sized>(
+    ctx: &verify::Ctx<'_, '_, T, U>,
+    first: usize,
+    width: usize,
+    tokens: &mut [i32],
+    n: &mut [u32],
+    errors: &mut [Option<Error>],
+    mut diag: Option<&mut [Diag]>,
+    scratch: &mut [f64],
+) {
+    let dw = width - 1;
+    for j in 0..n.len() {
+        let row = &mut tokens[j * width..(j + 1) * width];
+        let d = diag.as_deref_mut().map(|d| &mut d[j * dw..(j + 1) * dw]);
+        match ctx.request(first + j, row, d, scratch) {
+            Ok(k) => {
+                n[j] = k;
+                errors[j] = None;
+            }
+            Err(e) => {
+                row.fill(-1);
+                n[j] = 0;
+                errors[j] = Some(e);
+            }
         }
     }
 }
@@ -342,19 +351,9 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
                      tok: &mut [i32],
                      n: &mut [u32],
                      err: &mut [Option<Error>],
-                     mut dg: Option<&mut [Diag]>| {
+                     dg: Option<&mut [Diag]>| {
         let mut scratch = alloc::vec![0.0f64; need];
-        for j in 0..n.len() {
-            let r = c * per + j;
-            let row = &mut tok[j * width..(j + 1) * width];
-            let d = dg.as_deref_mut().map(|d| &mut d[j * dw..(j + 1) * dw]);
-            finish(
-                ctx.request(r, row, d, &mut scratch),
-                row,
-                &mut n[j],
-                &mut err[j],
-            );
-        }
+        run_requests(ctx, c * per, width, tok, n, err, dg, &mut scratch);
     };
     let ngroups = diag_chunks.len();
     let mut groups = tokens

@@ -177,6 +177,24 @@ impl Rule<'_> {
         }
     }
 
+    /// The neighbour table, `k` and the absorption budget for drafted probability `px` of the
+    /// LANTERN rules: `δ` for `Lantern`, `(λ − 1)·px` for `LanternPP`.
+    pub(crate) fn lantern_budget(&self, px: f64) -> Option<(NeighborTable<'_>, usize, f64)> {
+        match *self {
+            Rule::Lantern {
+                k,
+                delta,
+                neighbors,
+            } => Some((neighbors, k, delta)),
+            Rule::LanternPP {
+                k,
+                lambda,
+                neighbors,
+            } => Some((neighbors, k, (lambda - 1.0) * px)),
+            _ => None,
+        }
+    }
+
     /// `ω` at draft position `i` for `CoolSd` (1 for the other rules); `None` past the schedule.
     pub(crate) fn omega(&self, i: usize) -> Option<f64> {
         match *self {
@@ -185,6 +203,22 @@ impl Rule<'_> {
             _ => Some(1.0),
         }
     }
+}
+
+/// The mixture rule's `λ = min(1, δ/TV(p, q))` (0 for `δ = 0`, 1 for `TV = 0`).
+pub(crate) fn mixture_lambda(delta: f64, tv: f64) -> f64 {
+    if delta == 0.0 {
+        0.0
+    } else if tv > 0.0 {
+        (delta / tv).min(1.0)
+    } else {
+        1.0
+    }
+}
+
+/// Medusa's typical-acceptance threshold `min(ε, α·e^{−H})` for entropy `h`.
+pub(crate) fn typical_threshold(eps: f64, alpha: f64, h: f64) -> f64 {
+    eps.min(alpha * Float::exp(-h))
 }
 
 fn check_table(k: usize, t: &NeighborTable<'_>, vocab: usize) -> Result<()> {

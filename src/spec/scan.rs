@@ -75,6 +75,27 @@ pub(crate) enum Bad {
     NoMass,
 }
 
+impl Bad {
+    /// `Ok` for a finite, non-negative probability `x` at index `i`; otherwise what is wrong.
+    #[inline]
+    pub(crate) fn check(i: usize, x: f64) -> Result<(), Bad> {
+        if x >= 0.0 && x.is_finite() {
+            Ok(())
+        } else if x.is_finite() {
+            Err(Bad::Negative(i))
+        } else {
+            Err(Bad::NonFinite(i))
+        }
+    }
+
+    /// The first entry of `row` that is not a finite, non-negative probability.
+    pub(crate) fn first(row: &[f64]) -> Option<Bad> {
+        row.iter()
+            .enumerate()
+            .find_map(|(i, &x)| Bad::check(i, x).err())
+    }
+}
+
 impl<'a, T: Real> Dist<'a, T> {
     /// The row of logits `row` at temperature `t > 0`; fills `blocks` with the block sums of the
     /// weights (so the bonus draw can reuse them).
@@ -122,13 +143,7 @@ impl<'a, T: Real> Dist<'a, T> {
         match *self {
             Dist::Probs(r) => {
                 let x = r[i].as_f64();
-                if !x.is_finite() {
-                    Err(Bad::NonFinite(i))
-                } else if x < 0.0 {
-                    Err(Bad::Negative(i))
-                } else {
-                    Ok(x)
-                }
+                Bad::check(i, x).map(|()| x)
             }
             Dist::Logits { row, max, inv_t, z } => {
                 let mut w = [(row[i] - max) * inv_t];
@@ -462,11 +477,7 @@ fn locate<T: Real>(w: &Weights<'_, T>, isa: Isa) -> Bad {
         },
         Weights::Excess { p, q } => [Some(p), Some(q)],
         Weights::Dense(r) => {
-            return match r.iter().position(|x| !(*x >= 0.0 && *x <= f64::MAX)) {
-                Some(i) if r[i].is_finite() => Bad::Negative(i),
-                Some(i) => Bad::NonFinite(i),
-                None => Bad::NoMass,
-            };
+            return Bad::first(r).unwrap_or(Bad::NoMass);
         }
     };
     for d in rows.into_iter().flatten() {

@@ -5,7 +5,7 @@ use crate::error::{Error, Result, Shape};
 use crate::simd::Isa;
 
 use super::neighbors::{AbsorbError, absorb};
-use super::rule::{Residual, Rule};
+use super::rule::{Residual, Rule, mixture_lambda, typical_threshold};
 use super::scan::{BLOCK, Bad, Dist, QSide, Weights, blocks_for, pick, scan};
 use super::uniform::{Purpose, UniformKey, Uniforms, open_unit};
 use super::{Batch, Diag, Draft, Input, VerifyConfig, VerifyOutput};
@@ -278,22 +278,16 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
             let mut jstar = 0usize;
             let (p_eff, coin) = match self.cfg.rule {
                 Rule::Exact | Rule::Greedy => (px, true),
-                Rule::Lantern {
-                    k: kk,
-                    delta,
-                    neighbors,
-                } => {
-                    let a = absorb(&p, &neighbors, x, kk, delta, isa)
-                        .map_err(|e| absorb_error(e, row, v))?;
-                    (absorbed, jstar) = (a.mass, a.count);
-                    (px + a.mass, true)
-                }
-                Rule::LanternPP {
-                    k: kk,
-                    lambda,
-                    neighbors,
-                } => {
-                    let a = absorb(&p, &neighbors, x, kk, (lambda - 1.0) * px, isa)
+                Rule::Lantern { .. } | Rule::LanternPP { .. } => {
+                    let (table, kk, budget) =
+                        self.cfg
+                            .rule
+                            .lantern_budget(px)
+                            .ok_or(Error::InvalidParameter {
+                                name: "rule",
+                                reason: "a LANTERN rule",
+                            })?;
+                    let a = absorb(&p, &table, x, kk, budget, isa)
                         .map_err(|e| absorb_error(e, row, v))?;
                     (absorbed, jstar) = (a.mass, a.count);
                     (px + a.mass, true)
@@ -319,19 +313,13 @@ impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
                             });
                         }
                     };
-                    let lambda = if delta == 0.0 {
-                        0.0
-                    } else if tv > 0.0 {
-                        (delta / tv).min(1.0)
-                    } else {
-                        1.0
-                    };
+                    let lambda = mixture_lambda(delta, tv);
                     let excess = if qx > px { qx - px } else { 0.0 };
                     (px + lambda * excess, true)
                 }
                 Rule::Typical { eps, alpha } => {
                     let h = entropy(&p, isa).map_err(|b| bad_error(b, row, v, "target"))?;
-                    let thr = eps.min(alpha * num_traits::Float::exp(-h));
+                    let thr = typical_threshold(eps, alpha, h);
                     (if px > thr { 1.0 } else { 0.0 }, false)
                 }
             };
@@ -592,13 +580,7 @@ fn entropy<T: Real>(p: &Dist<'_, T>, isa: Isa) -> core::result::Result<f64, Bad>
         let n = BLOCK.min(v - start);
         p.fill(start, &mut buf[..n], &mut tmp[..n], isa);
         for (j, &x) in buf[..n].iter().enumerate() {
-            if !(x >= 0.0 && x.is_finite()) {
-                return Err(if x.is_finite() {
-                    Bad::Negative(start + j)
-                } else {
-                    Bad::NonFinite(start + j)
-                });
-            }
+            Bad::check(start + j, x)?;
             if x > 0.0 {
                 h -= x * num_traits::Float::ln(x + 1e-5);
             }
@@ -626,12 +608,8 @@ fn lantern_ref_row<T: Real>(
         let n = BLOCK.min(v - start);
         p.fill(start, &mut dense[start..start + n], &mut tmp[..n], isa);
     }
-    if let Some(i) = dense.iter().position(|x| !(*x >= 0.0 && x.is_finite())) {
-        return Err(if dense[i].is_finite() {
-            Bad::Negative(i)
-        } else {
-            Bad::NonFinite(i)
-        });
+    if let Some(b) = Bad::first(dense) {
+        return Err(b);
     }
     let zap: &[u32] = if jstar >= 1 {
         &nbrs[..(k + 1).min(nbrs.len())]
@@ -659,13 +637,7 @@ fn lantern_ref_row<T: Real>(
                             .zip(&qbuf[..n])
                             .enumerate()
                         {
-                            if !(qv >= 0.0 && qv.is_finite()) {
-                                return Err(if qv.is_finite() {
-                                    Bad::Negative(start + j)
-                                } else {
-                                    Bad::NonFinite(start + j)
-                                });
-                            }
+                            Bad::check(start + j, qv)?;
                             let r = *d - qv;
                             *d = if r > 0.0 { r } else { 0.0 };
                         }
