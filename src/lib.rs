@@ -8,6 +8,7 @@
 //! | `linalg` | matrix views over slices, GEMM with explicit parallelism, the symmetric product `α·A·Aᵀ + β·C`, a portable blocked GEMM for builds without `std` | alloc |
 //! | [`spectrum`] | effective rank (both weightings), entropies, stable rank, participation ratio, numerical rank, RankMe, isotropy, WeightWatcher α; matrix → spectrum; streaming covariance; NDS; logit margins | core (metrics, NDS, margins), alloc (decompositions) |
 //! | [`spec`] | speculative-decoding verification: exact and relaxed (LANTERN, LANTERN++, COOL-SD, mixture budget, typical) rules, batched, Philox uniforms, token trees, exact `f64` analysis | core (alloc: neighbour-table builder; rayon: `verify_par`) |
+//! | [`stft`] | FFTs (rustfft with `std`, an in-crate mixed-radix/Bluestein transform without), windows, `torch.stft`/`torch.istft`-compatible STFT/ISTFT, TiARA attention reweighting | core (windows, TiARA), alloc (FFT, STFT) |
 //! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
 //! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
 //! | `gpu` | the cuBLAS backend (feature `cublas`, std tier); without it a stub whose constructors return `BackendUnavailable` | alloc |
@@ -43,9 +44,12 @@ pub mod io;
 pub mod linalg;
 #[cfg(feature = "alloc")]
 pub mod ortho;
+#[cfg(feature = "std")]
+mod par;
 pub mod simd;
 pub mod spec;
 pub mod spectrum;
+pub mod stft;
 
 pub use error::{Error, Result, Shape};
 pub use real::Real;

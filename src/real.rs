@@ -27,6 +27,7 @@ pub trait Real:
     + crate::simd::Kernels
     + crate::simd::Elem
     + sealed::LinalgScalar
+    + sealed::FftScalar
 {
     /// `"f32"` or `"f64"`.
     const NAME: &'static str;
@@ -80,4 +81,14 @@ pub(crate) mod sealed {
     pub trait LinalgScalar {}
     #[cfg(not(feature = "alloc"))]
     impl<T> LinalgScalar for T {}
+    /// With `std`, the scalar bound of the rustfft backend; empty otherwise.
+    #[cfg(feature = "std")]
+    pub trait FftScalar: crate::stft::rust_backend::RustFftScalar {}
+    #[cfg(feature = "std")]
+    impl<T: crate::stft::rust_backend::RustFftScalar> FftScalar for T {}
+    /// With `std`, the scalar bound of the rustfft backend; empty otherwise.
+    #[cfg(not(feature = "std"))]
+    pub trait FftScalar {}
+    #[cfg(not(feature = "std"))]
+    impl<T> FftScalar for T {}
 }

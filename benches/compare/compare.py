@@ -113,12 +113,17 @@ class Anchor:
     plans, tensor wrapping — is excluded from the timing). The callable's return value
     is turned into numpy by ``to_numpy`` (default: ``.numpy()`` for tensors) and must be
     a single array (compared with mlkern output ``out``) or a dict ``{output_name: array}``.
+
+    ``timing_only`` marks a yardstick that does not compute the workload's result (e.g. a
+    plain copy of the input as a memory-bandwidth bound): it is timed and its ratio shown,
+    its result is never compared, and the row's check reads ``timing only``.
     """
 
     label: str
     prepare: Callable[[dict[str, np.ndarray]], Callable[[], Any]]
     to_numpy: Callable[[Any], Any] | None = None
     library: str = "numpy"  # "torch" anchors make main() import torch and pin its threads
+    timing_only: bool = False
 
 
 def numpy_anchor(label: str, fn: Callable[..., Any]) -> Anchor:
@@ -664,7 +669,297 @@ accept_workload("accept_b1_k4_v16384", 1, 4, 16384)
 accept_workload("accept_b1_k4_v128256", 1, 4, 128256)
 accept_workload("accept_b8_k4_v128256_onehot", 8, 4, 128256, one_hot=True)
 
-# Later workloads (stft, istft, tiara, tree) go here; see README.md, "Adding a workload".
+# --- stft / istft: short-time Fourier transform with torch.stft's conventions ------------
+#
+# mlkern stft X -o OUT --n-fft N --hop H --window hann: X float32 [B, L] -> complex64
+# [B, F, T] with F = N//2 + 1 and T = 1 + L//H, as torch.stft(x, N, H, window=
+# torch.hann_window(N), return_complex=True): periodic window, center=True (reflect padding
+# of N//2 on both sides), onesided, unnormalized, each frame's phase referred to its first
+# sample. mlkern istft SPEC -o OUT ... --length L is torch.istft(spec, N, H, window=...,
+# length=L): irfft of each frame, times the window, overlap-added, divided by the
+# overlap-added squared window, the first N//2 samples dropped. Both workloads use the same
+# signal (the istft input is its spectrum, computed in float64 and stored as complex64).
+#
+# Pass bound: 1e-5 normwise (max |Δ| / max |reference|), for float32. Measured on these
+# inputs against the float64 STFT: torch 1.7e-7, scipy 1.2e-7; for the inverse, torch and
+# the scipy overlap-add agree to ~1e-7. A wrong window (symmetric instead of periodic) gives
+# ~1e-2, a one-sample framing offset or a missing reflect pad ~1e-1 or more.
+STFT_RTOL = 1e-5
+
+# (a_0, a_1, ...) of w[n] = Σ_k (-1)^k a_k cos(2πkn/D): torch.{hann,hamming,blackman}_window
+COSINE_WINDOWS = {"rect": (1.0,), "hann": (0.5, 0.5), "hamming": (0.54, 0.46), "blackman": (0.42, 0.5, 0.08)}
+
+
+def anchor_threads() -> int:
+    """The --threads value (read before numpy was imported), for anchors that take a thread count."""
+    return int(_EARLY_THREADS) if _EARLY_THREADS.strip().isdigit() else 1
+
+
+def cosine_window(kind: str, n: int, periodic: bool = True) -> np.ndarray:
+    """float64 window of length n: D = n (periodic, torch's default) or n - 1 (symmetric)."""
+    denom = n if periodic else n - 1
+    if denom <= 0:
+        return np.ones(n)
+    t = 2.0 * np.pi * np.arange(n) / denom
+    return sum((-1) ** k * a * np.cos(k * t) for k, a in enumerate(COSINE_WINDOWS[kind])) + np.zeros(n)
+
+
+def stft_numpy(x: np.ndarray, n_fft: int, hop: int, win: np.ndarray, rfft: Callable[..., Any] = np.fft.rfft) -> np.ndarray:
+    """torch.stft(center=True, pad_mode='reflect', onesided) of x [..., L]: [..., F, T] (a view)."""
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    pad = [(0, 0)] * (x.ndim - 1) + [(n_fft // 2, n_fft // 2)]
+    frames = sliding_window_view(np.pad(x, pad, mode="reflect"), n_fft, axis=-1)[..., ::hop, :]  # [..., T, n_fft]
+    return rfft(frames * win, axis=-1).swapaxes(-1, -2)
+
+
+def overlap_add(frames: np.ndarray, hop: int) -> np.ndarray:
+    """Σ_t frames[..., t, :] placed at t·hop: [..., (T - 1)·hop + n]."""
+    *batch, t, n = frames.shape
+    if n % hop == 0:  # n/hop shifted adds of [T, hop] blocks instead of T adds of one frame
+        q = n // hop
+        y = np.zeros((*batch, t + q - 1, hop), dtype=frames.dtype)
+        for j in range(q):
+            y[..., j : j + t, :] += frames[..., j * hop : (j + 1) * hop]
+        return y.reshape(*batch, (t + q - 1) * hop)
+    y = np.zeros((*batch, (t - 1) * hop + n), dtype=frames.dtype)
+    for i in range(t):
+        y[..., i * hop : i * hop + n] += frames[..., i, :]
+    return y
+
+
+def istft_numpy(
+    spec: np.ndarray,
+    n_fft: int,
+    hop: int,
+    win: np.ndarray,
+    length: int,
+    irfft: Callable[..., Any] = np.fft.irfft,
+    envelope: np.ndarray | None = None,
+) -> np.ndarray:
+    """torch.istft(center=True, onesided, length=length) of spec [..., F, T]: [..., length]."""
+    frames = irfft(spec.swapaxes(-1, -2), n=n_fft, axis=-1)  # [..., T, n_fft], real dtype of spec
+    frames *= win
+    y = overlap_add(frames, hop)
+    if envelope is None:
+        envelope = overlap_add(np.broadcast_to(np.square(win), frames.shape[-2:]), hop)
+    start = n_fft // 2
+    stop = min(start + length, y.shape[-1])
+    out = y[..., start:stop] / envelope[start:stop]  # torch raises where it is < 1e-11 (NOLA)
+    if stop - start < length:  # torch pads with zeros past the last frame
+        out = np.concatenate([out, np.zeros((*out.shape[:-1], length - (stop - start)), out.dtype)], axis=-1)
+    return out
+
+
+def errors_of_dtype(**dtypes: Any) -> Callable[[dict[str, np.ndarray], dict[str, np.ndarray]], tuple[float, float]]:
+    """``errors`` after checking the dtype of mlkern's outputs (a wrong dtype fails the row)."""
+
+    def compare(got: dict[str, np.ndarray], want: dict[str, np.ndarray]) -> tuple[float, float]:
+        for key, dt in dtypes.items():
+            if key in got and np.asarray(got[key]).dtype != np.dtype(dt):
+                raise ValueError(f"output {key!r}: dtype {np.asarray(got[key]).dtype} from mlkern, expected {np.dtype(dt)}")
+        return errors(got, want)
+
+    return compare
+
+
+def scipy_fft(name: str) -> Callable[..., Any]:
+    """scipy.fft.<name> with workers = --threads (scipy.fft threads only through `workers`)."""
+    try:
+        import scipy.fft
+    except ImportError as exc:
+        raise AnchorUnavailable(f"scipy not importable ({exc})") from exc
+    fn, workers = getattr(scipy.fft, name), anchor_threads()
+    return lambda *a, **k: fn(*a, workers=workers, **k)
+
+
+def stft_anchors(n_fft: int, hop: int) -> list[Anchor]:
+    def torch_prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        torch = get_torch()
+        t = torch.from_numpy(x["x"])
+        w = torch.hann_window(n_fft, dtype=t.dtype)  # periodic
+        return lambda: torch.stft(t, n_fft, hop, window=w, return_complex=True)
+
+    def shorttime_prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        try:
+            from scipy.signal import ShortTimeFFT
+        except ImportError as exc:
+            raise AnchorUnavailable(f"scipy not importable ({exc})") from exc
+        sig = x["x"]
+        # Slice p is centred on sample p·hop (torch's center=True); padding='even' is reflect;
+        # phase_shift=None refers the phase to the slice start as torch does. Output complex128.
+        sft = ShortTimeFFT(cosine_window("hann", n_fft).astype(sig.dtype), hop=hop, fs=1.0, fft_mode="onesided", mfft=n_fft, phase_shift=None)
+        return lambda: sft.stft(sig, p0=0, p1=1 + sig.shape[-1] // hop, padding="even")
+
+    def framed_prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        rfft, sig = scipy_fft("rfft"), x["x"]
+        win = cosine_window("hann", n_fft).astype(sig.dtype)
+        return lambda: stft_numpy(sig, n_fft, hop, win, rfft=rfft)
+
+    return [
+        Anchor("torch.stft", torch_prepare, library="torch"),
+        Anchor("scipy ShortTimeFFT.stft", shorttime_prepare),
+        Anchor(f"numpy frames + scipy.fft.rfft (workers={anchor_threads()})", framed_prepare),
+    ]
+
+
+def istft_anchors(n_fft: int, hop: int, length: int) -> list[Anchor]:
+    def torch_prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        torch = get_torch()
+        s = torch.from_numpy(x["spec"])
+        w = torch.hann_window(n_fft, dtype=s.real.dtype)
+        return lambda: torch.istft(s, n_fft, hop, window=w, length=length)
+
+    def ola_prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        irfft, spec = scipy_fft("irfft"), x["spec"]
+        win = cosine_window("hann", n_fft).astype(spec.real.dtype)
+        env = overlap_add(np.broadcast_to(np.square(win), (spec.shape[-1], n_fft)), hop)  # data-independent
+        return lambda: istft_numpy(spec, n_fft, hop, win, length, irfft=irfft, envelope=env)
+
+    return [
+        Anchor("torch.istft", torch_prepare, library="torch"),
+        Anchor(f"scipy.fft.irfft (workers={anchor_threads()}) + numpy overlap-add", ola_prepare),
+    ]
+
+
+def stft_workloads(b: int, length: int, n_fft: int, hop: int) -> None:
+    """stft_{b}x{length} and istft_{b}x{length} on the same float32 signal (Hann, periodic)."""
+    seed = zlib.crc32(f"stft {b}x{length}".encode())
+    signal = lambda rng: rng.standard_normal((b, length)).astype(np.float32)  # noqa: E731
+    framing = ["--n-fft", str(n_fft), "--hop", str(hop), "--window", "hann"]
+    frames = 1 + length // hop
+
+    def spectrum(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        x = signal(rng).astype(np.float64)
+        return {"spec": stft_numpy(x, n_fft, hop, cosine_window("hann", n_fft)).astype(np.complex64)}
+
+    register(
+        Workload(
+            name=f"stft_{b}x{length}",
+            shape=f"{b}x{length} float32, n_fft {n_fft}, hop {hop}, Hann",
+            inputs=lambda rng: {"x": signal(rng)},
+            anchors=stft_anchors(n_fft, hop),
+            cli=lambda f: ["stft", f["x"], "-o", f["out"], *framing],
+            compare=errors_of_dtype(out=np.complex64),  # [b, n_fft//2 + 1, frames]
+            rtol=STFT_RTOL,
+            seed=seed,
+        )
+    )
+    register(
+        Workload(
+            name=f"istft_{b}x{length}",
+            shape=f"{b}x{n_fft // 2 + 1}x{frames} complex64 -> {b}x{length}",
+            inputs=spectrum,
+            anchors=istft_anchors(n_fft, hop, length),
+            cli=lambda f: ["istft", f["spec"], "-o", f["out"], *framing, "--length", str(length)],
+            compare=errors_of_dtype(out=np.float32),  # [b, length]
+            rtol=STFT_RTOL,
+            seed=seed,
+        )
+    )
+
+
+# 64 one-second clips at 16 kHz (the issue's target: mlkern ≥ 2× torch.stft at 2 threads).
+stft_workloads(64, 16000, n_fft=512, hop=128)
+
+
+# --- tiara: TiARA's STFT-driven reweighting of the attention diagonal ------------------
+#
+# mlkern tiara P -o OUT --alpha A --window-len L --phi1 F1 --phi2 F2 --input probs: P float32
+# [..., N, N] (rows are probability distributions) -> float32, same shape. For row i of each
+# matrix (shared/reference/tiara_stft.md §1.7): y_r = ψ_r·p[(i − L//2 + r) mod N], r < L,
+# with ψ the *symmetric* Blackman window of length L; X_k = Σ_r y_r e^{−2πi k r/N} for
+# k < φ2 (only |X_k| matters); ρ_i = Σ_{φ1≤k<φ2} |X_k|² / Σ_{k<φ2} |X_k|² (0 if the
+# denominator is 0); g_i = exp(−α(1 − ρ_i)); out_ij = p_ij·g_ij / Σ_j p_ij·g_ij with
+# g_ii = g_i and 1 off the diagonal, i.e. softmax(logits + Λ) written on probabilities.
+#
+# Anchors: the definition vectorized over the whole [M, N, N] array (one gather of the L
+# taps per row, one [M·N, L] × [L, 2φ2] product for the φ2 bins' real and imaginary parts),
+# in float32 and in float64, plus a timing-only copy of P (np.copyto into a preallocated
+# array): the memory-bandwidth bound for a kernel that reads P once and writes OUT once.
+#
+# Pass bound: 1e-5 normwise (max |Δ| / max |anchor|; the entries are probabilities, so it is
+# also ~1e-5 absolute). Measured: the float32 anchor is 1e-7 from the float64 one.
+TIARA_RTOL = 1e-5
+
+
+def tiara_numpy_fn(n: int, alpha: float, window_len: int, phi1: int, phi2: int, dtype: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """The vectorized definition for [..., n, n] probabilities, computed in ``dtype``."""
+    dt = np.dtype(dtype)
+    taps = np.arange(window_len)
+    gather = (np.arange(n)[:, None] - window_len // 2 + taps) % n  # [N, L]: key frame of tap r in row i
+    flat = (np.arange(n)[:, None] * n + gather).ravel()  # the same in the flattened N·N matrix
+    psi = cosine_window("blackman", window_len, periodic=False)
+    phase = 2.0 * np.pi * np.outer(np.arange(phi2), taps) / n  # [φ2, L]
+    table = np.concatenate([psi * np.cos(phase), psi * np.sin(phase)]).T.astype(dt)  # [L, 2φ2]: ψ folded in
+    bands = np.zeros((2 * phi2, 2), dtype=dt)  # |X_k|² = Re² + Im²: column 0 sums k < φ2, column 1 φ1 ≤ k < φ2
+    bands[:, 0] = 1
+    bands[phi1:phi2, 1] = bands[phi2 + phi1 :, 1] = 1
+    alpha = dt.type(alpha)
+
+    def tiara(p: np.ndarray) -> np.ndarray:
+        p = np.asarray(p, dtype=dt)
+        flat_p = p.reshape(-1, n * n)
+        y = np.take(flat_p, flat, axis=1).reshape(-1, window_len)  # [M·N, L]: the L taps of each row
+        z = y @ table  # [M·N, 2φ2]: Re and Im of X_k, k < φ2
+        z *= z
+        energy = z @ bands  # [M·N, 2]
+        total = energy[:, 0]
+        rho = np.divide(energy[:, 1], total, out=np.zeros_like(total), where=total > 0)
+        gain = np.exp(alpha * (rho - 1)).reshape(-1, n)  # e^{λ_i}, λ_i = −α(1 − ρ_i)
+        diag = flat_p[:, :: n + 1]  # [M, N] view of the diagonals
+        norm = np.einsum("mij->mi", flat_p.reshape(-1, n, n)) + diag * (gain - 1)  # Σ_j p_ij g_ij (einsum: 2× .sum(-1))
+        out = flat_p.reshape(-1, n, n) / norm[..., None]
+        out.reshape(-1, n * n)[:, :: n + 1] *= gain
+        return out.reshape(p.shape)
+
+    return tiara
+
+
+def tiara_anchors(n: int, alpha: float, window_len: int, phi1: int, phi2: int) -> list[Anchor]:
+    def numpy_prepare(dtype: Any) -> Callable[[dict[str, np.ndarray]], Callable[[], Any]]:
+        def prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+            fn, p = tiara_numpy_fn(n, alpha, window_len, phi1, phi2, dtype), x["p"].astype(dtype)  # cast untimed
+            return lambda: fn(p)
+
+        return prepare
+
+    def copy_prepare(x: dict[str, np.ndarray]) -> Callable[[], Any]:
+        p = x["p"]
+        out = np.empty_like(p)
+        return lambda: np.copyto(out, p)
+
+    return [
+        Anchor("numpy TiARA, vectorized f32", numpy_prepare(np.float32)),
+        Anchor("numpy TiARA, vectorized f64 (accuracy check)", numpy_prepare(np.float64)),
+        Anchor("np.copyto of P (memcpy bound, not TiARA)", copy_prepare, timing_only=True),
+    ]
+
+
+def tiara_workload(m: int, n: int, alpha: float = 5.0, window_len: int = 7, phi1: int = 2, phi2: int = 6) -> Workload:
+    def inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        logits = rng.standard_normal((m, n, n)) + 2.0 * np.eye(n)  # self-attention boosted
+        return {"p": softmax(logits).astype(np.float32)}
+
+    opts = ["--alpha", f"{alpha:g}", "--window-len", str(window_len), "--phi1", str(phi1), "--phi2", str(phi2), "--input", "probs"]
+    return register(
+        Workload(
+            name=f"tiara_{m}x{n}",
+            shape=f"{m}x{n}x{n} float32 probs, α {alpha:g}, L {window_len}, φ {phi1}..{phi2}",
+            inputs=inputs,
+            anchors=tiara_anchors(n, alpha, window_len, phi1, phi2),
+            cli=lambda f: ["tiara", f["p"], "-o", f["out"], *opts],
+            compare=errors_of_dtype(out=np.float32),
+            rtol=TIARA_RTOL,
+        )
+    )
+
+
+# 16384 matrices of 16 frames (e.g. batch 2 × heads 8 × 32×32 latent positions): mlkern
+# ≥ 5× the float32 numpy anchor and ≤ 2× the copy at 2 threads.
+tiara_workload(16384, 16)
+
+# Later workloads (tree) go here; see README.md, "Adding a workload".
 
 
 # ----------------------------------------------------------------------------------------
@@ -826,6 +1121,7 @@ def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[d
             "repeat": args.repeat,
             "threads": args.threads,
             "status": "ok",
+            "timing_only": anchor.timing_only,
             "detail": mk.detail,
         }
         try:
@@ -837,6 +1133,15 @@ def run_workload(w: Workload, args: argparse.Namespace, workdir: Path) -> list[d
             continue
         row["anchor_median_s"] = statistics.median(times)
         row["anchor_min_s"] = min(times)
+        if anchor.timing_only:  # a yardstick (e.g. a copy of the input): nothing to compare
+            row.update(rtol=None, timing_only=True)
+            if mk.status == "ok":
+                row["ratio"] = row["anchor_median_s"] / mk.median_s if mk.median_s > 0 else None
+            else:
+                row["status"] = f"mlkern-{mk.status}"
+            row["detail"] = "; ".join([*([mk.detail] if mk.detail else []), "timing only: this anchor does not compute the result"])
+            rows.append(row)
+            continue
         if w.validate is not None:
             if mk.status == "ok":
                 row["ratio"] = row["anchor_median_s"] / mk.median_s if mk.median_s > 0 else None
@@ -1093,7 +1398,9 @@ def print_table(rows: list[dict]) -> None:
     ]
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] * 3 + ["---:"] * 5 + ["---"]) + "|"]
     for r in rows:
-        if r["status"] == "ok":
+        if r["status"] == "ok" and r.get("timing_only"):
+            check = "timing only"
+        elif r["status"] == "ok":
             check = "ok (valid)" if r["rtol"] is None else f"ok (≤ {r['rtol']:.0e})"
         elif r["status"] == "FAIL":
             check = "**FAIL**"

@@ -1,0 +1,287 @@
+//! Real-input transforms (`rfft` / `irfft`) on top of a complex [`Fft`]: a half-length complex
+//! transform with an `O(n)` untangling pass for even `n`, a full-length one for odd `n`.
+
+use alloc::vec::Vec;
+
+use num_complex::Complex;
+
+use super::fft::{Direction, Fft, FftBackend};
+use crate::Real;
+use crate::error::{Error, Result};
+
+/// A planned real-input forward transform (`n` real samples → `n/2 + 1` bins, like
+/// `numpy.fft.rfft`) and its inverse (`n/2 + 1` bins → `n` samples, like `numpy.fft.irfft`
+/// without the `1/n`: the imaginary parts of bin 0 and, for even `n`, bin `n/2` are ignored).
+///
+/// For even `n` the samples are packed as `n/2` complex numbers `x₂ⱼ + i·x₂ⱼ₊₁`, transformed
+/// at half length and untangled with `X_k = E_k + e^(−2πik/n)·O_k`, where
+/// `E_k = (Z_k + conj Z_(n/2−k))/2` and `O_k = (Z_k − conj Z_(n/2−k))/(2i)` are the transforms
+/// of the even and odd samples; the inverse runs the same steps backwards.
+///
+/// ```
+/// use mlkern::stft::{Complex, RealFft};
+/// let plan = RealFft::<f64>::new(4)?;
+/// let mut bins = [Complex::new(0.0, 0.0); 3];
+/// let mut scratch = plan.make_scratch();
+/// plan.forward(&[1.0, 2.0, 3.0, 4.0], &mut bins, &mut scratch)?;
+/// assert_eq!(bins, [Complex::new(10.0, 0.0), Complex::new(-2.0, 2.0), Complex::new(-2.0, 0.0)]);
+/// let mut x = [0.0; 4];
+/// plan.inverse(&bins, &mut x, &mut scratch)?;
+/// assert_eq!(x, [4.0, 8.0, 12.0, 16.0]); // unnormalized: n·x
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct RealFft<T: Real> {
+    n: usize,
+    fwd: Fft<T>,
+    inv: Fft<T>,
+    /// `e^(−2πik/n)` for `k < n/2` (even `n` only).
+    tw: Vec<Complex<T>>,
+}
+
+impl<T: Real> RealFft<T> {
+    /// Plans both directions for `n` samples on the default backend.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if `n == 0`.
+    pub fn new(n: usize) -> Result<Self> {
+        Self::with_backend(n, FftBackend::Auto)
+    }
+
+    /// Plans both directions for `n` samples on a chosen backend.
+    ///
+    /// # Errors
+    /// As [`Fft::with_backend`].
+    pub fn with_backend(n: usize, backend: FftBackend) -> Result<Self> {
+        if n == 0 {
+            return Err(Error::InvalidParameter {
+                name: "n",
+                reason: "an FFT length must be at least 1",
+            });
+        }
+        let m = if n % 2 == 0 { n / 2 } else { n };
+        let fwd = Fft::with_backend(m, Direction::Forward, backend)?;
+        let inv = Fft::with_backend(m, Direction::Inverse, backend)?;
+        let tw = if n % 2 == 0 {
+            (0..n / 2)
+                .map(|k| {
+                    let a = -2.0 * core::f64::consts::PI * (k as f64) / (n as f64);
+                    Complex::new(
+                        T::from_f64(num_traits::Float::cos(a)),
+                        T::from_f64(num_traits::Float::sin(a)),
+                    )
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(RealFft { n, fwd, inv, tw })
+    }
+
+    /// The number of real samples.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// Always `false` (plans have `n ≥ 1`).
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+
+    /// `n/2 + 1`, the number of bins.
+    pub fn bins(&self) -> usize {
+        self.n / 2 + 1
+    }
+
+    /// The backend of the underlying complex plans.
+    pub fn backend(&self) -> FftBackend {
+        self.fwd.backend()
+    }
+
+    /// Length of the packed work buffer of [`Self::forward_packed`] / [`Self::inverse_packed`]:
+    /// `n/2 + 1` for even `n`, `n` for odd `n`.
+    pub(crate) fn packed_len(&self) -> usize {
+        if self.n % 2 == 0 {
+            self.n / 2 + 1
+        } else {
+            self.n
+        }
+    }
+
+    /// Scratch for the packed transforms (the complex plans' scratch).
+    pub(crate) fn fft_scratch_len(&self) -> usize {
+        self.fwd.scratch_len().max(self.inv.scratch_len())
+    }
+
+    /// Scratch elements [`Self::forward`] and [`Self::inverse`] need.
+    pub fn scratch_len(&self) -> usize {
+        self.packed_len() + self.fft_scratch_len()
+    }
+
+    /// A zeroed scratch buffer of [`Self::scratch_len`] elements.
+    pub fn make_scratch(&self) -> Vec<Complex<T>> {
+        alloc::vec![Complex::new(T::zero(), T::zero()); self.scratch_len()]
+    }
+
+    /// Sample `j` of a packed buffer.
+    #[inline(always)]
+    pub(crate) fn packed_get(&self, buf: &[Complex<T>], j: usize) -> T {
+        if self.n % 2 == 0 {
+            let z = buf[j / 2];
+            if j % 2 == 0 { z.re } else { z.im }
+        } else {
+            buf[j].re
+        }
+    }
+
+    /// Writes sample `j` into a packed buffer (odd `n`: also clears the imaginary part).
+    #[inline(always)]
+    pub(crate) fn packed_set(&self, buf: &mut [Complex<T>], j: usize, v: T) {
+        if self.n % 2 == 0 {
+            let z = &mut buf[j / 2];
+            if j % 2 == 0 { z.re = v } else { z.im = v }
+        } else {
+            buf[j] = Complex::new(v, T::zero());
+        }
+    }
+
+    /// Forward transform of the samples packed in `buf` (see [`Self::packed_set`]); the bins
+    /// land in `buf[..n/2 + 1]`.
+    pub(crate) fn forward_packed(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
+        let n = self.n;
+        if n % 2 == 1 {
+            self.fwd.run(&mut buf[..n], scratch);
+            return;
+        }
+        let h = n / 2;
+        self.fwd.run(&mut buf[..h], scratch);
+        let half = T::from_f64(0.5);
+        let z0 = buf[0];
+        buf[0] = Complex::new(z0.re + z0.im, T::zero());
+        buf[h] = Complex::new(z0.re - z0.im, T::zero());
+        let mut k = 1;
+        while k <= h - k {
+            let (a, b) = (buf[k], buf[h - k]);
+            let xk = untangle(a, b, self.tw[k], half);
+            let xhk = untangle(b, a, self.tw[h - k], half);
+            buf[k] = xk;
+            buf[h - k] = xhk;
+            k += 1;
+        }
+    }
+
+    /// Inverse transform of the bins in `buf[..n/2 + 1]`; the samples land packed in `buf`.
+    pub(crate) fn inverse_packed(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
+        let n = self.n;
+        if n % 2 == 1 {
+            // Hermitian extension; the imaginary part of bin 0 is ignored.
+            buf[0].im = T::zero();
+            for k in 1..=n / 2 {
+                buf[n - k] = buf[k].conj();
+            }
+            self.inv.run(&mut buf[..n], scratch);
+            return;
+        }
+        let h = n / 2;
+        let (x0, xh) = (buf[0].re, buf[h].re);
+        // Z_0 = (X_0 + X_h) + i·(X_0 − X_h) with the imaginary parts dropped.
+        buf[0] = Complex::new(x0 + xh, x0 - xh);
+        let mut k = 1;
+        while k <= h - k {
+            let (a, b) = (buf[k], buf[h - k]);
+            let zk = tangle(a, b, self.tw[k]);
+            let zhk = tangle(b, a, self.tw[h - k]);
+            buf[k] = zk;
+            buf[h - k] = zhk;
+            k += 1;
+        }
+        self.inv.run(&mut buf[..h], scratch);
+    }
+
+    /// `bins[..n/2 + 1]` ← the transform of the `n` samples `x`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for wrong lengths, [`Error::InvalidParameter`] for a short
+    /// scratch.
+    pub fn forward(
+        &self,
+        x: &[T],
+        bins: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) -> Result<()> {
+        self.check(x.len(), bins.len(), scratch.len(), "RealFft::forward")?;
+        let (buf, rest) = scratch.split_at_mut(self.packed_len());
+        for (j, &v) in x.iter().enumerate() {
+            self.packed_set(buf, j, v);
+        }
+        self.forward_packed(buf, rest);
+        bins.copy_from_slice(&buf[..self.bins()]);
+        Ok(())
+    }
+
+    /// `x` ← the unnormalized inverse of `bins` (`n·irfft`).
+    ///
+    /// # Errors
+    /// As [`Self::forward`].
+    pub fn inverse(
+        &self,
+        bins: &[Complex<T>],
+        x: &mut [T],
+        scratch: &mut [Complex<T>],
+    ) -> Result<()> {
+        self.check(x.len(), bins.len(), scratch.len(), "RealFft::inverse")?;
+        let (buf, rest) = scratch.split_at_mut(self.packed_len());
+        buf[..self.bins()].copy_from_slice(bins);
+        self.inverse_packed(buf, rest);
+        for (j, v) in x.iter_mut().enumerate() {
+            *v = self.packed_get(buf, j);
+        }
+        Ok(())
+    }
+
+    fn check(&self, x: usize, bins: usize, scratch: usize, what: &'static str) -> Result<()> {
+        use crate::error::Shape;
+        if x != self.n {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: Shape::d1(self.n),
+                found: Shape::d1(x),
+            });
+        }
+        if bins != self.bins() {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected: Shape::d1(self.bins()),
+                found: Shape::d1(bins),
+            });
+        }
+        if scratch < self.scratch_len() {
+            return Err(Error::InvalidParameter {
+                name: "scratch",
+                reason: "scratch is shorter than RealFft::scratch_len()",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// `X_k` from `a = Z_k`, `b = Z_(h−k)` and `w = e^(−2πik/n)`.
+#[inline(always)]
+fn untangle<T: Real>(a: Complex<T>, b: Complex<T>, w: Complex<T>, half: T) -> Complex<T> {
+    let bc = b.conj();
+    let e = (a + bc) * half;
+    let d = (a - bc) * half;
+    // O = d / i = −i·d.
+    let o = Complex::new(d.im, -d.re);
+    e + w * o
+}
+
+/// `2·(E_k + i·O_k)` from `a = X_k`, `b = X_(h−k)`, `w = e^(−2πik/n)`: the packed half-length
+/// spectrum whose inverse transform is `n` times the packed samples.
+#[inline(always)]
+fn tangle<T: Real>(a: Complex<T>, b: Complex<T>, w: Complex<T>) -> Complex<T> {
+    let bc = b.conj();
+    let e2 = a + bc;
+    let d = (a - bc) * w.conj();
+    e2 + Complex::new(-d.im, d.re)
+}

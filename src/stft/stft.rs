@@ -1,0 +1,450 @@
+//! The STFT plan ([`Stft`]) and the forward transform, with `torch.stft` semantics.
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use num_complex::Complex;
+
+use super::fft::FftBackend;
+use super::real_fft::RealFft;
+use super::window::{WindowKind, window};
+use crate::Real;
+use crate::error::{Error, Result, Shape};
+
+/// How `center` pads the signal (`torch.nn.functional.pad` modes).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum PadMode {
+    /// Mirror without repeating the edge sample (`[a b c] → [c b | a b c | b a]`); needs
+    /// `n_fft/2 < len` (torch's default).
+    #[default]
+    Reflect,
+    /// Zeros.
+    Constant,
+    /// Repeat the edge sample.
+    Replicate,
+    /// Wrap around; needs `n_fft/2 ≤ len`.
+    Circular,
+}
+
+/// The analysis window of an [`StftConfig`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Window<'w, T> {
+    /// A built-in shape of length `win_length`, periodic or symmetric per
+    /// [`StftConfig::periodic`].
+    Kind(WindowKind),
+    /// User-supplied values; the length must equal `win_length` (finite values).
+    Custom(&'w [T]),
+}
+
+/// STFT/ISTFT parameters, named as in `torch.stft` / `torch.istft`.
+///
+/// [`StftConfig::new`] gives torch's defaults except the window: a **periodic Hann** window
+/// instead of torch's rectangular one (torch warns when no window is given; pass
+/// `Window::Kind(WindowKind::Rect)` for torch's behaviour).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct StftConfig<'w, T> {
+    /// FFT length (≥ 1).
+    pub n_fft: usize,
+    /// Frame step; `None` is `n_fft / 4` (which must then be ≥ 1).
+    pub hop: Option<usize>,
+    /// Window length `≤ n_fft`; `None` is `n_fft`. A shorter window is zero-padded on both sides
+    /// to `n_fft`, with `(n_fft − win_length) / 2` zeros on the left.
+    pub win_length: Option<usize>,
+    /// The window.
+    pub window: Window<'w, T>,
+    /// Periodic (torch's default) or symmetric built-in windows; ignored for custom windows.
+    pub periodic: bool,
+    /// Pad `n_fft / 2` samples on both sides so that frame `t` is centred on sample `t·hop`.
+    pub center: bool,
+    /// How to pad when `center` is set.
+    pub pad_mode: PadMode,
+    /// Scale the transform by `n_fft^(−1/2)` (and the inverse to match).
+    pub normalized: bool,
+    /// `n_fft/2 + 1` bins (real input's Hermitian half) instead of `n_fft`.
+    pub onesided: bool,
+    /// FFT implementation.
+    pub backend: FftBackend,
+}
+
+impl<T> StftConfig<'_, T> {
+    /// torch's defaults for `n_fft` (hop `n_fft/4`, full-length window, `center`, reflect
+    /// padding, one-sided, not normalized) with a periodic Hann window.
+    pub fn new(n_fft: usize) -> Self {
+        StftConfig {
+            n_fft,
+            hop: None,
+            win_length: None,
+            window: Window::Kind(WindowKind::Hann),
+            periodic: true,
+            center: true,
+            pad_mode: PadMode::Reflect,
+            normalized: false,
+            onesided: true,
+            backend: FftBackend::Auto,
+        }
+    }
+}
+
+/// A planned STFT/ISTFT: the zero-padded window and the real FFT of one configuration.
+///
+/// Shapes (row-major): a batch of `B` signals of length `L` is `[B, L]`; its transform is
+/// `[B, F, T]` with `F` = [`Stft::bins`] and `T` = [`Stft::frames`]`(L)`, as
+/// `torch.stft(x, …, return_complex=True)` returns it.
+///
+/// ```
+/// use mlkern::stft::{Stft, StftConfig};
+/// let plan = Stft::<f64>::new(&StftConfig::new(8))?; // hop 2, periodic Hann, centred
+/// let x: Vec<f64> = (0..20).map(|j| (0.3 * j as f64).sin()).collect();
+/// let spec = plan.stft(&x, 1)?;
+/// assert_eq!((plan.bins(), plan.frames(20)?), (5, 11));
+/// assert_eq!(spec.len(), 5 * 11);
+/// let back = plan.istft(&spec, 1, 11, Some(20))?;
+/// assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-12));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct Stft<T: Real> {
+    pub(super) n_fft: usize,
+    pub(super) hop: usize,
+    pub(super) win_length: usize,
+    /// The window zero-padded to `n_fft`.
+    pub(super) window: Vec<T>,
+    /// `[left, left + win_length)`: where the padded window may be non-zero.
+    pub(super) left: usize,
+    pub(super) center: bool,
+    pub(super) pad_mode: PadMode,
+    pub(super) normalized: bool,
+    pub(super) onesided: bool,
+    pub(super) fft: RealFft<T>,
+}
+
+fn invalid(name: &'static str, reason: &'static str) -> Error {
+    Error::InvalidParameter { name, reason }
+}
+
+impl<T: Real> Stft<T> {
+    /// Validates `cfg` and plans the transforms.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for `n_fft == 0`, a zero hop (also the default `n_fft/4`
+    /// for `n_fft < 4`), `win_length` outside `1..=n_fft`, a custom window whose length is not
+    /// `win_length`; [`Error::NonFinite`] for a custom window with NaN/±Inf.
+    pub fn new(cfg: &StftConfig<'_, T>) -> Result<Self> {
+        let n_fft = cfg.n_fft;
+        if n_fft == 0 {
+            return Err(invalid("n_fft", "must be at least 1"));
+        }
+        let hop = cfg.hop.unwrap_or(n_fft / 4);
+        if hop == 0 {
+            return Err(invalid(
+                "hop",
+                "must be at least 1 (the default n_fft/4 is 0 for n_fft < 4: pass a hop)",
+            ));
+        }
+        let win_length = cfg.win_length.unwrap_or(n_fft);
+        if win_length == 0 || win_length > n_fft {
+            return Err(invalid("win_length", "must be in 1..=n_fft"));
+        }
+        let left = (n_fft - win_length) / 2;
+        let mut padded = vec![T::zero(); n_fft];
+        let w = &mut padded[left..left + win_length];
+        match cfg.window {
+            Window::Kind(kind) => window(kind, cfg.periodic, w),
+            Window::Custom(values) => {
+                if values.len() != win_length {
+                    return Err(invalid(
+                        "window",
+                        "a custom window must have win_length (default n_fft) values",
+                    ));
+                }
+                if let Some(index) = crate::simd::find_non_finite(values) {
+                    return Err(Error::NonFinite {
+                        what: "stft: window",
+                        index,
+                    });
+                }
+                w.copy_from_slice(values);
+            }
+        }
+        Ok(Stft {
+            n_fft,
+            hop,
+            win_length,
+            window: padded,
+            left,
+            center: cfg.center,
+            pad_mode: cfg.pad_mode,
+            normalized: cfg.normalized,
+            onesided: cfg.onesided,
+            fft: RealFft::with_backend(n_fft, cfg.backend)?,
+        })
+    }
+
+    /// The FFT length.
+    pub fn n_fft(&self) -> usize {
+        self.n_fft
+    }
+
+    /// The frame step.
+    pub fn hop(&self) -> usize {
+        self.hop
+    }
+
+    /// The window length before zero-padding.
+    pub fn win_length(&self) -> usize {
+        self.win_length
+    }
+
+    /// The window zero-padded to `n_fft`.
+    pub fn window(&self) -> &[T] {
+        &self.window
+    }
+
+    /// The FFT backend in use.
+    pub fn backend(&self) -> FftBackend {
+        self.fft.backend()
+    }
+
+    /// Frequency bins per frame: `n_fft/2 + 1` one-sided, `n_fft` two-sided.
+    pub fn bins(&self) -> usize {
+        if self.onesided {
+            self.n_fft / 2 + 1
+        } else {
+            self.n_fft
+        }
+    }
+
+    /// Samples added on each side by `center`.
+    fn pad(&self) -> usize {
+        if self.center { self.n_fft / 2 } else { 0 }
+    }
+
+    /// Frames of a signal of `len` samples: `1 + ⌊(len + 2·pad − n_fft)/hop⌋`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the (padded) signal is shorter than
+    /// `n_fft`, or if the padding mode needs a longer signal (reflect: `n_fft/2 < len`;
+    /// circular: `n_fft/2 ≤ len`; replicate: `len ≥ 1`). An empty signal with constant
+    /// padding gives frames of zeros, as in torch.
+    pub fn frames(&self, len: usize) -> Result<usize> {
+        let pad = self.pad();
+        match self.pad_mode {
+            PadMode::Replicate if len == 0 => {
+                return Err(invalid(
+                    "signal",
+                    "replicate padding needs a non-empty signal",
+                ));
+            }
+            PadMode::Reflect if self.center && pad >= len => {
+                return Err(invalid(
+                    "signal",
+                    "reflect padding needs n_fft/2 < signal length (use constant padding)",
+                ));
+            }
+            PadMode::Circular if self.center && pad > len => {
+                return Err(invalid(
+                    "signal",
+                    "circular padding needs n_fft/2 <= signal length",
+                ));
+            }
+            _ => {}
+        }
+        let padded = len + 2 * pad;
+        if padded < self.n_fft {
+            return Err(invalid(
+                "signal",
+                "the signal (after centre padding) is shorter than n_fft",
+            ));
+        }
+        Ok(1 + (padded - self.n_fft) / self.hop)
+    }
+
+    /// Scratch elements [`Stft::stft_into`] needs (one thread).
+    pub fn scratch_len(&self) -> usize {
+        self.fft.packed_len() + self.fft.fft_scratch_len()
+    }
+
+    /// A zeroed scratch buffer of [`Stft::scratch_len`] elements.
+    pub fn make_scratch(&self) -> Vec<Complex<T>> {
+        vec![Complex::new(T::zero(), T::zero()); self.scratch_len()]
+    }
+
+    /// Checks a batch of `batch` signals in `x` and returns `(len, frames)`.
+    fn check_signals(&self, x: &[T], batch: usize) -> Result<(usize, usize)> {
+        if batch == 0 {
+            return Err(invalid("batch", "must be at least 1"));
+        }
+        if x.len() % batch != 0 {
+            return Err(invalid(
+                "x",
+                "the input length must be a multiple of the batch size",
+            ));
+        }
+        let len = x.len() / batch;
+        let frames = self.frames(len)?;
+        if let Some(index) = crate::simd::find_non_finite(x) {
+            return Err(Error::NonFinite {
+                what: "stft: signal",
+                index,
+            });
+        }
+        Ok((len, frames))
+    }
+
+    /// STFT of `batch` signals stored back to back in `x` (`[B, L]`) into `out` (`[B, F, T]`),
+    /// allocation-free.
+    ///
+    /// # Errors
+    /// Those of [`Stft::frames`]; [`Error::InvalidParameter`] for `batch == 0`, an input length
+    /// that is not a multiple of `batch`, or a short scratch; [`Error::ShapeMismatch`] for a
+    /// wrong `out` length; [`Error::NonFinite`] (index into `x`) for NaN/±Inf samples.
+    pub fn stft_into(
+        &self,
+        x: &[T],
+        batch: usize,
+        out: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) -> Result<()> {
+        let (len, frames) = self.check_signals(x, batch)?;
+        self.check_out(out.len(), batch, frames)?;
+        if scratch.len() < self.scratch_len() {
+            return Err(invalid(
+                "scratch",
+                "scratch is shorter than Stft::scratch_len()",
+            ));
+        }
+        let per = self.bins() * frames;
+        for (b, o) in out.chunks_exact_mut(per).enumerate() {
+            self.signal(&x[b * len..(b + 1) * len], frames, o, scratch);
+        }
+        Ok(())
+    }
+
+    /// [`Stft::stft_into`] with the signals split over `threads` threads (std). Signals are the
+    /// unit of work, so a single signal runs on one thread. Bit-identical to the serial result.
+    ///
+    /// # Errors
+    /// As [`Stft::stft_into`] (without the scratch).
+    #[cfg(feature = "std")]
+    pub fn stft_par(
+        &self,
+        x: &[T],
+        batch: usize,
+        out: &mut [Complex<T>],
+        threads: usize,
+    ) -> Result<()> {
+        let (len, frames) = self.check_signals(x, batch)?;
+        self.check_out(out.len(), batch, frames)?;
+        let per = self.bins() * frames;
+        let groups = crate::par::job_count(batch, threads);
+        let chunk = batch.div_ceil(groups);
+        let jobs: Vec<_> = out.chunks_mut(chunk * per).enumerate().collect();
+        crate::par::run_jobs(jobs, |(c, os): (usize, &mut [Complex<T>])| {
+            let mut scratch = self.make_scratch();
+            for (k, o) in os.chunks_exact_mut(per).enumerate() {
+                let b = c * chunk + k;
+                self.signal(&x[b * len..(b + 1) * len], frames, o, &mut scratch);
+            }
+        });
+        Ok(())
+    }
+
+    /// The STFT of `batch` signals (`[B, L]` in `x`) as a new `[B, F, T]` vector.
+    ///
+    /// # Errors
+    /// As [`Stft::stft_into`].
+    pub fn stft(&self, x: &[T], batch: usize) -> Result<Vec<Complex<T>>> {
+        let (_, frames) = self.check_signals(x, batch)?;
+        let mut out = vec![Complex::new(T::zero(), T::zero()); batch * self.bins() * frames];
+        let mut scratch = self.make_scratch();
+        self.stft_into(x, batch, &mut out, &mut scratch)?;
+        Ok(out)
+    }
+
+    fn check_out(&self, got: usize, batch: usize, frames: usize) -> Result<()> {
+        let want = batch * self.bins() * frames;
+        if got != want {
+            return Err(Error::ShapeMismatch {
+                what: "stft: out [B, F, T]",
+                expected: Shape::d3(batch, self.bins(), frames),
+                found: Shape::d1(got),
+            });
+        }
+        Ok(())
+    }
+
+    /// Sample `p` of the centre-padded signal.
+    #[inline]
+    fn padded_sample(&self, x: &[T], p: usize) -> T {
+        let len = x.len() as isize;
+        let i = p as isize - self.pad() as isize;
+        if (0..len).contains(&i) {
+            return x[i as usize];
+        }
+        let j = match self.pad_mode {
+            PadMode::Constant => return T::zero(),
+            PadMode::Reflect => {
+                if i < 0 {
+                    -i
+                } else {
+                    2 * (len - 1) - i
+                }
+            }
+            PadMode::Replicate => i.clamp(0, len - 1),
+            PadMode::Circular => i.rem_euclid(len),
+        };
+        x[j as usize]
+    }
+
+    /// One signal: every frame windowed into the packed buffer, transformed, scattered into the
+    /// `[F, T]` output.
+    fn signal(&self, x: &[T], frames: usize, out: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
+        let (buf, fs) = scratch.split_at_mut(self.fft.packed_len());
+        let n = self.n_fft;
+        let pad = self.pad();
+        let scale = if self.normalized {
+            T::from_f64(1.0 / (n as f64).sqrt())
+        } else {
+            T::one()
+        };
+        let half = n / 2 + 1;
+        for t in 0..frames {
+            let p0 = t * self.hop;
+            if n % 2 == 1 {
+                buf.fill(Complex::new(T::zero(), T::zero()));
+            }
+            // Frame t covers padded samples p0..p0 + n; only the window's support matters.
+            let (lo, hi) = (self.left, self.left + self.win_length);
+            if p0 + lo >= pad && p0 + hi <= pad + x.len() {
+                let seg = &x[p0 + lo - pad..p0 + hi - pad];
+                self.fill(buf, lo, hi, |j| seg[j - lo]);
+            } else {
+                self.fill(buf, lo, hi, |j| self.padded_sample(x, p0 + j));
+            }
+            self.fft.forward_packed(buf, fs);
+            for (f, z) in buf[..half].iter().enumerate() {
+                out[f * frames + t] = *z * scale;
+            }
+            if !self.onesided {
+                for f in half..n {
+                    out[f * frames + t] = buf[n - f].conj() * scale;
+                }
+            }
+        }
+    }
+
+    /// Packs `window[j]·sample(j)` for `j` in `lo..hi` and zeros elsewhere.
+    #[inline(always)]
+    fn fill(&self, buf: &mut [Complex<T>], lo: usize, hi: usize, sample: impl Fn(usize) -> T) {
+        let n = self.n_fft;
+        for j in 0..lo {
+            self.fft.packed_set(buf, j, T::zero());
+        }
+        for j in lo..hi {
+            self.fft.packed_set(buf, j, self.window[j] * sample(j));
+        }
+        for j in hi..n {
+            self.fft.packed_set(buf, j, T::zero());
+        }
+    }
+}
