@@ -80,6 +80,7 @@ pub use stft::{PadMode, Stft, StftConfig, Window};
 #[cfg(feature = "std")]
 pub use tiara::tiara_par;
 pub use tiara::{
-    Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, tiara, tiara_in_place, tiara_scratch_len,
+    Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, motion_intensity, tiara, tiara_in_place,
+    tiara_scratch_len,
 };
 pub use window::{WindowKind, window};

@@ -252,13 +252,27 @@ impl<'s, T: Real> Kernel<'s, T> {
             }
             return band_ratio(acc, self.phi1);
         }
-        // Wide bands (φ2 > 33): one bin at a time.
+        // Wide bands (φ2 > 33): one bin at a time, with the squares scaled by the largest
+        // |y| (|X_k| ≤ L·max|y|), for the same reason as in `band_ratio`.
+        let mut j = (i + n - self.half % n) % n;
+        let mut top = T::zero();
+        for r in 0..self.l {
+            top = top.max((self.taps[r] * p[j]).abs());
+            j += 1;
+            if j == n {
+                j = 0;
+            }
+        }
+        if top == T::zero() {
+            return T::zero();
+        }
+        let inv = T::one() / top;
         let (mut lo, mut all) = (T::zero(), T::zero());
         for k in 0..self.phi2 {
             let (mut re, mut im) = (T::zero(), T::zero());
             let mut j = (i + n - self.half % n) % n;
             for r in 0..self.l {
-                let y = self.taps[r] * p[j];
+                let y = self.taps[r] * p[j] * inv;
                 re = re + y * self.table[r * c2 + 2 * k];
                 im = im + y * self.table[r * c2 + 2 * k + 1];
                 j += 1;
@@ -376,12 +390,20 @@ fn sum<T: Real>(x: &[T]) -> T {
     x.iter().fold(T::zero(), |a, &b| a + b)
 }
 
-/// `Σ_{φ1≤k} |X_k|² / Σ_k |X_k|²` from interleaved `(re, im)` accumulators.
+/// `Σ_{φ1≤k} |X_k|² / Σ_k |X_k|²` from interleaved `(re, im)` accumulators, scaled by their
+/// largest magnitude first so that the squares neither underflow (rows of tiny probabilities)
+/// nor overflow.
 #[inline(always)]
 fn band_ratio<T: Real>(acc: &[T], phi1: usize) -> T {
+    let top = acc.iter().fold(T::zero(), |m, &v| m.max(v.abs()));
+    if top == T::zero() {
+        return T::zero();
+    }
+    let inv = T::one() / top;
     let (mut lo, mut all) = (T::zero(), T::zero());
     for (k, z) in acc.chunks_exact(2).enumerate() {
-        let e = z[0] * z[0] + z[1] * z[1];
+        let (re, im) = (z[0] * inv, z[1] * inv);
+        let e = re * re + im * im;
         all = all + e;
         if k < phi1 {
             lo = lo + e;
@@ -463,6 +485,61 @@ pub fn tiara<T: Real>(
     {
         dst.copy_from_slice(src);
         k.matrix(dst, c * nn)?;
+    }
+    Ok(())
+}
+
+/// ρᵢ for every row of a batch of `N × N` probability matrices (`[..., N, N]`) into `rho`
+/// (`[..., N]`): the motion intensity step of [`tiara`] alone, for diagnostics and tuning of
+/// the band. `cfg.alpha` and `cfg.adaptive` are ignored; `cfg.input` must be
+/// [`TiaraInput::Probs`] (softmax logits first).
+///
+/// # Errors
+/// As [`tiara`]; [`Error::InvalidParameter`] for logits input or a wrong `rho` length.
+///
+/// ```
+/// use mlkern::stft::{motion_intensity, tiara_scratch_len, Band, TiaraConfig};
+/// let n = 8;
+/// let mut eye = vec![0.0f64; n * n];
+/// for i in 0..n { eye[i * n + i] = 1.0; }
+/// let cfg = TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 4 });
+/// let mut rho = vec![0.0; n];
+/// motion_intensity(&cfg, &eye, n, &mut rho, &mut vec![0.0; tiara_scratch_len(&cfg, n)?])?;
+/// assert!(rho.iter().all(|r| (r - 0.75).abs() < 1e-12)); // a delta row: (φ2 − φ1)/φ2
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn motion_intensity<T: Real>(
+    cfg: &TiaraConfig<'_>,
+    input: &[T],
+    n: usize,
+    rho: &mut [T],
+    scratch: &mut [T],
+) -> Result<()> {
+    if cfg.input != TiaraInput::Probs {
+        return Err(invalid(
+            "input",
+            "motion_intensity takes probabilities (softmax the logits first)",
+        ));
+    }
+    let k = Kernel::new(cfg, n, scratch)?;
+    k.check_len(input.len())?;
+    if rho.len() * n != input.len() {
+        return Err(invalid("rho", "rho needs one value per row ([..., N])"));
+    }
+    for (r, (row, out)) in input.chunks_exact(n).zip(rho.iter_mut()).enumerate() {
+        let base = r * n;
+        for (j, &v) in row.iter().enumerate() {
+            if !v.is_finite() {
+                return Err(Error::NonFinite {
+                    what: "tiara: probabilities",
+                    index: base + j,
+                });
+            }
+            if v < T::zero() {
+                return Err(invalid("input", "tiara: probabilities must be >= 0"));
+            }
+        }
+        *out = k.rho(row, r % n);
     }
     Ok(())
 }
