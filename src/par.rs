@@ -43,9 +43,14 @@ pub(crate) fn run_jobs<J: Send, F: Fn(J) + Sync>(jobs: Vec<J>, work: F) {
     });
 }
 
-/// How many jobs to cut a batch of `items` into for `threads` threads: `4·threads` with rayon
-/// (workers balance uneven jobs), `threads` otherwise; never more than `items`, at least 1.
+/// How many jobs to cut a batch of `items` into for `threads` threads: 1 for one thread (the
+/// caller runs everything: no pool, no thread start-up), otherwise `4·threads` with rayon
+/// (workers balance uneven jobs; they run on rayon's current pool) and `threads` without;
+/// never more than `items`, at least 1.
 pub(crate) fn job_count(items: usize, threads: usize) -> usize {
+    if threads <= 1 {
+        return 1;
+    }
     let per_thread = if cfg!(feature = "rayon") { 4 } else { 1 };
-    threads.max(1).saturating_mul(per_thread).min(items).max(1)
+    threads.saturating_mul(per_thread).min(items).max(1)
 }

@@ -575,3 +575,269 @@ fn accept_bad_inputs_fail_cleanly() {
     ])));
     assert!(j["errors"][0].is_string());
 }
+
+fn fixture_json(rel: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
+}
+
+fn flat_json(v: &serde_json::Value) -> Vec<f64> {
+    match v {
+        serde_json::Value::Array(a) => a.iter().flat_map(flat_json).collect(),
+        serde_json::Value::String(s) if s == "-inf" => vec![f64::NEG_INFINITY],
+        _ => vec![v.as_f64().unwrap()],
+    }
+}
+
+#[test]
+fn stft_and_istft_match_torch_fixtures_through_files() {
+    let d = tmpdir("stft");
+    let f = fixture_json("stft/stft_fixtures.json");
+    // Every batched Hann/Hamming/Blackman case with reflect or constant padding.
+    let mut ran = 0;
+    for c in f["stft"].as_array().unwrap() {
+        let kind = c["window"].as_str().unwrap();
+        if c["error"] == true || c["batch"].is_null() || kind == "custom" {
+            continue;
+        }
+        let b = c["batch"].as_u64().unwrap() as usize;
+        let x = flat_json(&c["signal"]);
+        let l = x.len() / b;
+        let (input, output) = (d.join("x.npy"), d.join("s.npy"));
+        write(&input, &[b, l], NpyData::F64(x));
+        let mut cmd = bin();
+        cmd.arg("stft").arg(&input).arg("-o").arg(&output);
+        cmd.args([
+            "--n-fft",
+            &c["n_fft"].to_string(),
+            "--hop",
+            &c["hop"].to_string(),
+        ]);
+        cmd.args([
+            "--win-length",
+            &c["win_length"].to_string(),
+            "--window",
+            kind,
+        ]);
+        cmd.args(["--pad-mode", c["pad_mode"].as_str().unwrap(), "--json"]);
+        for (key, flag, when) in [
+            ("periodic", "--symmetric-window", false),
+            ("center", "--no-center", false),
+            ("onesided", "--two-sided", false),
+            ("normalized", "--normalized", true),
+        ] {
+            if c[key].as_bool().unwrap() == when {
+                cmd.arg(flag);
+            }
+        }
+        let out = run_ok(&mut cmd);
+        let report = json_of(&out);
+        let a = npy::parse(&std::fs::read(&output).unwrap()).unwrap();
+        let (re, im) = (flat_json(&c["re"]), flat_json(&c["im"]));
+        let t = c["re"][0][0].as_array().unwrap().len();
+        let fbins = re.len() / (b * t);
+        assert_eq!(a.shape, vec![b, fbins, t], "{}", c["name"]);
+        assert_eq!(report["shape"], serde_json::json!([b, fbins, t]));
+        assert_eq!(report["dtype"], "complex128");
+        let NpyData::C128(z) = a.data else {
+            panic!("stft must write complex128 for float64 input")
+        };
+        let scale = re.iter().chain(&im).fold(1.0f64, |m, v| m.max(v.abs()));
+        for ((g, r), i) in z.iter().zip(&re).zip(&im) {
+            assert!(
+                (g[0] - r).abs() <= 1e-12 * scale && (g[1] - i).abs() <= 1e-12 * scale,
+                "{}",
+                c["name"]
+            );
+        }
+        ran += 1;
+    }
+    assert!(ran >= 5, "only {ran} batched fixture cases");
+
+    // f32 round trip through both subcommands: complex64 out, float32 back.
+    let x: Vec<f32> = (0..3 * 1000)
+        .map(|j| ((j * 37 % 101) as f32 / 50.0 - 1.0) * 0.5)
+        .collect();
+    write(&d.join("x32.npy"), &[3, 1000], NpyData::F32(x.clone()));
+    run_ok(
+        bin()
+            .arg("stft")
+            .arg(d.join("x32.npy"))
+            .arg("-o")
+            .arg(d.join("s32.npy"))
+            .args(["--n-fft", "64", "--threads", "2"]),
+    );
+    let s = npy::parse(&std::fs::read(d.join("s32.npy")).unwrap()).unwrap();
+    assert_eq!(s.shape, vec![3, 33, 1 + 1000 / 16]);
+    assert!(matches!(s.data, NpyData::C64(_)));
+    let out = run_ok(
+        bin()
+            .arg("istft")
+            .arg(d.join("s32.npy"))
+            .arg("-o")
+            .arg(d.join("y32.npy"))
+            .args(["--n-fft", "64", "--length", "1000", "--json"]),
+    );
+    assert_eq!(json_of(&out)["dtype"], "float32");
+    let y = npy::parse(&std::fs::read(d.join("y32.npy")).unwrap()).unwrap();
+    assert_eq!(y.shape, vec![3, 1000]);
+    let back = y.to_f32_vec().unwrap();
+    assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-5));
+    // A 1-D signal gives [F, T].
+    write(&d.join("one.npy"), &[100], NpyData::F64(vec![0.25; 100]));
+    run_ok(
+        bin()
+            .arg("stft")
+            .arg(d.join("one.npy"))
+            .arg("-o")
+            .arg(d.join("one_s.npy"))
+            .args(["--n-fft", "16", "--fft", "builtin"]),
+    );
+    assert_eq!(
+        npy::parse(&std::fs::read(d.join("one_s.npy")).unwrap())
+            .unwrap()
+            .shape,
+        vec![9, 26]
+    );
+}
+
+#[test]
+fn tiara_matches_the_numpy_fixture_through_files() {
+    let d = tmpdir("tiara");
+    let f = fixture_json("stft/tiara_fixtures.json");
+    let mut ran = 0;
+    for c in f["cases"].as_array().unwrap() {
+        let w = &c["window"];
+        if !c["far"].is_null() || w["kind"] != "blackman" {
+            continue;
+        }
+        let (n, m) = (
+            c["n"].as_u64().unwrap() as usize,
+            c["m"].as_u64().unwrap() as usize,
+        );
+        write(
+            &d.join("p.npy"),
+            &[m, n, n],
+            NpyData::F64(flat_json(&c["input"])),
+        );
+        let mut cmd = bin();
+        cmd.arg("tiara")
+            .arg(d.join("p.npy"))
+            .arg("-o")
+            .arg(d.join("o.npy"));
+        cmd.args([
+            "--alpha",
+            &c["alpha"].to_string(),
+            "--window-len",
+            &w["len"].to_string(),
+        ]);
+        match (c["freq1"].as_f64(), c["freq2"].as_f64()) {
+            (Some(f1), Some(f2)) => {
+                cmd.args(["--freq1", &f1.to_string(), "--freq2", &f2.to_string()])
+            }
+            _ => cmd.args([
+                "--phi1",
+                &c["phi1"].to_string(),
+                "--phi2",
+                &c["phi2"].to_string(),
+            ]),
+        };
+        if w["periodic"] == true {
+            cmd.arg("--periodic-window");
+        }
+        if c["adaptive"] == false {
+            cmd.arg("--fixed");
+        }
+        cmd.args(["--input", c["input_kind"].as_str().unwrap()]);
+        run_ok(&mut cmd);
+        let (shape, got) = read_f64(&d.join("o.npy"));
+        assert_eq!(shape, vec![m, n, n]);
+        assert!(
+            max_diff(&got, &flat_json(&c["output"])) <= 1e-12,
+            "{}",
+            c["name"]
+        );
+        ran += 1;
+    }
+    assert!(ran >= 20, "only {ran} fixture cases");
+}
+
+#[test]
+fn stft_istft_tiara_bad_inputs_fail_cleanly() {
+    let d = tmpdir("stft-bad");
+    let mut p = vec![0.25f32; 2 * 16];
+    p[21] = f32::NAN;
+    write(&d.join("nan.npy"), &[2, 4, 4], NpyData::F32(p));
+    let tiara = |file: &str, extra: &[&str]| {
+        bin()
+            .arg("tiara")
+            .arg(d.join(file))
+            .args(["--alpha", "5", "--window-len", "3"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_clean_error(
+        &tiara("nan.npy", &["--phi1", "1", "--phi2", "3"]),
+        "index 21",
+    );
+    write(&d.join("rect.npy"), &[4, 3], NpyData::F32(vec![0.25; 12]));
+    assert_clean_error(
+        &tiara("rect.npy", &["--phi1", "1", "--phi2", "3"]),
+        "square",
+    );
+    write(&d.join("ok.npy"), &[4, 4], NpyData::F32(vec![0.25; 16]));
+    assert_clean_error(
+        &tiara("ok.npy", &["--phi1", "3", "--phi2", "3"]),
+        "phi1 < phi2",
+    );
+    assert_clean_error(&tiara("ok.npy", &[]), "--phi1");
+    write(&d.join("sig.npy"), &[2, 6], NpyData::F32(vec![0.5; 12]));
+    let stft = bin()
+        .arg("stft")
+        .arg(d.join("sig.npy"))
+        .args(["--n-fft", "16"])
+        .output()
+        .unwrap();
+    assert_clean_error(&stft, "reflect");
+    let stft = bin()
+        .arg("stft")
+        .arg(d.join("nan.npy"))
+        .args(["--n-fft", "4"])
+        .output()
+        .unwrap();
+    assert_clean_error(&stft, "[B, L]");
+    let istft = bin()
+        .arg("istft")
+        .arg(d.join("sig.npy"))
+        .args(["--n-fft", "4"])
+        .output()
+        .unwrap();
+    assert_clean_error(&istft, "complex");
+    write(
+        &d.join("spec.npy"),
+        &[1, 5, 4],
+        NpyData::C64(vec![[1.0, 0.0]; 20]),
+    );
+    let istft = bin()
+        .arg("istft")
+        .arg(d.join("spec.npy"))
+        .args(["--n-fft", "16"])
+        .output()
+        .unwrap();
+    assert_clean_error(&istft, "frequency bins");
+    let istft = bin()
+        .arg("istft")
+        .arg(d.join("spec.npy"))
+        .args([
+            "--n-fft",
+            "8",
+            "--hop",
+            "8",
+            "--win-length",
+            "4",
+            "--no-center",
+        ])
+        .output()
+        .unwrap();
+    assert_clean_error(&istft, "hop <= win_length");
+}

@@ -65,6 +65,7 @@ pub(crate) mod rust_backend;
 #[allow(clippy::module_inception)]
 mod stft;
 mod tiara;
+mod tiara_kernel;
 mod window;
 
 pub use num_complex::Complex;

@@ -147,6 +147,7 @@ impl<T: Real> RealFft<T> {
 
     /// Forward transform of the samples packed in `buf` (see [`Self::packed_set`]); the bins
     /// land in `buf[..n/2 + 1]`.
+    #[inline(always)]
     pub(crate) fn forward_packed(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
         let n = self.n;
         if n % 2 == 1 {
@@ -154,19 +155,28 @@ impl<T: Real> RealFft<T> {
             return;
         }
         let h = n / 2;
+        let buf = &mut buf[..h + 1];
         self.fwd.run(&mut buf[..h], scratch);
         let half = T::from_f64(0.5);
         let z0 = buf[0];
         buf[0] = Complex::new(z0.re + z0.im, T::zero());
         buf[h] = Complex::new(z0.re - z0.im, T::zero());
-        let mut k = 1;
-        while k <= h - k {
-            let (a, b) = (buf[k], buf[h - k]);
-            let xk = untangle(a, b, self.tw[k], half);
-            let xhk = untangle(b, a, self.tw[h - k], half);
-            buf[k] = xk;
-            buf[h - k] = xhk;
-            k += 1;
+        // Pairs (k, h − k) for 1 ≤ k < h − k; the middle bin k = h/2 (even h) pairs with itself.
+        let (head, tail) = buf.split_at_mut(h / 2 + 1);
+        let tail_len = tail.len() - 1;
+        let pairs = head[1..]
+            .iter_mut()
+            .zip(tail[..tail_len].iter_mut().rev())
+            .zip(self.tw[1..].iter().zip(self.tw[1..].iter().rev()));
+        for ((a, b), (wk, whk)) in pairs {
+            let (za, zb) = (*a, *b);
+            *a = untangle(za, zb, *wk, half);
+            *b = untangle(zb, za, *whk, half);
+        }
+        if h % 2 == 0 && h > 0 {
+            let m = h / 2;
+            let z = head[m];
+            head[m] = untangle(z, z, self.tw[m], half);
         }
     }
 

@@ -261,7 +261,7 @@ impl<T: Real> Stft<T> {
 
     /// Scratch elements [`Stft::stft_into`] needs (one thread).
     pub fn scratch_len(&self) -> usize {
-        self.fft.packed_len() + self.fft.fft_scratch_len()
+        FRAME_BLOCK * self.fft.packed_len() + self.fft.fft_scratch_len()
     }
 
     /// A zeroed scratch buffer of [`Stft::scratch_len`] elements.
@@ -396,55 +396,133 @@ impl<T: Real> Stft<T> {
         x[j as usize]
     }
 
-    /// One signal: every frame windowed into the packed buffer, transformed, scattered into the
-    /// `[F, T]` output.
+    /// One signal: frames windowed into packed buffers [`FRAME_BLOCK`] at a time, transformed,
+    /// and scattered into the `[F, T]` output (each bin's block of frames is contiguous there).
     fn signal(&self, x: &[T], frames: usize, out: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
-        let (buf, fs) = scratch.split_at_mut(self.fft.packed_len());
+        crate::simd::Isa::detect().dispatch(Signal {
+            plan: self,
+            x,
+            frames,
+            out,
+            scratch,
+        });
+    }
+
+    #[inline(always)]
+    fn signal_inline(
+        &self,
+        x: &[T],
+        frames: usize,
+        out: &mut [Complex<T>],
+        scratch: &mut [Complex<T>],
+    ) {
+        let pl = self.fft.packed_len();
+        let (bufs, fs) = scratch.split_at_mut(FRAME_BLOCK * pl);
         let n = self.n_fft;
         let pad = self.pad();
         let scale = if self.normalized {
-            T::from_f64(1.0 / (n as f64).sqrt())
+            Some(T::from_f64(1.0 / (n as f64).sqrt()))
         } else {
-            T::one()
+            None
         };
         let half = n / 2 + 1;
-        for t in 0..frames {
-            let p0 = t * self.hop;
-            if n % 2 == 1 {
-                buf.fill(Complex::new(T::zero(), T::zero()));
+        let (lo, hi) = (self.left, self.left + self.win_length);
+        let pairs = n % 2 == 0 && lo % 2 == 0 && hi % 2 == 0;
+        let mut t0 = 0;
+        while t0 < frames {
+            let nb = FRAME_BLOCK.min(frames - t0);
+            for (b, buf) in bufs.chunks_exact_mut(pl).take(nb).enumerate() {
+                let p0 = (t0 + b) * self.hop;
+                // Frame t covers padded samples p0..p0 + n; only the window's support matters.
+                if p0 + lo >= pad && p0 + hi <= pad + x.len() {
+                    let seg = &x[p0 + lo - pad..p0 + hi - pad];
+                    if pairs {
+                        self.fill_pairs(buf, seg);
+                    } else {
+                        self.fill(buf, |j| seg[j - lo]);
+                    }
+                } else {
+                    self.fill(buf, |j| self.padded_sample(x, p0 + j));
+                }
+                self.fft.forward_packed(buf, fs);
             }
-            // Frame t covers padded samples p0..p0 + n; only the window's support matters.
-            let (lo, hi) = (self.left, self.left + self.win_length);
-            if p0 + lo >= pad && p0 + hi <= pad + x.len() {
-                let seg = &x[p0 + lo - pad..p0 + hi - pad];
-                self.fill(buf, lo, hi, |j| seg[j - lo]);
-            } else {
-                self.fill(buf, lo, hi, |j| self.padded_sample(x, p0 + j));
-            }
-            self.fft.forward_packed(buf, fs);
-            for (f, z) in buf[..half].iter().enumerate() {
-                out[f * frames + t] = *z * scale;
+            for f in 0..half {
+                let row = &mut out[f * frames + t0..f * frames + t0 + nb];
+                for (o, buf) in row.iter_mut().zip(bufs.chunks_exact(pl)) {
+                    *o = buf[f];
+                }
             }
             if !self.onesided {
                 for f in half..n {
-                    out[f * frames + t] = buf[n - f].conj() * scale;
+                    let row = &mut out[f * frames + t0..f * frames + t0 + nb];
+                    for (o, buf) in row.iter_mut().zip(bufs.chunks_exact(pl)) {
+                        *o = buf[n - f].conj();
+                    }
                 }
+            }
+            t0 += nb;
+        }
+        if let Some(s) = scale {
+            for z in out.iter_mut() {
+                *z = *z * s;
             }
         }
     }
 
-    /// Packs `window[j]·sample(j)` for `j` in `lo..hi` and zeros elsewhere.
+    /// Packs `window[j]·sample(j)` for `j` in the window's support and zeros elsewhere.
     #[inline(always)]
-    fn fill(&self, buf: &mut [Complex<T>], lo: usize, hi: usize, sample: impl Fn(usize) -> T) {
-        let n = self.n_fft;
+    fn fill(&self, buf: &mut [Complex<T>], sample: impl Fn(usize) -> T) {
+        let (lo, hi) = (self.left, self.left + self.win_length);
+        if self.n_fft % 2 == 1 {
+            buf.fill(Complex::new(T::zero(), T::zero()));
+        }
         for j in 0..lo {
             self.fft.packed_set(buf, j, T::zero());
         }
         for j in lo..hi {
             self.fft.packed_set(buf, j, self.window[j] * sample(j));
         }
-        for j in hi..n {
+        for j in hi..self.n_fft {
             self.fft.packed_set(buf, j, T::zero());
         }
+    }
+
+    /// [`Self::fill`] for an even `n_fft` and an even window placement, from the signal segment
+    /// under the window: two samples per complex slot.
+    #[inline(always)]
+    fn fill_pairs(&self, buf: &mut [Complex<T>], seg: &[T]) {
+        let (lo, hi) = (self.left / 2, (self.left + self.win_length) / 2);
+        let zero = Complex::new(T::zero(), T::zero());
+        buf[..lo].fill(zero);
+        buf[hi..self.n_fft / 2].fill(zero);
+        let w = &self.window[self.left..self.left + self.win_length];
+        for ((z, s), w) in buf[lo..hi]
+            .iter_mut()
+            .zip(seg.chunks_exact(2))
+            .zip(w.chunks_exact(2))
+        {
+            *z = Complex::new(w[0] * s[0], w[1] * s[1]);
+        }
+    }
+}
+
+/// Frames transformed per scatter pass: the output row of each bin gets this many contiguous
+/// values at once instead of one strided store per frame.
+const FRAME_BLOCK: usize = 8;
+
+struct Signal<'p, 'a, T: Real> {
+    plan: &'p Stft<T>,
+    x: &'a [T],
+    frames: usize,
+    out: &'a mut [Complex<T>],
+    scratch: &'a mut [Complex<T>],
+}
+
+impl<T: Real> pulp::WithSimd for Signal<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.plan
+            .signal_inline(self.x, self.frames, self.out, self.scratch);
     }
 }

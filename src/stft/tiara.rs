@@ -3,7 +3,8 @@
 
 use num_traits::Float;
 
-use super::window::{WindowKind, window};
+use super::tiara_kernel::{Kernel, invalid, stride};
+use super::window::WindowKind;
 use crate::Real;
 use crate::error::{Error, Result};
 
@@ -100,10 +101,6 @@ impl<'w> TiaraConfig<'w> {
     }
 }
 
-fn invalid(name: &'static str, reason: &'static str) -> Error {
-    Error::InvalidParameter { name, reason }
-}
-
 /// Resolves the band for `n` frames.
 fn bins(band: Band, n: usize) -> Result<(usize, usize)> {
     let (p1, p2) = match band {
@@ -126,13 +123,14 @@ fn bins(band: Band, n: usize) -> Result<(usize, usize)> {
 }
 
 /// Scratch elements (of the matrix type) the core-tier functions need for `n × n` matrices:
-/// the window and the `φ2 × L` cosine/sine table, `L·(1 + 2φ2)` in all.
+/// the window and an `L × C` cosine/sine table, `L·(1 + C)` in all, where `C` is 16, 32 or 64
+/// (the smallest ≥ 2φ2) or `2φ2` beyond 64.
 ///
 /// # Errors
 /// As [`tiara`] for the configuration.
 pub fn tiara_scratch_len(cfg: &TiaraConfig<'_>, n: usize) -> Result<usize> {
     let (_, p2) = check(cfg, n)?;
-    Ok(cfg.window_len * (1 + 2 * p2))
+    Ok(cfg.window_len * (1 + stride(p2)))
 }
 
 fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
@@ -165,261 +163,6 @@ fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
         ));
     }
     bins(cfg.band, n)
-}
-
-/// The validated plan on a borrowed table.
-struct Kernel<'s, T> {
-    n: usize,
-    alpha: T,
-    adaptive: bool,
-    far: Option<(usize, T)>,
-    logits: bool,
-    l: usize,
-    /// ⌊L/2⌋.
-    half: usize,
-    phi1: usize,
-    phi2: usize,
-    taps: &'s [T],
-    /// `[r][2k + {0, 1}] = (cos, sin)(2π·k·r/N)` for `r < L`, `k < φ2`.
-    table: &'s [T],
-}
-
-impl<'s, T: Real> Kernel<'s, T> {
-    fn new(cfg: &TiaraConfig<'_>, n: usize, scratch: &'s mut [T]) -> Result<Self> {
-        let (phi1, phi2) = check(cfg, n)?;
-        let l = cfg.window_len;
-        let need = l * (1 + 2 * phi2);
-        if scratch.len() < need {
-            return Err(invalid(
-                "scratch",
-                "scratch is shorter than tiara_scratch_len()",
-            ));
-        }
-        let (taps, rest) = scratch.split_at_mut(l);
-        let table = &mut rest[..2 * phi2 * l];
-        match cfg.window {
-            TiaraWindow::Kind { kind, periodic } => window(kind, periodic, taps),
-            TiaraWindow::Custom(w) => {
-                for (t, &v) in taps.iter_mut().zip(w) {
-                    *t = T::from_f64(v);
-                }
-            }
-        }
-        for r in 0..l {
-            for k in 0..phi2 {
-                let a = 2.0 * core::f64::consts::PI * ((k * r) % n) as f64 / n as f64;
-                table[r * 2 * phi2 + 2 * k] = T::from_f64(Float::cos(a));
-                table[r * 2 * phi2 + 2 * k + 1] = T::from_f64(Float::sin(a));
-            }
-        }
-        Ok(Kernel {
-            n,
-            alpha: T::from_f64(cfg.alpha),
-            adaptive: cfg.adaptive,
-            far: cfg
-                .far
-                .map(|f| (f.distance, T::from_f64(Float::exp(-f.beta)))),
-            logits: cfg.input == TiaraInput::Logits,
-            l,
-            half: l / 2,
-            phi1,
-            phi2,
-            taps,
-            table,
-        })
-    }
-
-    /// ρ of row `i` holding non-negative weights `p` (any positive scale).
-    #[inline(always)]
-    fn rho(&self, p: &[T], i: usize) -> T {
-        const MAX_ACC: usize = 2 * 33;
-        let c2 = 2 * self.phi2;
-        let n = self.n;
-        let mut acc = [T::zero(); MAX_ACC];
-        if c2 <= MAX_ACC {
-            let acc = &mut acc[..c2];
-            let mut j = (i + n - self.half % n) % n;
-            for r in 0..self.l {
-                let y = self.taps[r] * p[j];
-                let row = &self.table[r * c2..(r + 1) * c2];
-                for (a, &c) in acc.iter_mut().zip(row) {
-                    *a = *a + y * c;
-                }
-                j += 1;
-                if j == n {
-                    j = 0;
-                }
-            }
-            return band_ratio(acc, self.phi1);
-        }
-        // Wide bands (φ2 > 33): one bin at a time, with the squares scaled by the largest
-        // |y| (|X_k| ≤ L·max|y|), for the same reason as in `band_ratio`.
-        let mut j = (i + n - self.half % n) % n;
-        let mut top = T::zero();
-        for r in 0..self.l {
-            top = top.max((self.taps[r] * p[j]).abs());
-            j += 1;
-            if j == n {
-                j = 0;
-            }
-        }
-        if top == T::zero() {
-            return T::zero();
-        }
-        let inv = T::one() / top;
-        let (mut lo, mut all) = (T::zero(), T::zero());
-        for k in 0..self.phi2 {
-            let (mut re, mut im) = (T::zero(), T::zero());
-            let mut j = (i + n - self.half % n) % n;
-            for r in 0..self.l {
-                let y = self.taps[r] * p[j] * inv;
-                re = re + y * self.table[r * c2 + 2 * k];
-                im = im + y * self.table[r * c2 + 2 * k + 1];
-                j += 1;
-                if j == n {
-                    j = 0;
-                }
-            }
-            let e = re * re + im * im;
-            all = all + e;
-            if k < self.phi1 {
-                lo = lo + e;
-            }
-        }
-        ratio(all - lo, all)
-    }
-
-    /// Edits one row in place. `row` holds probabilities (or, for logits input, is replaced by
-    /// `e^(l − max)` first). `base` is the row's flat index for error messages.
-    #[inline(always)]
-    fn row(&self, row: &mut [T], i: usize, base: usize) -> Result<()> {
-        if self.logits {
-            let mut m = T::neg_infinity();
-            for (j, &v) in row.iter().enumerate() {
-                if v.is_nan() || v == T::infinity() {
-                    return Err(Error::NonFinite {
-                        what: "tiara: logits (NaN or +Inf)",
-                        index: base + j,
-                    });
-                }
-                m = m.max(v);
-            }
-            if m == T::neg_infinity() {
-                return Err(invalid(
-                    "input",
-                    "tiara: a logit row is entirely -inf (no key to attend to)",
-                ));
-            }
-            for v in row.iter_mut() {
-                *v = (*v - m).exp();
-            }
-        } else {
-            for (j, &v) in row.iter().enumerate() {
-                if !v.is_finite() {
-                    return Err(Error::NonFinite {
-                        what: "tiara: probabilities",
-                        index: base + j,
-                    });
-                }
-                if v < T::zero() {
-                    return Err(invalid("input", "tiara: probabilities must be >= 0"));
-                }
-            }
-        }
-        let rho = if self.adaptive && self.alpha != T::zero() {
-            self.rho(row, i)
-        } else {
-            T::zero()
-        };
-        let g = (-self.alpha * (T::one() - rho)).exp();
-        let d = row[i];
-        let off = match self.far {
-            None => sum(&row[..i]) + sum(&row[i + 1..]),
-            Some((dist, eb)) => {
-                let mut s = T::zero();
-                for (j, v) in row.iter_mut().enumerate() {
-                    if j != i && i.abs_diff(j) >= dist {
-                        *v = *v * eb;
-                    }
-                    if j != i {
-                        s = s + *v;
-                    }
-                }
-                s
-            }
-        };
-        let dg = d * g;
-        let total = off + dg;
-        if off == T::zero() {
-            if d == T::zero() {
-                return Err(invalid("input", "tiara: a probability row sums to 0"));
-            }
-            // Only the diagonal has mass: softmax keeps it at 1 whatever the bias.
-            row.fill(T::zero());
-            row[i] = T::one();
-            return Ok(());
-        }
-        let inv = T::one() / total;
-        for v in row.iter_mut() {
-            *v = *v * inv;
-        }
-        row[i] = dg * inv;
-        Ok(())
-    }
-
-    fn matrix(&self, m: &mut [T], base: usize) -> Result<()> {
-        for (i, row) in m.chunks_exact_mut(self.n).enumerate() {
-            self.row(row, i, base + i * self.n)?;
-        }
-        Ok(())
-    }
-
-    fn check_len(&self, len: usize) -> Result<()> {
-        if len % (self.n * self.n) != 0 {
-            return Err(invalid(
-                "input",
-                "tiara: the data length must be a multiple of N*N ([..., N, N] matrices)",
-            ));
-        }
-        Ok(())
-    }
-}
-
-#[inline(always)]
-fn sum<T: Real>(x: &[T]) -> T {
-    x.iter().fold(T::zero(), |a, &b| a + b)
-}
-
-/// `Σ_{φ1≤k} |X_k|² / Σ_k |X_k|²` from interleaved `(re, im)` accumulators, scaled by their
-/// largest magnitude first so that the squares neither underflow (rows of tiny probabilities)
-/// nor overflow.
-#[inline(always)]
-fn band_ratio<T: Real>(acc: &[T], phi1: usize) -> T {
-    let top = acc.iter().fold(T::zero(), |m, &v| m.max(v.abs()));
-    if top == T::zero() {
-        return T::zero();
-    }
-    let inv = T::one() / top;
-    let (mut lo, mut all) = (T::zero(), T::zero());
-    for (k, z) in acc.chunks_exact(2).enumerate() {
-        let (re, im) = (z[0] * inv, z[1] * inv);
-        let e = re * re + im * im;
-        all = all + e;
-        if k < phi1 {
-            lo = lo + e;
-        }
-    }
-    ratio(all - lo, all)
-}
-
-/// `hi / all`, 0 when `all` is 0 (A7), clamped to `[0, 1]` against rounding.
-#[inline(always)]
-fn ratio<T: Real>(hi: T, all: T) -> T {
-    if all > T::zero() {
-        (hi / all).max(T::zero()).min(T::one())
-    } else {
-        T::zero()
-    }
 }
 
 /// TiARA on a batch of `N × N` matrices (`[..., N, N]`, row-major) from `input` into `output`
@@ -469,7 +212,7 @@ pub fn tiara<T: Real>(
     n: usize,
     scratch: &mut [T],
 ) -> Result<()> {
-    let k = Kernel::new(cfg, n, scratch)?;
+    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
     k.check_len(input.len())?;
     if output.len() != input.len() {
         return Err(invalid(
@@ -477,16 +220,7 @@ pub fn tiara<T: Real>(
             "tiara: output must have the input's length",
         ));
     }
-    let nn = n * n;
-    for (c, (src, dst)) in input
-        .chunks_exact(nn)
-        .zip(output.chunks_exact_mut(nn))
-        .enumerate()
-    {
-        dst.copy_from_slice(src);
-        k.matrix(dst, c * nn)?;
-    }
-    Ok(())
+    k.run(Some(input), output, 0)
 }
 
 /// ρᵢ for every row of a batch of `N × N` probability matrices (`[..., N, N]`) into `rho`
@@ -521,27 +255,12 @@ pub fn motion_intensity<T: Real>(
             "motion_intensity takes probabilities (softmax the logits first)",
         ));
     }
-    let k = Kernel::new(cfg, n, scratch)?;
+    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
     k.check_len(input.len())?;
     if rho.len() * n != input.len() {
         return Err(invalid("rho", "rho needs one value per row ([..., N])"));
     }
-    for (r, (row, out)) in input.chunks_exact(n).zip(rho.iter_mut()).enumerate() {
-        let base = r * n;
-        for (j, &v) in row.iter().enumerate() {
-            if !v.is_finite() {
-                return Err(Error::NonFinite {
-                    what: "tiara: probabilities",
-                    index: base + j,
-                });
-            }
-            if v < T::zero() {
-                return Err(invalid("input", "tiara: probabilities must be >= 0"));
-            }
-        }
-        *out = k.rho(row, r % n);
-    }
-    Ok(())
+    k.rhos(input, rho)
 }
 
 /// [`tiara`] in place.
@@ -554,12 +273,9 @@ pub fn tiara_in_place<T: Real>(
     n: usize,
     scratch: &mut [T],
 ) -> Result<()> {
-    let k = Kernel::new(cfg, n, scratch)?;
+    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
     k.check_len(data.len())?;
-    for (c, m) in data.chunks_exact_mut(n * n).enumerate() {
-        k.matrix(m, c * n * n)?;
-    }
-    Ok(())
+    k.run(None, data, 0)
 }
 
 /// [`tiara`] with the matrices split over `threads` threads (std); allocates the small table
@@ -576,6 +292,7 @@ pub fn tiara_par<T: Real>(
     n: usize,
     threads: usize,
 ) -> Result<()> {
+    let bins = check(cfg, n)?;
     let need = tiara_scratch_len(cfg, n)?;
     let nn = n * n;
     if input.len() % nn != 0 {
@@ -605,17 +322,8 @@ pub fn tiara_par<T: Real>(
         .collect();
     crate::par::run_jobs(jobs, |(c, ((src, dst), res))| {
         let mut scratch = alloc::vec![T::zero(); need];
-        *res = Kernel::new(cfg, n, &mut scratch).and_then(|k| {
-            for (m, (s, d)) in src
-                .chunks_exact(nn)
-                .zip(dst.chunks_exact_mut(nn))
-                .enumerate()
-            {
-                d.copy_from_slice(s);
-                k.matrix(d, c * chunk + m * nn)?;
-            }
-            Ok(())
-        });
+        *res =
+            Kernel::new(cfg, n, bins, &mut scratch).and_then(|k| k.run(Some(src), dst, c * chunk));
     });
     results.into_iter().collect()
 }

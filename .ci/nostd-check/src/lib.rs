@@ -182,3 +182,63 @@ pub extern "C" fn mlkern_nostd_orthogonalize(
         Err(_) => 1,
     }
 }
+
+/// Core tier: TiARA on `mats` probability matrices of `n × n` in place (α = 5, symmetric
+/// Blackman of 5 taps, bins [1, 3)); `scratch` holds `tiara_scratch_len` values.
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_tiara(
+    data: *mut f32,
+    mats: usize,
+    n: usize,
+    scratch: *mut f32,
+    scratch_len: usize,
+) -> i32 {
+    use mlkern::stft::{Band, TiaraConfig, tiara_in_place};
+    if data.is_null() || scratch.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises mats·n·n values at `data` and scratch_len at `scratch`.
+    let (x, s) = unsafe {
+        (
+            core::slice::from_raw_parts_mut(data, mats * n * n),
+            core::slice::from_raw_parts_mut(scratch, scratch_len),
+        )
+    };
+    let cfg = TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 3 });
+    if tiara_in_place(&cfg, x, n, s).is_ok() { 0 } else { 1 }
+}
+
+/// Alloc tier: the STFT of one signal with the in-crate FFT (the no_std backend) into a caller
+/// buffer of `bins·frames` complex values (interleaved re, im).
+#[cfg(feature = "alloc")]
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_stft(
+    x: *const f32,
+    len: usize,
+    n_fft: usize,
+    out: *mut f32,
+    out_len: usize,
+) -> i32 {
+    use mlkern::stft::{Complex, Stft, StftConfig};
+    if x.is_null() || out.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises `len` samples at `x` and `out_len` floats at `out`.
+    let (x, out) = unsafe {
+        (
+            core::slice::from_raw_parts(x, len),
+            core::slice::from_raw_parts_mut(out, out_len),
+        )
+    };
+    let run = || -> mlkern::Result<()> {
+        let plan = Stft::<f32>::new(&StftConfig::new(n_fft))?;
+        let spec = plan.stft(x, 1)?;
+        for (o, z) in out.chunks_exact_mut(2).zip(&spec) {
+            let z: &Complex<f32> = z;
+            o[0] = z.re;
+            o[1] = z.im;
+        }
+        Ok(())
+    };
+    if run().is_ok() { 0 } else { 1 }
+}

@@ -19,12 +19,15 @@ mod demo;
 mod demo_ortho;
 mod demo_spec;
 mod demo_spectrum;
+mod demo_stft;
 mod files;
 mod matmul;
 mod muon;
 mod ortho;
 mod spectrum;
 mod spectrum_plot;
+mod stft;
+mod tiara;
 mod timing;
 
 use std::process::ExitCode;
@@ -56,6 +59,12 @@ enum Command {
     /// Speculative-decoding verification of a batch (exact, greedy, LANTERN, LANTERN++, COOL-SD,
     /// mixture, typical): tokens, or the exact first-token law (--analytic), or simulated trials.
     Accept(accept::Args),
+    /// Short-time Fourier transform of [B, L] or [L] signals, as torch.stft (complex .npy out).
+    Stft(stft::StftArgs),
+    /// Inverse STFT of [B, F, T] or [F, T] complex spectra, as torch.istft.
+    Istft(stft::IstftArgs),
+    /// TiARA temporal-attention reweighting of [..., N, N] matrices (probabilities out).
+    Tiara(tiara::Args),
 }
 
 /// Options every timed subcommand shares.
@@ -113,6 +122,9 @@ fn main() -> ExitCode {
         Command::Muon(args) => muon::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Accept(args) => accept::run(args),
+        Command::Stft(args) => stft::run_stft(args),
+        Command::Istft(args) => stft::run_istft(args),
+        Command::Tiara(args) => tiara::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,0 +1,117 @@
+//! Fuzzes the FFTs, STFT and ISTFT: arbitrary lengths, framing parameters (zero hops, windows
+//! longer than n_fft, custom windows with zeros, NaN or ∞), padding modes, both backends, any
+//! f32 bit pattern in signals and spectra. Accepted outcomes: `Err`, or `Ok` with the documented
+//! output sizes; for finite input of moderate size the output is finite, and the FFT of a
+//! finite input matches the other backend.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mlkern::stft::{Complex, Direction, Fft, FftBackend, PadMode, RealFft, Stft, StftConfig, Window, WindowKind};
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+    fn f32(&mut self) -> f32 {
+        match self.u8() % 8 {
+            0 => f32::from_bits(u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])),
+            1 => 0.0,
+            _ => (f32::from(self.u8()) - 128.0) / 32.0,
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    // FFT of any length on both backends.
+    let n = usize::from(b.u8()) + 1;
+    let x: Vec<Complex<f32>> = (0..n).map(|_| Complex::new(b.f32(), b.f32())).collect();
+    let finite = x.iter().all(|z| z.re.is_finite() && z.im.is_finite() && z.norm() < 1e6);
+    let dir = if b.u8() % 2 == 0 { Direction::Forward } else { Direction::Inverse };
+    let mut outs = Vec::new();
+    for be in [FftBackend::Auto, FftBackend::Builtin] {
+        let p = Fft::<f32>::with_backend(n, dir, be).unwrap();
+        let mut y = x.clone();
+        p.process(&mut y, &mut p.make_scratch()).unwrap();
+        outs.push(y);
+    }
+    if finite {
+        let scale = x.iter().map(|z| z.norm()).sum::<f32>().max(1.0);
+        for (a, c) in outs[0].iter().zip(&outs[1]) {
+            assert!((a - c).norm() <= 1e-4 * scale, "backends disagree at n={n}");
+        }
+    }
+    let rf = RealFft::<f32>::new(n).unwrap();
+    let re: Vec<f32> = x.iter().map(|z| z.re).collect();
+    let mut bins = vec![Complex::new(0.0, 0.0); rf.bins()];
+    rf.forward(&re, &mut bins, &mut rf.make_scratch()).unwrap();
+
+    // STFT / ISTFT with arbitrary framing.
+    let n_fft = usize::from(b.u8() % 40);
+    let hop = if b.u8() % 4 == 0 { None } else { Some(usize::from(b.u8() % 20)) };
+    let win_length = if b.u8() % 3 == 0 { None } else { Some(usize::from(b.u8() % 45)) };
+    let wlen = win_length.unwrap_or(n_fft);
+    let custom: Vec<f32> = (0..wlen + usize::from(b.u8() % 2)).map(|_| b.f32()).collect();
+    let window = match b.u8() % 5 {
+        0 => Window::Custom(&custom[..]),
+        1 => Window::Kind(WindowKind::Rect),
+        2 => Window::Kind(WindowKind::Hamming),
+        3 => Window::Kind(WindowKind::Blackman),
+        _ => Window::Kind(WindowKind::Hann),
+    };
+    let flags = b.u8();
+    let cfg = StftConfig {
+        n_fft,
+        hop,
+        win_length,
+        window,
+        periodic: flags & 1 == 0,
+        center: flags & 2 == 0,
+        pad_mode: match (flags >> 2) % 4 {
+            0 => PadMode::Reflect,
+            1 => PadMode::Constant,
+            2 => PadMode::Replicate,
+            _ => PadMode::Circular,
+        },
+        normalized: flags & 16 != 0,
+        onesided: flags & 32 == 0,
+        backend: if flags & 64 == 0 { FftBackend::Auto } else { FftBackend::Builtin },
+    };
+    let Ok(plan) = Stft::<f32>::new(&cfg) else {
+        return;
+    };
+    let batch = 1 + usize::from(b.u8() % 3);
+    let len = usize::from(b.u8() % 70);
+    let sig: Vec<f32> = (0..batch * len).map(|_| b.f32()).collect();
+    let ok_sig = sig.iter().all(|v| v.is_finite());
+    match plan.stft(&sig, batch) {
+        Ok(spec) => {
+            let frames = plan.frames(len).unwrap();
+            assert_eq!(spec.len(), batch * plan.bins() * frames);
+            assert!(ok_sig, "non-finite signal accepted");
+            let length = if b.u8() % 2 == 0 { None } else { Some(usize::from(b.u8() % 80)) };
+            let mut threads_out = vec![Complex::new(0.0, 0.0); spec.len()];
+            plan.stft_par(&sig, batch, &mut threads_out, 1 + usize::from(b.u8() % 3)).unwrap();
+            assert!(threads_out == spec || spec.iter().any(|z| z.re.is_nan() || z.im.is_nan()));
+            if let Ok(back) = plan.istft(&spec, batch, frames, length) {
+                assert_eq!(back.len(), batch * plan.istft_len(frames, length));
+            }
+        }
+        Err(_) => {}
+    }
+    // ISTFT of an arbitrary spectrum.
+    let frames = usize::from(b.u8() % 6);
+    let spec: Vec<Complex<f32>> = (0..batch * plan.bins() * frames).map(|_| Complex::new(b.f32(), b.f32())).collect();
+    if let Ok(out) = plan.istft(&spec, batch, frames, None) {
+        assert_eq!(out.len(), batch * plan.istft_len(frames, None));
+        assert!(spec.iter().all(|z| z.re.is_finite() && z.im.is_finite()));
+    }
+});

@@ -1,0 +1,72 @@
+//! Fuzzes TiARA: arbitrary matrix sizes, window lengths, bands (bins or frequencies), α, far
+//! bias, probability or logit input with any f32 bit pattern. Accepted outcomes: `Err`, or `Ok`
+//! with every output row a probability distribution (entries in [0, 1], sum within 1e-4 of 1)
+//! and the parallel path bit-identical to the serial one.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mlkern::stft::{Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, WindowKind, tiara, tiara_par, tiara_scratch_len};
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+    fn f32(&mut self) -> f32 {
+        match self.u8() % 10 {
+            0 => f32::from_bits(u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])),
+            1 => 0.0,
+            2 => f32::NEG_INFINITY,
+            _ => f32::from(self.u8()) / 64.0,
+        }
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    let n = usize::from(b.u8() % 20);
+    let mats = usize::from(b.u8() % 4);
+    let l = usize::from(b.u8() % 22);
+    let band = if b.u8() % 2 == 0 {
+        Band::Bins { phi1: usize::from(b.u8() % 12), phi2: usize::from(b.u8() % 12) }
+    } else {
+        Band::Freq { f1: f64::from(b.u8()) / 400.0, f2: f64::from(b.u8()) / 400.0 }
+    };
+    let alpha = f64::from(b.f32());
+    let flags = b.u8();
+    let custom: Vec<f64> = (0..l).map(|_| f64::from(b.f32())).collect();
+    let cfg = TiaraConfig {
+        window: if flags & 1 == 0 {
+            TiaraWindow::Kind { kind: WindowKind::Blackman, periodic: flags & 2 != 0 }
+        } else {
+            TiaraWindow::Custom(&custom)
+        },
+        adaptive: flags & 4 == 0,
+        far: (flags & 8 != 0).then(|| FarBias { distance: usize::from(b.u8() % 6), beta: f64::from(b.f32()) }),
+        input: if flags & 16 == 0 { TiaraInput::Probs } else { TiaraInput::Logits },
+        ..TiaraConfig::new(alpha, l, band)
+    };
+    let x: Vec<f32> = (0..mats * n * n + usize::from(flags >> 7)).map(|_| b.f32()).collect();
+    let Ok(need) = tiara_scratch_len(&cfg, n) else {
+        return;
+    };
+    let mut scratch = vec![0.0f32; need];
+    let mut out = vec![0.0f32; x.len()];
+    if tiara(&cfg, &x, &mut out, n, &mut scratch).is_ok() {
+        for row in out.chunks(n.max(1)) {
+            let s: f32 = row.iter().sum();
+            assert!(row.iter().all(|v| (0.0..=1.0).contains(v)), "{row:?}");
+            assert!((s - 1.0).abs() <= 1e-4, "row sum {s}");
+        }
+        let mut par = vec![0.0f32; x.len()];
+        tiara_par(&cfg, &x, &mut par, n, 1 + usize::from(b.u8() % 3)).unwrap();
+        assert_eq!(par, out);
+    }
+});
