@@ -6,7 +6,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mlkern::stft::{Complex, Direction, Fft, FftBackend, PadMode, RealFft, Stft, StftConfig, Window, WindowKind};
+use mlkern::stft::{
+    Complex, Direction, Fft, FftBackend, PadMode, RealFft, Stft, StftConfig, Window, WindowKind,
+};
 
 struct Bytes<'a>(&'a [u8]);
 
@@ -22,7 +24,12 @@ impl Bytes<'_> {
     }
     fn f32(&mut self) -> f32 {
         match self.u8() % 8 {
-            0 => f32::from_bits(u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])),
+            0 => f32::from_bits(u32::from_le_bytes([
+                self.u8(),
+                self.u8(),
+                self.u8(),
+                self.u8(),
+            ])),
             1 => 0.0,
             _ => (f32::from(self.u8()) - 128.0) / 32.0,
         }
@@ -34,8 +41,14 @@ fuzz_target!(|data: &[u8]| {
     // FFT of any length on both backends.
     let n = usize::from(b.u8()) + 1;
     let x: Vec<Complex<f32>> = (0..n).map(|_| Complex::new(b.f32(), b.f32())).collect();
-    let finite = x.iter().all(|z| z.re.is_finite() && z.im.is_finite() && z.norm() < 1e6);
-    let dir = if b.u8() % 2 == 0 { Direction::Forward } else { Direction::Inverse };
+    let finite = x
+        .iter()
+        .all(|z| z.re.is_finite() && z.im.is_finite() && z.norm() < 1e6);
+    let dir = if b.u8() % 2 == 0 {
+        Direction::Forward
+    } else {
+        Direction::Inverse
+    };
     let mut outs = Vec::new();
     for be in [FftBackend::Auto, FftBackend::Builtin] {
         let p = Fft::<f32>::with_backend(n, dir, be).unwrap();
@@ -56,10 +69,20 @@ fuzz_target!(|data: &[u8]| {
 
     // STFT / ISTFT with arbitrary framing.
     let n_fft = usize::from(b.u8() % 40);
-    let hop = if b.u8() % 4 == 0 { None } else { Some(usize::from(b.u8() % 20)) };
-    let win_length = if b.u8() % 3 == 0 { None } else { Some(usize::from(b.u8() % 45)) };
+    let hop = if b.u8() % 4 == 0 {
+        None
+    } else {
+        Some(usize::from(b.u8() % 20))
+    };
+    let win_length = if b.u8() % 3 == 0 {
+        None
+    } else {
+        Some(usize::from(b.u8() % 45))
+    };
     let wlen = win_length.unwrap_or(n_fft);
-    let custom: Vec<f32> = (0..wlen + usize::from(b.u8() % 2)).map(|_| b.f32()).collect();
+    let custom: Vec<f32> = (0..wlen + usize::from(b.u8() % 2))
+        .map(|_| b.f32())
+        .collect();
     let window = match b.u8() % 5 {
         0 => Window::Custom(&custom[..]),
         1 => Window::Kind(WindowKind::Rect),
@@ -83,7 +106,11 @@ fuzz_target!(|data: &[u8]| {
         },
         normalized: flags & 16 != 0,
         onesided: flags & 32 == 0,
-        backend: if flags & 64 == 0 { FftBackend::Auto } else { FftBackend::Builtin },
+        backend: if flags & 64 == 0 {
+            FftBackend::Auto
+        } else {
+            FftBackend::Builtin
+        },
     };
     let Ok(plan) = Stft::<f32>::new(&cfg) else {
         return;
@@ -97,9 +124,14 @@ fuzz_target!(|data: &[u8]| {
             let frames = plan.frames(len).unwrap();
             assert_eq!(spec.len(), batch * plan.bins() * frames);
             assert!(ok_sig, "non-finite signal accepted");
-            let length = if b.u8() % 2 == 0 { None } else { Some(usize::from(b.u8() % 80)) };
+            let length = if b.u8() % 2 == 0 {
+                None
+            } else {
+                Some(usize::from(b.u8() % 80))
+            };
             let mut threads_out = vec![Complex::new(0.0, 0.0); spec.len()];
-            plan.stft_par(&sig, batch, &mut threads_out, 1 + usize::from(b.u8() % 3)).unwrap();
+            plan.stft_par(&sig, batch, &mut threads_out, 1 + usize::from(b.u8() % 3))
+                .unwrap();
             assert!(threads_out == spec || spec.iter().any(|z| z.re.is_nan() || z.im.is_nan()));
             if let Ok(back) = plan.istft(&spec, batch, frames, length) {
                 assert_eq!(back.len(), batch * plan.istft_len(frames, length));
@@ -109,7 +141,9 @@ fuzz_target!(|data: &[u8]| {
     }
     // ISTFT of an arbitrary spectrum.
     let frames = usize::from(b.u8() % 6);
-    let spec: Vec<Complex<f32>> = (0..batch * plan.bins() * frames).map(|_| Complex::new(b.f32(), b.f32())).collect();
+    let spec: Vec<Complex<f32>> = (0..batch * plan.bins() * frames)
+        .map(|_| Complex::new(b.f32(), b.f32()))
+        .collect();
     if let Ok(out) = plan.istft(&spec, batch, frames, None) {
         assert_eq!(out.len(), batch * plan.istft_len(frames, None));
         assert!(spec.iter().all(|z| z.re.is_finite() && z.im.is_finite()));

@@ -5,7 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mlkern::stft::{Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, WindowKind, tiara, tiara_par, tiara_scratch_len};
+use mlkern::stft::{
+    Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, WindowKind, tiara, tiara_par,
+    tiara_scratch_len,
+};
 
 struct Bytes<'a>(&'a [u8]);
 
@@ -21,7 +24,12 @@ impl Bytes<'_> {
     }
     fn f32(&mut self) -> f32 {
         match self.u8() % 10 {
-            0 => f32::from_bits(u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])),
+            0 => f32::from_bits(u32::from_le_bytes([
+                self.u8(),
+                self.u8(),
+                self.u8(),
+                self.u8(),
+            ])),
             1 => 0.0,
             2 => f32::NEG_INFINITY,
             _ => f32::from(self.u8()) / 64.0,
@@ -35,25 +43,43 @@ fuzz_target!(|data: &[u8]| {
     let mats = usize::from(b.u8() % 4);
     let l = usize::from(b.u8() % 22);
     let band = if b.u8() % 2 == 0 {
-        Band::Bins { phi1: usize::from(b.u8() % 12), phi2: usize::from(b.u8() % 12) }
+        Band::Bins {
+            phi1: usize::from(b.u8() % 12),
+            phi2: usize::from(b.u8() % 12),
+        }
     } else {
-        Band::Freq { f1: f64::from(b.u8()) / 400.0, f2: f64::from(b.u8()) / 400.0 }
+        Band::Freq {
+            f1: f64::from(b.u8()) / 400.0,
+            f2: f64::from(b.u8()) / 400.0,
+        }
     };
     let alpha = f64::from(b.f32());
     let flags = b.u8();
     let custom: Vec<f64> = (0..l).map(|_| f64::from(b.f32())).collect();
     let cfg = TiaraConfig {
         window: if flags & 1 == 0 {
-            TiaraWindow::Kind { kind: WindowKind::Blackman, periodic: flags & 2 != 0 }
+            TiaraWindow::Kind {
+                kind: WindowKind::Blackman,
+                periodic: flags & 2 != 0,
+            }
         } else {
             TiaraWindow::Custom(&custom)
         },
         adaptive: flags & 4 == 0,
-        far: (flags & 8 != 0).then(|| FarBias { distance: usize::from(b.u8() % 6), beta: f64::from(b.f32()) }),
-        input: if flags & 16 == 0 { TiaraInput::Probs } else { TiaraInput::Logits },
+        far: (flags & 8 != 0).then(|| FarBias {
+            distance: usize::from(b.u8() % 6),
+            beta: f64::from(b.f32()),
+        }),
+        input: if flags & 16 == 0 {
+            TiaraInput::Probs
+        } else {
+            TiaraInput::Logits
+        },
         ..TiaraConfig::new(alpha, l, band)
     };
-    let x: Vec<f32> = (0..mats * n * n + usize::from(flags >> 7)).map(|_| b.f32()).collect();
+    let x: Vec<f32> = (0..mats * n * n + usize::from(flags >> 7))
+        .map(|_| b.f32())
+        .collect();
     let Ok(need) = tiara_scratch_len(&cfg, n) else {
         return;
     };

@@ -334,11 +334,7 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
     } = out;
     // Rejections cost an O(V) pass over two rows, full acceptance one over one row, so requests
     // differ in cost: with rayon, four groups per thread let idle workers steal the slack.
-    let groups = if cfg!(feature = "rayon") && threads > 1 {
-        threads.saturating_mul(4)
-    } else {
-        threads.max(1)
-    };
+    let groups = crate::par::job_count(b, threads);
     let per = b.div_ceil(groups).max(1);
     let dw = width - 1;
     let mut diag_chunks: alloc::vec::Vec<Option<&mut [Diag]>> = match diag {
@@ -355,53 +351,13 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
         let mut scratch = alloc::vec![0.0f64; need];
         run_requests(ctx, c * per, width, tok, n, err, dg, &mut scratch);
     };
-    let ngroups = diag_chunks.len();
-    let mut groups = tokens
+    let jobs: alloc::vec::Vec<_> = tokens
         .chunks_mut(per * width)
         .zip(num_emitted.chunks_mut(per))
         .zip(errors.chunks_mut(per))
         .zip(diag_chunks)
-        .enumerate();
-    if ngroups <= 1 {
-        // One group: no parallelism to gain, so no pool or thread wake-up either.
-        if let Some((c, (((tok, n), err), dg))) = groups.next() {
-            work(c, tok, n, err, dg);
-        }
-        return Ok(());
-    }
-    // With `rayon`, the groups are tasks on rayon's current pool (no thread start-up per
-    // call); without it, scoped threads. The first group runs on the calling thread/task.
-    #[cfg(feature = "rayon")]
-    rayon::scope(|s| {
-        let first = groups.next();
-        for (c, (((tok, n), err), dg)) in groups {
-            s.spawn(move |_| work(c, tok, n, err, dg));
-        }
-        if let Some((c, (((tok, n), err), dg))) = first {
-            work(c, tok, n, err, dg);
-        }
-    });
-    #[cfg(not(feature = "rayon"))]
-    std::thread::scope(|s| {
-        let first = groups.next();
-        for (c, (((tok, n), err), dg)) in groups {
-            // A group whose thread cannot start runs here instead (no panic on OS refusal).
-            let job = std::sync::Arc::new(std::sync::Mutex::new(Some((tok, n, err, dg))));
-            let theirs = std::sync::Arc::clone(&job);
-            let started = std::thread::Builder::new().spawn_scoped(s, move || {
-                if let Some((tok, n, err, dg)) = theirs.lock().ok().and_then(|mut j| j.take()) {
-                    work(c, tok, n, err, dg);
-                }
-            });
-            if started.is_err()
-                && let Some((tok, n, err, dg)) = job.lock().ok().and_then(|mut j| j.take())
-            {
-                work(c, tok, n, err, dg);
-            }
-        }
-        if let Some((c, (((tok, n), err), dg))) = first {
-            work(c, tok, n, err, dg);
-        }
-    });
+        .enumerate()
+        .collect();
+    crate::par::run_jobs(jobs, |(c, (((tok, n), err), dg))| work(c, tok, n, err, dg));
     Ok(())
 }

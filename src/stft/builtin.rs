@@ -66,11 +66,11 @@ fn unit<T: Real>(num: u128, den: u128) -> Complex<T> {
 /// factor exceeds [`MAX_DIRECT_PRIME`].
 fn factor(mut n: usize) -> Option<Vec<usize>> {
     let mut out = Vec::new();
-    while n % 4 == 0 {
+    while n.is_multiple_of(4) {
         out.push(4);
         n /= 4;
     }
-    if n % 2 == 0 {
+    if n.is_multiple_of(2) {
         out.push(2);
         n /= 2;
     }
@@ -79,7 +79,7 @@ fn factor(mut n: usize) -> Option<Vec<usize>> {
         if p > MAX_DIRECT_PRIME {
             return None;
         }
-        while n % p == 0 {
+        while n.is_multiple_of(p) {
             out.push(p);
             n /= p;
         }
@@ -181,8 +181,18 @@ impl<T: Real> Builtin<T> {
     }
 
     /// In-place forward DFT of `buf` (length `n`); `scratch` holds at least
-    /// [`Self::scratch_len`] elements.
+    /// [`Self::scratch_len`] elements. Runs at the CPU's widest SIMD level (the passes are
+    /// plain loops that LLVM vectorizes under the enabled target features).
     pub(crate) fn forward(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
+        crate::simd::Isa::detect().dispatch(Forward {
+            plan: self,
+            buf,
+            scratch,
+        });
+    }
+
+    #[inline(always)]
+    fn forward_inline(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) {
         debug_assert_eq!(buf.len(), self.n);
         if let Some(b) = &self.bluestein {
             let m = b.kernel.len();
@@ -217,6 +227,7 @@ impl<T: Real> Builtin<T> {
         }
     }
 
+    #[inline(always)]
     fn pass(&self, st: &Stage, x: &[Complex<T>], y: &mut [Complex<T>]) {
         let r = st.radix;
         let m = st.len / r;
@@ -230,6 +241,7 @@ impl<T: Real> Builtin<T> {
     }
 }
 
+#[inline(always)]
 fn radix2<T: Real>(x: &[Complex<T>], y: &mut [Complex<T>], m: usize, s: usize, tw: &[Complex<T>]) {
     for (j, yj) in y.chunks_exact_mut(2 * s).enumerate() {
         let w = tw[j];
@@ -243,6 +255,7 @@ fn radix2<T: Real>(x: &[Complex<T>], y: &mut [Complex<T>], m: usize, s: usize, t
     }
 }
 
+#[inline(always)]
 fn radix4<T: Real>(x: &[Complex<T>], y: &mut [Complex<T>], m: usize, s: usize, tw: &[Complex<T>]) {
     for (j, yj) in y.chunks_exact_mut(4 * s).enumerate() {
         let (w1, w2, w3) = (tw[3 * j], tw[3 * j + 1], tw[3 * j + 2]);
@@ -270,6 +283,7 @@ fn radix4<T: Real>(x: &[Complex<T>], y: &mut [Complex<T>], m: usize, s: usize, t
 
 /// Odd radix `r ≤ MAX_DIRECT_PRIME`: pairs `u, r − u` share a cosine and an opposite sine, so a
 /// butterfly costs `(r − 1)²/2` real-by-complex products.
+#[inline(always)]
 fn odd<T: Real>(
     x: &[Complex<T>],
     y: &mut [Complex<T>],
@@ -294,7 +308,7 @@ fn odd<T: Real>(
             for u in 1..=h {
                 sum[u] = a[u] + a[r - u];
                 dif[u] = a[u] - a[r - u];
-                b0 = b0 + sum[u];
+                b0 += sum[u];
             }
             let base = q + s * r * j;
             y[base] = b0;
@@ -303,8 +317,8 @@ fn odd<T: Real>(
                 let mut im = zero;
                 for u in 1..=h {
                     let (c, sn) = roots[(u * t) % r];
-                    re = re + sum[u] * c;
-                    im = im + dif[u] * sn;
+                    re += sum[u] * c;
+                    im += dif[u] * sn;
                 }
                 // b_t = re − i·im, b_(r−t) = re + i·im.
                 let iim = Complex::new(-im.im, im.re);
@@ -312,5 +326,19 @@ fn odd<T: Real>(
                 y[base + s * (r - t)] = (re + iim) * twj[r - t - 1];
             }
         }
+    }
+}
+
+struct Forward<'p, 'a, T> {
+    plan: &'p Builtin<T>,
+    buf: &'a mut [Complex<T>],
+    scratch: &'a mut [Complex<T>],
+}
+
+impl<T: Real> pulp::WithSimd for Forward<'_, '_, T> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _simd: S) {
+        self.plan.forward_inline(self.buf, self.scratch);
     }
 }

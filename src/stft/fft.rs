@@ -162,7 +162,7 @@ impl<T: Real> Fft<T> {
     /// [`Error::InvalidParameter`] if `buf.len()` is not a multiple of `n` or `scratch` is
     /// shorter than [`Fft::scratch_len`]. Non-finite input is not an error: it propagates.
     pub fn process(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) -> Result<()> {
-        if buf.len() % self.n != 0 {
+        if !buf.len().is_multiple_of(self.n) {
             return Err(Error::InvalidParameter {
                 name: "buf",
                 reason: "the buffer length must be a multiple of the FFT length",

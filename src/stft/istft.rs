@@ -107,7 +107,7 @@ impl<T: Real> Stft<T> {
         for t in 0..span.frames {
             self.for_covered(span, t, |o, j| {
                 let w = self.window[j];
-                env[o].re = env[o].re + w * w;
+                env[o].re += w * w;
             });
         }
         for e in env.iter_mut() {
@@ -260,7 +260,7 @@ impl<T: Real> Stft<T> {
         let n = self.n_fft;
         let half = n / 2 + 1;
         let scale = T::from_f64(if self.normalized {
-            1.0 / (n as f64).sqrt()
+            1.0 / num_traits::Float::sqrt(n as f64)
         } else {
             1.0 / n as f64
         });
@@ -270,11 +270,11 @@ impl<T: Real> Stft<T> {
             }
             self.fft.inverse_packed(buf, fs);
             self.for_covered(span, t, |o, j| {
-                out[o] = out[o] + self.window[j] * (self.fft.packed_get(buf, j) * scale);
+                out[o] += self.window[j] * (self.fft.packed_get(buf, j) * scale);
             });
         }
         for (o, e) in out[..span.covered].iter_mut().zip(env) {
-            *o = *o * e.re;
+            *o *= e.re;
         }
     }
 }

@@ -59,10 +59,10 @@ impl<T: Real> RealFft<T> {
                 reason: "an FFT length must be at least 1",
             });
         }
-        let m = if n % 2 == 0 { n / 2 } else { n };
+        let m = if n.is_multiple_of(2) { n / 2 } else { n };
         let fwd = Fft::with_backend(m, Direction::Forward, backend)?;
         let inv = Fft::with_backend(m, Direction::Inverse, backend)?;
-        let tw = if n % 2 == 0 {
+        let tw = if n.is_multiple_of(2) {
             (0..n / 2)
                 .map(|k| {
                     let a = -2.0 * core::f64::consts::PI * (k as f64) / (n as f64);
@@ -101,7 +101,7 @@ impl<T: Real> RealFft<T> {
     /// Length of the packed work buffer of [`Self::forward_packed`] / [`Self::inverse_packed`]:
     /// `n/2 + 1` for even `n`, `n` for odd `n`.
     pub(crate) fn packed_len(&self) -> usize {
-        if self.n % 2 == 0 {
+        if self.n.is_multiple_of(2) {
             self.n / 2 + 1
         } else {
             self.n
@@ -126,9 +126,9 @@ impl<T: Real> RealFft<T> {
     /// Sample `j` of a packed buffer.
     #[inline(always)]
     pub(crate) fn packed_get(&self, buf: &[Complex<T>], j: usize) -> T {
-        if self.n % 2 == 0 {
+        if self.n.is_multiple_of(2) {
             let z = buf[j / 2];
-            if j % 2 == 0 { z.re } else { z.im }
+            if j.is_multiple_of(2) { z.re } else { z.im }
         } else {
             buf[j].re
         }
@@ -137,9 +137,13 @@ impl<T: Real> RealFft<T> {
     /// Writes sample `j` into a packed buffer (odd `n`: also clears the imaginary part).
     #[inline(always)]
     pub(crate) fn packed_set(&self, buf: &mut [Complex<T>], j: usize, v: T) {
-        if self.n % 2 == 0 {
+        if self.n.is_multiple_of(2) {
             let z = &mut buf[j / 2];
-            if j % 2 == 0 { z.re = v } else { z.im = v }
+            if j.is_multiple_of(2) {
+                z.re = v
+            } else {
+                z.im = v
+            }
         } else {
             buf[j] = Complex::new(v, T::zero());
         }
@@ -173,7 +177,7 @@ impl<T: Real> RealFft<T> {
             *a = untangle(za, zb, *wk, half);
             *b = untangle(zb, za, *whk, half);
         }
-        if h % 2 == 0 && h > 0 {
+        if h.is_multiple_of(2) && h > 0 {
             let m = h / 2;
             let z = head[m];
             head[m] = untangle(z, z, self.tw[m], half);

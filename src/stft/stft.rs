@@ -274,7 +274,7 @@ impl<T: Real> Stft<T> {
         if batch == 0 {
             return Err(invalid("batch", "must be at least 1"));
         }
-        if x.len() % batch != 0 {
+        if !x.len().is_multiple_of(batch) {
             return Err(invalid(
                 "x",
                 "the input length must be a multiple of the batch size",
@@ -421,13 +421,13 @@ impl<T: Real> Stft<T> {
         let n = self.n_fft;
         let pad = self.pad();
         let scale = if self.normalized {
-            Some(T::from_f64(1.0 / (n as f64).sqrt()))
+            Some(T::from_f64(1.0 / num_traits::Float::sqrt(n as f64)))
         } else {
             None
         };
         let half = n / 2 + 1;
         let (lo, hi) = (self.left, self.left + self.win_length);
-        let pairs = n % 2 == 0 && lo % 2 == 0 && hi % 2 == 0;
+        let pairs = n.is_multiple_of(2) && lo % 2 == 0 && hi % 2 == 0;
         let mut t0 = 0;
         while t0 < frames {
             let nb = FRAME_BLOCK.min(frames - t0);
@@ -464,7 +464,7 @@ impl<T: Real> Stft<T> {
         }
         if let Some(s) = scale {
             for z in out.iter_mut() {
-                *z = *z * s;
+                *z *= s;
             }
         }
     }

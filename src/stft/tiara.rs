@@ -295,7 +295,7 @@ pub fn tiara_par<T: Real>(
     let bins = check(cfg, n)?;
     let need = tiara_scratch_len(cfg, n)?;
     let nn = n * n;
-    if input.len() % nn != 0 {
+    if !input.len().is_multiple_of(nn) {
         return Err(invalid(
             "input",
             "tiara: the data length must be a multiple of N*N ([..., N, N] matrices)",

@@ -10,6 +10,9 @@
 //! [`MAX_FAST_TAPS`] taps and bands up to [`MAX_FAST_COLS`]/2 bins; larger configurations take a
 //! per-row loop. Both add the same terms in the same order for a given row.
 
+// `Real` has no compound-assignment operators in the core tier (without faer's bounds).
+#![allow(clippy::assign_op_pattern)]
+
 use num_traits::Float;
 use pulp::{Simd, WithSimd};
 
@@ -121,7 +124,7 @@ impl<'s, T: Real> Kernel<'s, T> {
 
     /// Checks that a data length holds whole `N × N` matrices.
     pub(super) fn check_len(&self, len: usize) -> Result<()> {
-        if len % (self.n * self.n) != 0 {
+        if !len.is_multiple_of(self.n * self.n) {
             return Err(invalid(
                 "input",
                 "tiara: the data length must be a multiple of N*N ([..., N, N] matrices)",
@@ -175,7 +178,7 @@ impl<'s, T: Real> Kernel<'s, T> {
                 yr[lane] = v;
                 let a = v.abs();
                 t = if a > t { a } else { t };
-                j += 1;
+                j = j + 1;
                 if j == n {
                     j = 0;
                 }
@@ -247,7 +250,7 @@ impl<'s, T: Real> Kernel<'s, T> {
             let v = self.taps[r] * p[j];
             *yr = v;
             top = top.max(v.abs());
-            j += 1;
+            j = j + 1;
             if j == self.n {
                 j = 0;
             }
@@ -281,8 +284,7 @@ impl<'s, T: Real> Kernel<'s, T> {
         &self,
         simd: S,
         m: &[T],
-        i0: usize,
-        nr: usize,
+        (i0, nr): (usize, usize),
         w: &mut Work<T>,
         y: &mut [T],
         rho: &mut [T; LANES],
@@ -290,9 +292,9 @@ impl<'s, T: Real> Kernel<'s, T> {
         if self.fast() {
             self.rho_block(simd, m, i0, nr, w, rho);
         } else {
-            for lane in 0..nr {
+            for (lane, r) in rho.iter_mut().enumerate().take(nr) {
                 let i = i0 + lane;
-                rho[lane] = self.rho_row(&m[i * self.n..(i + 1) * self.n], i, y);
+                *r = self.rho_row(&m[i * self.n..(i + 1) * self.n], i, y);
             }
         }
     }
@@ -439,7 +441,7 @@ impl<'s, T: Real> Kernel<'s, T> {
         while i0 < n {
             let nr = LANES.min(n - i0);
             if adaptive {
-                self.rhos_of(simd, src.unwrap_or(dst), i0, nr, w, y, &mut rho);
+                self.rhos_of(simd, src.unwrap_or(dst), (i0, nr), w, y, &mut rho);
             }
             for (gl, r) in g.iter_mut().zip(&rho) {
                 *gl = -self.alpha * (T::one() - *r);
@@ -481,7 +483,7 @@ impl<'s, T: Real> Kernel<'s, T> {
                     None => self.apply(None, &mut dst[row], i, edit),
                 }
             }
-            i0 += nr;
+            i0 = i0 + nr;
         }
         Ok(())
     }
@@ -547,9 +549,9 @@ impl<T: Real> WithSimd for Rhos<'_, '_, '_, T> {
                 let mut i0 = 0;
                 while i0 < n {
                     let nr = LANES.min(n - i0);
-                    k.rhos_of(simd, mat, i0, nr, w, y, &mut rho);
+                    k.rhos_of(simd, mat, (i0, nr), w, y, &mut rho);
                     out[i0..i0 + nr].copy_from_slice(&rho[..nr]);
-                    i0 += nr;
+                    i0 = i0 + nr;
                 }
             }
             Ok(())
@@ -620,7 +622,7 @@ fn off_diagonal_sum<T: Real>(p: &[T], i: usize) -> T {
         for (l, &v) in c.iter().enumerate() {
             acc[l] = acc[l] + if j0 + l == i { T::zero() } else { v };
         }
-        j0 += 8;
+        j0 = j0 + 8;
     }
     for (l, &v) in chunks.remainder().iter().enumerate() {
         acc[l] = acc[l] + if j0 + l == i { T::zero() } else { v };

@@ -205,7 +205,11 @@ pub extern "C" fn mlkern_nostd_tiara(
         )
     };
     let cfg = TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 3 });
-    if tiara_in_place(&cfg, x, n, s).is_ok() { 0 } else { 1 }
+    if tiara_in_place(&cfg, x, n, s).is_ok() {
+        0
+    } else {
+        1
+    }
 }
 
 /// Alloc tier: the STFT of one signal with the in-crate FFT (the no_std backend) into a caller
@@ -230,7 +234,7 @@ pub extern "C" fn mlkern_nostd_stft(
             core::slice::from_raw_parts_mut(out, out_len),
         )
     };
-    let run = || -> mlkern::Result<()> {
+    let mut run = || -> mlkern::Result<()> {
         let plan = Stft::<f32>::new(&StftConfig::new(n_fft))?;
         let spec = plan.stft(x, 1)?;
         for (o, z) in out.chunks_exact_mut(2).zip(&spec) {

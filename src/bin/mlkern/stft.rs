@@ -178,12 +178,15 @@ pub struct IstftArgs {
     common: Common,
 }
 
+/// The transform, its bins and frames, the timing and the configuration summary.
+type Forward<T> = (Vec<Complex<T>>, usize, usize, Timing, serde_json::Value);
+
 fn forward<T: Real>(
     args: &StftArgs,
     x: &[T],
     batch: usize,
     custom: Option<&[T]>,
-) -> Result<(Vec<Complex<T>>, usize, usize, Timing, serde_json::Value), CliError> {
+) -> Result<Forward<T>, CliError> {
     let plan = args.framing.plan(custom)?;
     let len = x.len() / batch.max(1);
     let frames = plan.frames(len)?;
