@@ -811,3 +811,67 @@ fn tiara_rejects_bad_input() {
         }
     }
 }
+
+#[test]
+fn tiara_survives_overflowing_windows_and_weights() {
+    // Regressions from the fuzzer: a custom window of huge taps (tap·p overflowed f32) and
+    // probability rows whose mass overflows f32 (the normalizer became ∞).
+    let n = 2;
+    let huge = [3.0e38f64, 1.0e38];
+    let cfg = TiaraConfig {
+        window: mlkern::stft::TiaraWindow::Custom(&huge),
+        ..TiaraConfig::new(5.0, 2, Band::Bins { phi1: 1, phi2: 2 })
+    };
+    let reference = |x: &[f32]| -> Vec<f64> {
+        let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
+        run(&cfg, &x64, n)
+    };
+    for x in [
+        [0.3f32, 0.7, 0.6, 0.4],
+        [3.0e38, 3.0e38, 1.0e38, 3.3e38],
+        [f32::MAX, 1.0, 0.0, f32::MAX],
+    ] {
+        let mut s = vec![0.0f32; tiara_scratch_len(&cfg, n).unwrap()];
+        let mut out = vec![0.0f32; 4];
+        tiara(&cfg, &x, &mut out, n, &mut s).unwrap();
+        let want = reference(&x);
+        for (row, w) in out.chunks(n).zip(want.chunks(n)) {
+            assert!(
+                row.iter().all(|v| v.is_finite() && (0.0..=1.0).contains(v)),
+                "{x:?} → {out:?}"
+            );
+            assert!(
+                (row.iter().sum::<f32>() - 1.0).abs() < 1e-6,
+                "{x:?} → {out:?}"
+            );
+            for (a, b) in row.iter().zip(w) {
+                assert!(
+                    (f64::from(*a) - b).abs() < 1e-6,
+                    "{x:?} → {out:?} vs {want:?}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn tiara_far_bias_that_underflows_still_gives_distributions() {
+    // From the fuzzer: logits with a far-frame bias β = 97 (e^(−β) is subnormal in f32), so
+    // the only off-diagonal term of row 0 is subnormal and its reciprocal overflows.
+    let cfg = TiaraConfig {
+        far: Some(FarBias {
+            distance: 1,
+            beta: 97.0,
+        }),
+        input: TiaraInput::Logits,
+        ..TiaraConfig::new(2.5, 1, Band::Bins { phi1: 0, phi2: 1 })
+    };
+    let x = [f32::NEG_INFINITY, 0.005, 0.78, 2.42];
+    let mut s = vec![0.0f32; tiara_scratch_len(&cfg, 2).unwrap()];
+    let mut out = [0.0f32; 4];
+    tiara(&cfg, &x, &mut out, 2, &mut s).unwrap();
+    for row in out.chunks(2) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{out:?}");
+    }
+    assert_eq!(out[..2], [0.0, 1.0]); // row 0: the only finite logit takes all the mass
+}

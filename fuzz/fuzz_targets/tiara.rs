@@ -88,8 +88,14 @@ fuzz_target!(|data: &[u8]| {
     if tiara(&cfg, &x, &mut out, n, &mut scratch).is_ok() {
         for row in out.chunks(n.max(1)) {
             let s: f32 = row.iter().sum();
-            assert!(row.iter().all(|v| (0.0..=1.0).contains(v)), "{row:?}");
-            assert!((s - 1.0).abs() <= 1e-4, "row sum {s}");
+            assert!(
+                row.iter().all(|v| (0.0..=1.0).contains(v)),
+                "{row:?} n={n} cfg={cfg:?} x={x:?}"
+            );
+            assert!(
+                (s - 1.0).abs() <= 1e-4,
+                "row sum {s}: {row:?} n={n} cfg={cfg:?} x={x:?}"
+            );
         }
         let mut inplace = x.clone();
         tiara_in_place(&cfg, &mut inplace, n, &mut scratch).unwrap();

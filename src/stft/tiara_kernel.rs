@@ -48,12 +48,16 @@ struct Work<T> {
 /// How one row is edited: `out_j = p_j·g_j·inv` with `out_i = diag`.
 #[derive(Clone, Copy)]
 enum Edit<T> {
-    Scale {
-        inv: T,
-        diag: T,
-    },
-    /// Only the diagonal holds mass: softmax keeps it at 1 whatever the bias.
-    Delta,
+    /// `div` is 1 unless the row's normalizer over- or underflows: then the weights are
+    /// divided by their largest value first (a division, as `1/max` itself may overflow for
+    /// subnormal weights).
+    Scale { div: T, inv: T, diag: T },
+    /// The fallback when even the rescaled terms underflow: `out_j = ((p_j/div)·g_j)/total`.
+    Divide { div: T, total: T, diag: T },
+    /// All the mass on one frame: the only one with weight (the diagonal of a row without
+    /// off-diagonal mass: softmax keeps it at 1 whatever the bias), or the dominant one when
+    /// every normalized term underflows.
+    OneHot(usize),
 }
 
 /// A validated plan over a borrowed table.
@@ -62,6 +66,8 @@ pub(super) struct Kernel<'s, T> {
     alpha: T,
     adaptive: bool,
     far: Option<(usize, T)>,
+    /// −β of the far-frame bias (0 without one), for the log-domain fallback.
+    far_log: f64,
     logits: bool,
     l: usize,
     half: usize,
@@ -92,8 +98,12 @@ impl<'s, T: Real> Kernel<'s, T> {
         match cfg.window {
             TiaraWindow::Kind { kind, periodic } => window(kind, periodic, taps),
             TiaraWindow::Custom(w) => {
+                // ρ does not change when the window is scaled, so custom taps are divided by
+                // their largest magnitude (in f64, before rounding): tap·p then cannot overflow.
+                let top = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                let s = if top > 0.0 { 1.0 / top } else { 0.0 };
                 for (t, &v) in taps.iter_mut().zip(w) {
-                    *t = T::from_f64(v);
+                    *t = T::from_f64(v * s);
                 }
             }
         }
@@ -112,6 +122,7 @@ impl<'s, T: Real> Kernel<'s, T> {
             far: cfg
                 .far
                 .map(|f| (f.distance, T::from_f64(Float::exp(-f.beta)))),
+            far_log: cfg.far.map_or(0.0, |f| -f.beta),
             logits: cfg.input == TiaraInput::Logits,
             l,
             half: l / 2,
@@ -355,6 +366,21 @@ impl<'s, T: Real> Kernel<'s, T> {
         Ok(())
     }
 
+    /// [`Self::off_mass`] of the row divided by `div` (the over/underflow path).
+    fn off_mass_scaled(&self, p: &[T], i: usize, div: T) -> T {
+        let mut s = T::zero();
+        for (j, &v) in p.iter().enumerate() {
+            if j != i {
+                let v = v / div;
+                s = s + match self.far {
+                    Some((dist, eb)) if i.abs_diff(j) >= dist => v * eb,
+                    _ => v,
+                };
+            }
+        }
+        s
+    }
+
     /// `Σ_{j≠i} p_j·g_j` (`g_j = e^(−β)` for far frames, else 1).
     #[inline(always)]
     fn off_mass(&self, p: &[T], i: usize) -> T {
@@ -377,31 +403,56 @@ impl<'s, T: Real> Kernel<'s, T> {
     #[inline(always)]
     fn apply(&self, src: Option<&[T]>, dst: &mut [T], i: usize, edit: Edit<T>) {
         match edit {
-            Edit::Delta => {
+            Edit::OneHot(j) => {
                 dst.fill(T::zero());
-                dst[i] = T::one();
+                dst[j] = T::one();
             }
-            Edit::Scale { inv, diag } => {
-                match src {
-                    Some(s) => {
-                        for (o, &v) in dst.iter_mut().zip(s) {
-                            *o = v * inv;
-                        }
-                    }
-                    None => {
-                        for o in dst.iter_mut() {
-                            *o = *o * inv;
-                        }
-                    }
+            Edit::Divide { div, total, diag } => {
+                let one = T::one();
+                for (j, o) in dst.iter_mut().enumerate() {
+                    let v = src.map_or(*o, |s| s[j]) / div;
+                    let g = match self.far {
+                        Some((dist, eb)) if j != i && i.abs_diff(j) >= dist => eb,
+                        _ => one,
+                    };
+                    *o = ((v * g) / total).min(one);
                 }
+                dst[i] = diag.min(one);
+            }
+            Edit::Scale { div, inv, diag } => {
+                // min(·, 1): when one weight holds (almost) all the mass, `v·(1/total)` can round
+                // one ulp above 1.
+                let one = T::one();
                 if let Some((dist, eb)) = self.far {
                     for (j, o) in dst.iter_mut().enumerate() {
-                        if j != i && i.abs_diff(j) >= dist {
-                            *o = *o * eb;
+                        let v = src.map_or(*o, |s| s[j]) / div;
+                        let g = if j != i && i.abs_diff(j) >= dist {
+                            eb
+                        } else {
+                            one
+                        };
+                        *o = ((v * g) * inv).min(one);
+                    }
+                } else {
+                    match src {
+                        Some(s) if div == one => {
+                            for (o, &v) in dst.iter_mut().zip(s) {
+                                *o = (v * inv).min(one);
+                            }
+                        }
+                        Some(s) => {
+                            for (o, &v) in dst.iter_mut().zip(s) {
+                                *o = ((v / div) * inv).min(one);
+                            }
+                        }
+                        None => {
+                            for o in dst.iter_mut() {
+                                *o = ((*o / div) * inv).min(one);
+                            }
                         }
                     }
                 }
-                dst[i] = diag;
+                dst[i] = diag.min(one);
             }
         }
     }
@@ -471,11 +522,50 @@ impl<'s, T: Real> Kernel<'s, T> {
                     if d[lane] == T::zero() {
                         return Err(invalid("input", "tiara: a probability row sums to 0"));
                     }
-                    Edit::Delta
-                } else {
+                    Edit::OneHot(i)
+                } else if inv[lane] > T::zero() && inv[lane].is_finite() && diag[lane].is_finite() {
                     Edit::Scale {
+                        div: T::one(),
                         inv: inv[lane],
                         diag: diag[lane],
+                    }
+                } else {
+                    // The row's normalizer over- or underflows: redo the sums on the row divided
+                    // by its largest weight.
+                    let r = match src {
+                        Some(s) => &s[row.clone()],
+                        None => &dst[row.clone()],
+                    };
+                    let top = r.iter().fold(T::zero(), |a, &v| if v > a { v } else { a });
+                    let dg = (d[lane] / top) * g[lane];
+                    let total = self.off_mass_scaled(r, i, top) + dg;
+                    if total > T::zero() && total.is_finite() {
+                        Edit::Divide {
+                            div: top,
+                            total,
+                            diag: dg / total,
+                        }
+                    } else {
+                        // Every normalized term underflows: the largest of ln p_j + Λ_ij takes
+                        // all the mass (softmax's limit).
+                        let lam = -self.alpha.as_f64() * (1.0 - rho[lane].as_f64());
+                        let mut best = (f64::NEG_INFINITY, i);
+                        for (j, &v) in r.iter().enumerate() {
+                            if v > T::zero() {
+                                let bias = if j == i {
+                                    lam
+                                } else if self.far.is_some_and(|(dist, _)| i.abs_diff(j) >= dist) {
+                                    self.far_log
+                                } else {
+                                    0.0
+                                };
+                                let score = Float::ln(v.as_f64()) + bias;
+                                if score > best.0 {
+                                    best = (score, j);
+                                }
+                            }
+                        }
+                        Edit::OneHot(best.1)
                     }
                 };
                 match src {
