@@ -144,6 +144,14 @@ pub enum Error {
         /// The status the backend returned (e.g. `cublasStatus_t`, `CUresult`).
         code: i32,
     },
+    /// Input that is well-formed but degenerate for the computation (a constant variable, a
+    /// code out of range, a singular block), with the index of the offending item.
+    Degenerate {
+        /// What is degenerate, and why it matters.
+        what: &'static str,
+        /// Index of the offending item (variable, block, or flat element index).
+        index: usize,
+    },
     /// Bytes that do not form a valid file of the expected format (`.npy`, `.csv`).
     InvalidFormat {
         /// The format.
@@ -195,6 +203,7 @@ impl fmt::Display for Error {
                 call,
                 code,
             } => write!(f, "backend {backend}: {call} failed with status {code}"),
+            Error::Degenerate { what, index } => write!(f, "{what} (at index {index})"),
             Error::InvalidFormat {
                 format,
                 reason,

@@ -9,6 +9,7 @@
 //! | [`spectrum`] | effective rank (both weightings), entropies, stable rank, participation ratio, numerical rank, RankMe, isotropy, WeightWatcher α; matrix → spectrum; streaming covariance; NDS; logit margins | core (metrics, NDS, margins), alloc (decompositions) |
 //! | [`spec`] | speculative-decoding verification: exact and relaxed (LANTERN, LANTERN++, COOL-SD, mixture budget, typical) rules, batched, Philox uniforms, token trees, exact `f64` analysis | core (alloc: neighbour-table builder; rayon: `verify_par`) |
 //! | [`stft`] | FFTs (rustfft with `std`, an in-crate mixed-radix/Bluestein transform without), windows, `torch.stft`/`torch.istft`-compatible STFT/ISTFT, TiARA attention reweighting | core (windows, TiARA), alloc (FFT, STFT) |
+//! | [`tree`] | Chow–Liu (discrete via a popcount Gram, Gaussian via one symmetric product), information distances, truncated inner products and robust covariances, latent trees (RG, CLRG, NJ, spectral NJ), Newick/DOT, Robinson–Foulds and recovery checks | core (MI of a table, distances, truncated dot, Prim with caller buffers), alloc |
 //! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
 //! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
 //! | `gpu` | the cuBLAS backend (feature `cublas`, std tier); without it a stub whose constructors return `BackendUnavailable` | alloc |
@@ -50,6 +51,7 @@ pub mod simd;
 pub mod spec;
 pub mod spectrum;
 pub mod stft;
+pub mod tree;
 
 pub use error::{Error, Result, Shape};
 pub use real::Real;

@@ -1,0 +1,359 @@
+//! Discrete data: variable-major `u8` codes, every pairwise contingency table from one
+//! popcount Gram of bit-packed state indicators, plug-in mutual information and the
+//! determinant-form information distance (alloc tier; the per-table functions are core).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use super::info::{Correction, XLogX, mi_from_counts};
+use crate::{Error, Result, Shape};
+
+/// Discrete samples in variable-major layout: `data[v·n_samples + t]` is the state of variable
+/// `v` in sample `t`, in `0..states[v]`.
+///
+/// ```
+/// use mlkern::tree::Codes;
+/// let data = [0u8, 1, 1, 0,   2, 0, 1, 1]; // 2 variables × 4 samples
+/// let c = Codes::new(&data, 4, 2, &[2, 3])?;
+/// assert_eq!(c.column(1), &[2, 0, 1, 1]);
+/// assert!(Codes::new(&data, 4, 2, &[2, 2]).is_err()); // a 2 in a binary variable
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug)]
+pub struct Codes<'a> {
+    data: &'a [u8],
+    n_samples: usize,
+    n_vars: usize,
+    states: &'a [u8],
+}
+
+impl<'a> Codes<'a> {
+    /// Checks the shapes, that every variable has at least one state, and that every code is
+    /// below its variable's state count.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] or [`Error::InvalidParameter`] (the message names the problem;
+    /// [`Error::Degenerate`] gives the flat index of an out-of-range code).
+    pub fn new(data: &'a [u8], n_samples: usize, n_vars: usize, states: &'a [u8]) -> Result<Self> {
+        let want = n_samples
+            .checked_mul(n_vars)
+            .ok_or(Error::InvalidParameter {
+                name: "codes",
+                reason: "n_samples·n_vars overflows usize",
+            })?;
+        if data.len() != want {
+            return Err(Error::ShapeMismatch {
+                what: "codes: data (variables × samples)",
+                expected: Shape::d2(n_vars, n_samples),
+                found: Shape::d1(data.len()),
+            });
+        }
+        if states.len() != n_vars {
+            return Err(Error::ShapeMismatch {
+                what: "codes: states (one count per variable)",
+                expected: Shape::d1(n_vars),
+                found: Shape::d1(states.len()),
+            });
+        }
+        if states.contains(&0) {
+            return Err(Error::InvalidParameter {
+                name: "codes: states",
+                reason: "every variable needs at least one state",
+            });
+        }
+        for (v, col) in data.chunks(n_samples.max(1)).enumerate().take(n_vars) {
+            if let Some(t) = col.iter().position(|&c| c >= states[v]) {
+                return Err(Error::Degenerate {
+                    what: "codes: a code is not below its variable's state count",
+                    index: v * n_samples + t,
+                });
+            }
+        }
+        Ok(Codes {
+            data,
+            n_samples,
+            n_vars,
+            states,
+        })
+    }
+
+    /// Number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// Number of variables.
+    pub fn n_vars(&self) -> usize {
+        self.n_vars
+    }
+
+    /// State counts, one per variable.
+    pub fn states(&self) -> &'a [u8] {
+        self.states
+    }
+
+    /// The samples of variable `v`.
+    pub fn column(&self, v: usize) -> &'a [u8] {
+        &self.data[v * self.n_samples..(v + 1) * self.n_samples]
+    }
+}
+
+/// Every pairwise contingency table of a [`Codes`] set, held as the popcount Gram of the
+/// bit-packed indicators of the states `1..K` of each variable (state 0 and the marginals follow
+/// from the totals, so a binary variable costs one column).
+///
+/// Building it costs `n/64 · c(c+1)/2` AND+popcount word operations for `c = Σ(K_v − 1)`
+/// indicator columns (one per binary variable), split over `threads`. Counts are exact integers.
+///
+/// ```
+/// use mlkern::tree::{Codes, Correction, PairCounts};
+/// // x1 copies x0 except in one sample of 4.
+/// let data = [0u8, 0, 1, 1,   0, 0, 1, 0];
+/// let counts = PairCounts::new(&Codes::new(&data, 4, 2, &[2, 2])?, 1)?;
+/// let mut t = [0u32; 4];
+/// counts.table_into(0, 1, &mut t)?;
+/// assert_eq!(t, [2, 0, 1, 1]); // rows: states of x0; columns: states of x1
+/// let mi = counts.mutual_information(Correction::None);
+/// assert!((mi[1] - 0.2157615543388357).abs() < 1e-15); // I(x0; x1) in nats
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[derive(Clone, Debug)]
+pub struct PairCounts {
+    n_samples: usize,
+    states: Vec<u8>,
+    /// First indicator column of each variable (`n_vars + 1` entries).
+    first: Vec<usize>,
+    /// `c×c` Gram of the indicator columns (symmetric; diagonal = state counts).
+    gram: Vec<u32>,
+    /// Marginal counts of every variable, concatenated (`Σ K_v` entries).
+    marginals: Vec<u32>,
+    /// Start of each variable's marginal in `marginals` (`n_vars + 1` entries).
+    marginal_start: Vec<usize>,
+}
+
+impl PairCounts {
+    /// Packs the indicators and computes their Gram on `threads` threads (`0` or `1`: the
+    /// calling thread; more needs the `std` feature, and is ignored without it).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when `n_samples` exceeds `u32::MAX` (counts are `u32`).
+    pub fn new(codes: &Codes<'_>, threads: usize) -> Result<Self> {
+        let n = codes.n_samples;
+        if n > u32::MAX as usize {
+            return Err(Error::InvalidParameter {
+                name: "pair counts: n_samples",
+                reason: "at most 2³² − 1 samples (counts are u32)",
+            });
+        }
+        let mut first = Vec::with_capacity(codes.n_vars + 1);
+        let mut c = 0usize;
+        for &k in codes.states {
+            first.push(c);
+            c += k as usize - 1;
+        }
+        first.push(c);
+        let words = n.div_ceil(64);
+        let mut bits = vec![0u64; c * words];
+        for v in 0..codes.n_vars {
+            let col = codes.column(v);
+            for (t, &s) in col.iter().enumerate() {
+                if s > 0 {
+                    bits[(first[v] + s as usize - 1) * words + t / 64] |= 1u64 << (t % 64);
+                }
+            }
+        }
+        let mut gram = vec![0u32; c * c];
+        super::popcount::gram_upper(&bits, words, c, &mut gram, threads);
+        for i in 0..c {
+            for j in 0..i {
+                gram[i * c + j] = gram[j * c + i];
+            }
+        }
+        let mut marginal_start = Vec::with_capacity(codes.n_vars + 1);
+        let mut marginals = Vec::new();
+        for v in 0..codes.n_vars {
+            marginal_start.push(marginals.len());
+            let k = codes.states[v] as usize;
+            let mut rest = n as u32;
+            marginals.push(0);
+            for a in 1..k {
+                let col = first[v] + a - 1;
+                let count = gram[col * c + col];
+                marginals.push(count);
+                rest -= count;
+            }
+            let s0 = marginal_start[v];
+            marginals[s0] = rest;
+        }
+        marginal_start.push(marginals.len());
+        Ok(PairCounts {
+            n_samples: n,
+            states: codes.states.to_vec(),
+            first,
+            gram,
+            marginals,
+            marginal_start,
+        })
+    }
+
+    /// Number of samples.
+    pub fn n_samples(&self) -> usize {
+        self.n_samples
+    }
+
+    /// Number of variables.
+    pub fn n_vars(&self) -> usize {
+        self.states.len()
+    }
+
+    /// State counts, one per variable.
+    pub fn states(&self) -> &[u8] {
+        &self.states
+    }
+
+    /// The counts of each state of variable `i` (`states[i]` entries).
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for a bad index or output length.
+    pub fn marginal_into(&self, i: usize, out: &mut [u32]) -> Result<()> {
+        let ki = self.k(i, "pair counts: marginal variable")?;
+        check_len("pair counts: marginal out", out.len(), ki)?;
+        out.copy_from_slice(self.marginal(i));
+        Ok(())
+    }
+
+    fn marginal(&self, i: usize) -> &[u32] {
+        &self.marginals[self.marginal_start[i]..self.marginal_start[i + 1]]
+    }
+
+    /// The `K_i×K_j` table (row-major: rows are the states of `i`) of pair `(i, j)`; for `i = j`
+    /// the diagonal table of the marginal.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for a bad index or output length.
+    pub fn table_into(&self, i: usize, j: usize, out: &mut [u32]) -> Result<()> {
+        let ki = self.k(i, "pair counts: table variable i")?;
+        let kj = self.k(j, "pair counts: table variable j")?;
+        check_len("pair counts: table out", out.len(), ki * kj)?;
+        self.table_unchecked(i, j, out);
+        Ok(())
+    }
+
+    fn table_unchecked(&self, i: usize, j: usize, out: &mut [u32]) {
+        let (ki, kj) = (self.states[i] as usize, self.states[j] as usize);
+        let c = self.gram_dim();
+        let (fi, fj) = (self.first[i], self.first[j]);
+        let (mi, mj) = (self.marginal(i), self.marginal(j));
+        // Indicator block for states ≥ 1, then row 0 / column 0 from the marginals.
+        for a in 1..ki {
+            let mut row_rest = mi[a];
+            for b in 1..kj {
+                let v = self.gram[(fi + a - 1) * c + fj + b - 1];
+                out[a * kj + b] = v;
+                row_rest -= v;
+            }
+            out[a * kj] = row_rest;
+        }
+        for b in 0..kj {
+            let below: u32 = (1..ki).map(|a| out[a * kj + b]).sum();
+            out[b] = mj[b] - below;
+        }
+    }
+
+    /// The `p×p` plug-in mutual information matrix in nats, `I(X_i; X_j)` off the diagonal and
+    /// the entropy `H(X_i)` on it (`I(X; X) = H(X)`), with the optional Miller–Madow
+    /// correction. See [`mutual_information`](super::mutual_information) for the formula.
+    pub fn mutual_information(&self, correction: Correction) -> Vec<f64> {
+        let p = self.n_vars();
+        let mut out = vec![0.0; p * p];
+        self.mutual_information_into(correction, &mut out)
+            .unwrap_or_else(|_| unreachable!("the buffer has p·p entries"));
+        out
+    }
+
+    /// [`Self::mutual_information`] into a caller buffer of `p·p` entries.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] for a wrong buffer length.
+    pub fn mutual_information_into(&self, correction: Correction, out: &mut [f64]) -> Result<()> {
+        let p = self.n_vars();
+        check_len("pair counts: mutual information out", out.len(), p * p)?;
+        let xlx = XLogX::new(self.n_samples);
+        let kmax = self.states.iter().copied().max().unwrap_or(1) as usize;
+        let mut table = vec![0u32; kmax * kmax];
+        for i in 0..p {
+            let ki = self.states[i] as usize;
+            let mi = self.marginal(i);
+            for j in i..p {
+                let kj = self.states[j] as usize;
+                let t = &mut table[..ki * kj];
+                if i == j {
+                    t.fill(0);
+                    for a in 0..ki {
+                        t[a * ki + a] = mi[a];
+                    }
+                } else {
+                    self.table_unchecked(i, j, t);
+                }
+                let v = mi_from_counts(t, mi, self.marginal(j), self.n_samples, correction, &xlx);
+                out[i * p + j] = v;
+                out[j * p + i] = v;
+            }
+        }
+        Ok(())
+    }
+
+    /// The `p×p` determinant-form information distances
+    /// `d_ij = −ln|det J_ij| + ½ ln det M_i + ½ ln det M_j` (see
+    /// [`discrete_distance`](super::discrete_distance)); all variables must share one state count.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when the state counts differ.
+    pub fn distances(&self) -> Result<Vec<f64>> {
+        let p = self.n_vars();
+        let k = self.states.first().copied().unwrap_or(1) as usize;
+        if self.states.iter().any(|&s| s as usize != k) {
+            return Err(Error::InvalidParameter {
+                name: "discrete distances",
+                reason: "the determinant form needs every variable to have the same number of states",
+            });
+        }
+        let mut out = vec![0.0; p * p];
+        let mut t = vec![0u32; k * k];
+        for i in 0..p {
+            for j in i + 1..p {
+                self.table_unchecked(i, j, &mut t);
+                let d = super::info::discrete_distance(&t, k)?;
+                out[i * p + j] = d;
+                out[j * p + i] = d;
+            }
+        }
+        Ok(out)
+    }
+
+    fn gram_dim(&self) -> usize {
+        self.first[self.states.len()]
+    }
+
+    fn k(&self, i: usize, what: &'static str) -> Result<usize> {
+        self.states
+            .get(i)
+            .map(|&k| k as usize)
+            .ok_or(Error::ShapeMismatch {
+                what,
+                expected: Shape::d1(self.states.len()),
+                found: Shape::d1(i + 1),
+            })
+    }
+}
+
+fn check_len(what: &'static str, len: usize, want: usize) -> Result<()> {
+    if len != want {
+        return Err(Error::ShapeMismatch {
+            what,
+            expected: Shape::d1(want),
+            found: Shape::d1(len),
+        });
+    }
+    Ok(())
+}

@@ -1,0 +1,226 @@
+//! Spectral neighbour joining (Jaffe, Amsel, Aizenbud, Nadler, Chang & Kluger 2021).
+
+use alloc::vec;
+use alloc::vec::Vec;
+
+use faer::{Mat, Side};
+use num_traits::Float;
+
+use super::{Builder, check_distances};
+use crate::tree::Tree;
+use crate::{Error, Result};
+
+/// Options of [`spectral_nj`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SnjOptions {
+    /// Hidden edges this short are contracted after the (binary) tree is built, so that
+    /// multifurcations are recovered; `0` keeps the binary tree.
+    pub contract: f64,
+}
+
+impl SnjOptions {
+    /// `contract = 1e−8`.
+    pub fn population() -> Self {
+        SnjOptions { contract: 1e-8 }
+    }
+}
+
+impl Default for SnjOptions {
+    /// [`SnjOptions::population`].
+    fn default() -> Self {
+        Self::population()
+    }
+}
+
+/// Spectral neighbour joining over the `m×m` information distances of observed **leaves**:
+/// with similarities `S = e^{−d}`, repeatedly merge the two clades `A, B` whose union has the
+/// smallest `σ₂(S[A∪B, rest])` (a clade of the true tree gives a rank-one block; a block with
+/// one row or one column scores 0, ties go to the first pair in clade order), until three clades
+/// remain, which join at one hidden node. Branch lengths come from clade-averaged distances
+/// (`l_A = ½(D̄_AB + D̄_A,rest − D̄_B,rest) − mean_{a∈A} d(a, root_A)`, clamped at 0), then
+/// edges of length ≤ [`SnjOptions::contract`] are contracted.
+///
+/// σ₂ comes from the eigenvalues of the Gram matrix of the block's shorter side, so one score
+/// costs `O(s²·(m − s))` for a union of `s ≤ m/2` leaves.
+///
+/// # Errors
+/// As [`recursive_grouping`](super::recursive_grouping); [`Error::NoConvergence`] if an
+/// eigen-decomposition fails.
+///
+/// ```
+/// use mlkern::tree::{spectral_nj, SnjOptions};
+/// let d = [0.0, 2.0, 4.0, 4.0,
+///          2.0, 0.0, 4.0, 4.0,
+///          4.0, 4.0, 0.0, 2.0,
+///          4.0, 4.0, 2.0, 0.0];
+/// let t = spectral_nj(&d, 4, &SnjOptions::population())?;
+/// assert_eq!(t.n_hidden(), 2);
+/// assert!((t.total_weight() - 6.0).abs() < 1e-12);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn spectral_nj(d: &[f64], m: usize, opts: &SnjOptions) -> Result<Tree> {
+    check_distances(d, m, "spectral_nj: d")?;
+    if !(opts.contract >= 0.0 && opts.contract.is_finite()) {
+        return Err(Error::InvalidParameter {
+            name: "spectral_nj: contract",
+            reason: "must be finite and ≥ 0",
+        });
+    }
+    let mut b = Builder::new(m);
+    if m <= 1 {
+        return b.finish(0.0);
+    }
+    if m == 2 {
+        b.edge(0, 1, d[1]);
+        return b.finish(0.0);
+    }
+    let s: Vec<f64> = d.iter().map(|&x| Float::exp(-x)).collect();
+    // Clades by slot: leaves, builder node id; `None` once merged.
+    let mut clades: Vec<Option<(Vec<usize>, usize)>> = (0..m).map(|v| Some((vec![v], v))).collect();
+    let mut depth = vec![0.0f64; m]; // d(leaf, root of its clade)
+    let cap = 2 * m;
+    let mut score = vec![f64::INFINITY; cap * cap];
+    let mut in_set = vec![false; m];
+    for a in 0..m {
+        for c in a + 1..m {
+            let v = sigma2(&s, m, &[a, c], &mut in_set)?;
+            score[a * cap + c] = v;
+        }
+    }
+    let mut alive = m;
+    while alive > 3 {
+        let mut best = (f64::INFINITY, usize::MAX, usize::MAX);
+        for a in 0..clades.len() {
+            if clades[a].is_none() {
+                continue;
+            }
+            for c in a + 1..clades.len() {
+                if clades[c].is_some() && (score[a * cap + c] < best.0 || best.1 == usize::MAX) {
+                    best = (score[a * cap + c], a, c);
+                }
+            }
+        }
+        let (_, ia, ic) = best;
+        let (la, ra) = clades[ia]
+            .take()
+            .unwrap_or_else(|| unreachable!("alive clade"));
+        let (lc, rc) = clades[ic]
+            .take()
+            .unwrap_or_else(|| unreachable!("alive clade"));
+        let rest: Vec<usize> = clades
+            .iter()
+            .flatten()
+            .flat_map(|(l, _)| l.iter().copied())
+            .collect();
+        let dab = mean_between(d, m, &la, &lc);
+        let lena = (0.5 * (dab + mean_between(d, m, &la, &rest) - mean_between(d, m, &lc, &rest))
+            - mean_of(&depth, &la))
+        .max(0.0);
+        let lenc = (dab - mean_of(&depth, &la) - mean_of(&depth, &lc) - lena).max(0.0);
+        let h = b.hidden();
+        b.edge(h, ra, lena);
+        b.edge(h, rc, lenc);
+        la.iter().for_each(|&v| depth[v] += lena);
+        lc.iter().for_each(|&v| depth[v] += lenc);
+        let mut merged = la;
+        merged.extend_from_slice(&lc);
+        let slot = clades.len();
+        clades.push(Some((merged, h)));
+        alive -= 1;
+        if alive > 3 {
+            let (mine, _) = clades[slot]
+                .as_ref()
+                .unwrap_or_else(|| unreachable!("just pushed"));
+            let mut rows = Vec::with_capacity(m);
+            for x in 0..slot {
+                if let Some((lx, _)) = &clades[x] {
+                    rows.clear();
+                    rows.extend_from_slice(mine);
+                    rows.extend_from_slice(lx);
+                    score[x * cap + slot] = sigma2(&s, m, &rows, &mut in_set)?;
+                }
+            }
+        }
+    }
+    let last: Vec<(Vec<usize>, usize)> = clades.into_iter().flatten().collect();
+    let h = b.hidden();
+    for k in 0..3 {
+        let (x, y) = ((k + 1) % 3, (k + 2) % 3);
+        let l = 0.5
+            * (mean_between(d, m, &last[k].0, &last[x].0)
+                + mean_between(d, m, &last[k].0, &last[y].0)
+                - mean_between(d, m, &last[x].0, &last[y].0))
+            - mean_of(&depth, &last[k].0);
+        b.edge(h, last[k].1, l);
+    }
+    b.finish(opts.contract)
+}
+
+fn mean_between(d: &[f64], m: usize, a: &[usize], c: &[usize]) -> f64 {
+    if a.is_empty() || c.is_empty() {
+        return 0.0;
+    }
+    let mut s = 0.0;
+    for &i in a {
+        for &j in c {
+            s += d[i * m + j];
+        }
+    }
+    s / (a.len() * c.len()) as f64
+}
+
+fn mean_of(x: &[f64], idx: &[usize]) -> f64 {
+    idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64
+}
+
+/// σ₂ of `S[rows, complement(rows)]`; 0 for a block with one row or one column.
+fn sigma2(s: &[f64], m: usize, rows: &[usize], in_set: &mut [bool]) -> Result<f64> {
+    let r = rows.len();
+    let c = m - r;
+    if r <= 1 || c <= 1 {
+        return Ok(0.0);
+    }
+    rows.iter().for_each(|&i| in_set[i] = true);
+    let cols: Vec<usize> = (0..m).filter(|&j| !in_set[j]).collect();
+    rows.iter().for_each(|&i| in_set[i] = false);
+    // Gram of the shorter side.
+    let (short, long) = if r <= c {
+        (rows, &cols[..])
+    } else {
+        (&cols[..], rows)
+    };
+    let k = short.len();
+    let mut g = Mat::<f64>::zeros(k, k);
+    let mut buf = vec![0.0f64; k * long.len()];
+    for (a, &i) in short.iter().enumerate() {
+        for (t, &j) in long.iter().enumerate() {
+            buf[a * long.len() + t] = s[i * m + j];
+        }
+    }
+    for a in 0..k {
+        let ra = &buf[a * long.len()..(a + 1) * long.len()];
+        for c2 in 0..=a {
+            let rc = &buf[c2 * long.len()..(c2 + 1) * long.len()];
+            let v: f64 = ra.iter().zip(rc).map(|(x, y)| x * y).sum();
+            g[(a, c2)] = v;
+            g[(c2, a)] = v;
+        }
+    }
+    let lambda2 = if k == 2 {
+        let (p, q, r2) = (g[(0, 0)], g[(1, 1)], g[(0, 1)]);
+        let tr = p + q;
+        let det = p * q - r2 * r2;
+        let l1 = 0.5 * (tr + Float::sqrt((p - q) * (p - q) + 4.0 * r2 * r2));
+        if l1 > 0.0 { det / l1 } else { 0.0 }
+    } else {
+        let mut ev = g
+            .self_adjoint_eigenvalues(Side::Lower)
+            .map_err(|_| Error::NoConvergence {
+                algorithm: "spectral_nj: symmetric eigenvalues",
+                iterations: 0,
+            })?;
+        ev.sort_by(|x, y| y.total_cmp(x));
+        ev[1]
+    };
+    Ok(Float::sqrt(lambda2.max(0.0)))
+}
