@@ -841,3 +841,207 @@ fn stft_istft_tiara_bad_inputs_fail_cleanly() {
         .unwrap();
     assert_clean_error(&istft, "hop <= win_length");
 }
+
+fn edge_pairs_json(v: &serde_json::Value) -> Vec<(u64, u64)> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e[0].as_u64().unwrap(), e[1].as_u64().unwrap()))
+        .collect()
+}
+
+#[test]
+fn tree_matches_pgmpy_and_scipy_fixtures_through_files() {
+    let d = tmpdir("tree");
+    let f = fixture_json("tree/tree_fixtures.json");
+    // Labelled CSV → pgmpy's edge set, names from the header.
+    let out = run_ok(
+        bin()
+            .arg("tree")
+            .arg(fixture("tree/labels.csv"))
+            .args(["--kind", "discrete", "--json"]),
+    );
+    let j = json_of(&out);
+    assert_eq!(
+        edge_pairs_json(&j["edges"]),
+        edge_pairs_json(&f["labels_csv"]["edges"])
+    );
+    assert_eq!(j["nodes"], f["labels_csv"]["names"]);
+    assert_eq!(j["kind"], "discrete");
+    assert_eq!(j["n_observed"], 6);
+    // Integer .npy codes (samples × variables) → the same tree as the JSON fixture.
+    let case = &f["pgmpy_binary"][3];
+    let rows = case["data"].as_array().unwrap();
+    let p = case["n_vars"].as_u64().unwrap() as usize;
+    let codes: Vec<u8> = rows
+        .iter()
+        .flat_map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap() as u8)
+        })
+        .collect();
+    write(&d.join("codes.npy"), &[rows.len(), p], NpyData::U8(codes));
+    let out = run_ok(bin().arg("tree").arg(d.join("codes.npy")).args([
+        "--kind",
+        "discrete",
+        "--json",
+        "--threads",
+        "2",
+    ]));
+    assert_eq!(
+        edge_pairs_json(&json_of(&out)["edges"]),
+        edge_pairs_json(&case["edges"])
+    );
+    // Gaussian .npy → SciPy's MST of the Gaussian MI, weights to 1e-12.
+    for case in f["gaussian"].as_array().unwrap() {
+        let file = fixture(&format!("tree/{}", case["file"].as_str().unwrap()));
+        let j = json_of(&run_ok(
+            bin()
+                .arg("tree")
+                .arg(&file)
+                .args(["--kind", "gaussian", "--json", "--repeat", "2"]),
+        ));
+        assert_eq!(
+            edge_pairs_json(&j["edges"]),
+            edge_pairs_json(&case["edges"])
+        );
+        let p = case["n_vars"].as_u64().unwrap() as usize;
+        let mi = flat_json(&case["mi"]);
+        for e in j["edges"].as_array().unwrap() {
+            let (a, b) = (
+                e[0].as_u64().unwrap() as usize,
+                e[1].as_u64().unwrap() as usize,
+            );
+            assert!((e[2].as_f64().unwrap() - mi[a * p + b]).abs() < 1e-12);
+        }
+        assert_eq!(j["timing"]["runs"], 2);
+    }
+}
+
+#[test]
+fn tree_latent_methods_and_formats() {
+    let d = tmpdir("tree-latent");
+    // Quartet ((0,1),(2,3)) as population distances: every latent method recovers it.
+    let dist = vec![
+        0.0, 2.0, 4.0, 4.0, 2.0, 0.0, 4.0, 4.0, 4.0, 4.0, 0.0, 2.0, 4.0, 4.0, 2.0, 0.0,
+    ];
+    write(&d.join("d.npy"), &[4, 4], NpyData::F64(dist));
+    for method in ["rg", "clrg", "nj", "snj"] {
+        let j = json_of(&run_ok(bin().arg("tree").arg(d.join("d.npy")).args([
+            "--kind",
+            "distances",
+            "--method",
+            method,
+            "--json",
+        ])));
+        assert_eq!(j["n_nodes"], 6, "{method}");
+        assert_eq!(j["nodes"][4], "h0");
+        let total: f64 = j["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[2].as_f64().unwrap())
+            .sum();
+        assert!((total - 6.0).abs() < 1e-12, "{method}: {total}");
+    }
+    let out = run_ok(bin().arg("tree").arg(d.join("d.npy")).args([
+        "--kind",
+        "distances",
+        "--method",
+        "nj",
+        "--format",
+        "newick",
+    ]));
+    let newick = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        newick.trim_end().ends_with(";") && newick.contains("h0") && newick.contains("h1"),
+        "{newick}"
+    );
+    run_ok(
+        bin()
+            .arg("tree")
+            .arg(d.join("d.npy"))
+            .args([
+                "--kind",
+                "distances",
+                "--method",
+                "clrg",
+                "--format",
+                "dot",
+                "-o",
+            ])
+            .arg(d.join("t.dot")),
+    );
+    let dot = std::fs::read_to_string(d.join("t.dot")).unwrap();
+    assert!(dot.starts_with("graph tree {") && dot.matches(" -- ").count() == 5);
+    // Chow–Liu on distances: the minimum spanning tree.
+    let j = json_of(&run_ok(bin().arg("tree").arg(d.join("d.npy")).args([
+        "--kind",
+        "distances",
+        "--json",
+    ])));
+    assert_eq!(j["n_nodes"], 4);
+}
+
+#[test]
+fn tree_bad_inputs_fail_cleanly() {
+    let d = tmpdir("tree-bad");
+    let tree = |file: &str, extra: &[&str]| {
+        bin()
+            .arg("tree")
+            .arg(d.join(file))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    std::fs::write(d.join("ragged.csv"), "a,b,c\nx,y,z\nx,y\n").unwrap();
+    assert_clean_error(&tree("ragged.csv", &["--kind", "discrete"]), "line 3");
+    std::fs::write(d.join("empty.csv"), "a,b\nx,\n").unwrap();
+    assert_clean_error(&tree("empty.csv", &["--kind", "discrete"]), "empty field");
+    let mut x = vec![0.5f64; 20];
+    x[7] = f64::NAN;
+    write(&d.join("nan.npy"), &[10, 2], NpyData::F64(x));
+    assert_clean_error(
+        &tree("nan.npy", &["--kind", "gaussian"]),
+        "sample 3, variable 1",
+    );
+    write(
+        &d.join("float.npy"),
+        &[3, 2],
+        NpyData::F64(vec![0.1, 0.2, 0.3, 0.4, 0.5, 0.6]),
+    );
+    assert_clean_error(
+        &tree("float.npy", &["--kind", "discrete"]),
+        "--kind gaussian",
+    );
+    write(
+        &d.join("const.npy"),
+        &[5, 2],
+        NpyData::F64(vec![1.0, 2.0, 1.0, 3.0, 1.0, 4.0, 1.0, 5.0, 1.0, 6.0]),
+    );
+    assert_clean_error(&tree("const.npy", &["--kind", "gaussian"]), "constant");
+    assert_clean_error(&tree("float.npy", &["--kind", "distances"]), "square");
+    write(
+        &d.join("asym.npy"),
+        &[2, 2],
+        NpyData::F64(vec![0.0, 1.0, 2.0, 0.0]),
+    );
+    assert_clean_error(
+        &tree("asym.npy", &["--kind", "distances", "--method", "clrg"]),
+        "symmetric",
+    );
+    write(
+        &d.join("codes.npy"),
+        &[3, 2],
+        NpyData::U8(vec![0, 1, 1, 0, 0, 1]),
+    );
+    assert_clean_error(
+        &tree("codes.npy", &["--kind", "discrete", "--robust-trim", "1"]),
+        "--kind gaussian",
+    );
+    assert_clean_error(&tree("codes.npy", &[]), "--kind");
+    write(&d.join("cube.npy"), &[2, 2, 2], NpyData::F64(vec![0.0; 8]));
+    assert_clean_error(&tree("cube.npy", &["--kind", "gaussian"]), "2-D");
+}

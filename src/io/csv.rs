@@ -93,19 +93,13 @@ impl CsvTable {
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn parse_f64(text: &str) -> Result<CsvTable> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut cols = None;
     let mut rows = 0usize;
     let mut data = Vec::new();
     let mut header = None;
     let mut fields: Vec<&str> = Vec::new();
 
-    for (index, line) in text.split('\n').enumerate() {
-        let line_no = index + 1;
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
+    for (line_no, line) in records(text) {
         fields.clear();
         fields.extend(line.split(',').map(str::trim));
         match cols {
@@ -145,6 +139,110 @@ pub fn parse_f64(text: &str) -> Result<CsvTable> {
         cols,
         data,
         header,
+    })
+}
+
+/// The lines that hold records, with their 1-based line numbers: BOM skipped, lines trimmed,
+/// blank and comment lines dropped.
+fn records(text: &str) -> impl Iterator<Item = (usize, &str)> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    text.split('\n')
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// A categorical table read by [`parse_categorical`]: every column coded to `u8` states.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CategoricalTable {
+    /// Column names from the header row.
+    pub names: Vec<String>,
+    /// The number of data rows (samples).
+    pub rows: usize,
+    /// Codes in **variable-major** order: `codes[c·rows + r]` is the state of column `c` in row
+    /// `r`, numbered in order of first appearance in that column.
+    pub codes: Vec<u8>,
+    /// The number of distinct labels of each column.
+    pub states: Vec<u8>,
+    /// The labels of each column, indexed by code.
+    pub labels: Vec<Vec<String>>,
+}
+
+/// Parses a CSV of category labels (strings or numbers, compared as text after trimming and
+/// removing one pair of surrounding quotes) with a mandatory header row of variable names,
+/// coding each column's labels `0, 1, …` in order of first appearance. Comment, blank-line and
+/// BOM rules are those of [`parse_f64`].
+///
+/// # Errors
+/// [`Error::Empty`] without a header; [`Error::InvalidFormat`] (with the line number) for a row
+/// whose field count differs from the header's, an empty field, or a column with more than 255
+/// distinct labels.
+///
+/// ```
+/// let t = mlkern::io::csv::parse_categorical("color,size\nred,1\nblue,2\nred,2\n")?;
+/// assert_eq!(t.names, ["color", "size"]);
+/// assert_eq!(t.codes, [0, 1, 0,   0, 1, 1]);
+/// assert_eq!(t.states, [2, 2]);
+/// assert_eq!(t.labels[0], ["red", "blue"]);
+/// assert!(mlkern::io::csv::parse_categorical("a,b\n1,2\n3\n").is_err());
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn parse_categorical(text: &str) -> Result<CategoricalTable> {
+    let mut lines = records(text);
+    let (_, head) = lines.next().ok_or(Error::Empty { what: "csv input" })?;
+    let names: Vec<String> = head
+        .split(',')
+        .map(|f| String::from(unquote(f.trim())))
+        .collect();
+    let cols = names.len();
+    let mut labels: Vec<Vec<String>> = (0..cols).map(|_| Vec::new()).collect();
+    let mut by_row: Vec<u8> = Vec::new();
+    let mut rows = 0usize;
+    for (line_no, line) in lines {
+        let mut n = 0usize;
+        for (c, field) in line.split(',').enumerate() {
+            if c >= cols {
+                return Err(bad(
+                    "row has a different number of fields than the header",
+                    line_no,
+                ));
+            }
+            let field = unquote(field.trim());
+            if field.is_empty() {
+                return Err(bad("empty field", line_no));
+            }
+            let code = match labels[c].iter().position(|l| l == field) {
+                Some(k) => k,
+                None if labels[c].len() < 255 => {
+                    labels[c].push(String::from(field));
+                    labels[c].len() - 1
+                }
+                None => return Err(bad("a column has more than 255 distinct labels", line_no)),
+            };
+            by_row.push(code as u8);
+            n += 1;
+        }
+        if n != cols {
+            return Err(bad(
+                "row has a different number of fields than the header",
+                line_no,
+            ));
+        }
+        rows += 1;
+    }
+    let mut codes = alloc::vec![0u8; rows * cols];
+    for r in 0..rows {
+        for c in 0..cols {
+            codes[c * rows + r] = by_row[r * cols + c];
+        }
+    }
+    let states = labels.iter().map(|l| l.len().max(1) as u8).collect();
+    Ok(CategoricalTable {
+        names,
+        rows,
+        codes,
+        states,
+        labels,
     })
 }
 

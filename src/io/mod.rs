@@ -9,7 +9,7 @@
 //!   `float64`, `complex64`, `complex128`), either byte order, C or Fortran order. Arrays are
 //!   always handed back in C (row-major) order.
 //! * [`csv`]: comma-separated numeric tables with an optional header row, comments and blank
-//!   lines.
+//!   lines; categorical tables (labels coded per column) for discrete data.
 //!
 //! # Guarantees
 //!

@@ -212,6 +212,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     steps.extend(crate::demo_spectrum::rows());
     steps.extend(crate::demo_spec::rows());
     steps.extend(crate::demo_stft::rows());
+    steps.extend(crate::demo_tree::rows());
 
     let bar = if args.common.json {
         ProgressBar::hidden()

@@ -29,7 +29,7 @@ pub fn write_array(path: &Path, array: &NpyArray) -> Result<(), CliError> {
     std::fs::write(path, npy::to_bytes(array)).map_err(|e| CliError::io(path, e))
 }
 
-fn with_path(path: &Path, e: mlkern::Error) -> CliError {
+pub fn with_path(path: &Path, e: mlkern::Error) -> CliError {
     CliError::Usage(format!("{}: {e}", path.display()))
 }
 

@@ -20,6 +20,7 @@ mod demo_ortho;
 mod demo_spec;
 mod demo_spectrum;
 mod demo_stft;
+mod demo_tree;
 mod files;
 mod matmul;
 mod muon;
@@ -29,6 +30,7 @@ mod spectrum_plot;
 mod stft;
 mod tiara;
 mod timing;
+mod tree;
 
 use std::process::ExitCode;
 
@@ -65,6 +67,8 @@ enum Command {
     Istft(stft::IstftArgs),
     /// TiARA temporal-attention reweighting of [..., N, N] matrices (probabilities out).
     Tiara(tiara::Args),
+    /// Chow–Liu and latent trees (RG, CLRG, NJ, spectral NJ) from samples or distances.
+    Tree(tree::Args),
 }
 
 /// Options every timed subcommand shares.
@@ -107,11 +111,16 @@ fn main() -> ExitCode {
         Err(e) => {
             // Clap's usage errors span several lines; the contract is one line on stderr.
             let text = e.render().to_string();
-            let line = text
-                .lines()
-                .find(|l| !l.trim().is_empty())
-                .unwrap_or("invalid arguments");
-            eprintln!("mlkern: {}", line.trim());
+            // One line: clap's first line, joined with the next one when it ends in ':'
+            // (e.g. "required arguments were not provided:" + the arguments).
+            let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+            let mut line = lines.next().unwrap_or("invalid arguments").to_string();
+            if line.ends_with(':')
+                && let Some(next) = lines.next()
+            {
+                line = format!("{line} {next}");
+            }
+            eprintln!("mlkern: {line}");
             return ExitCode::from(2);
         }
     };
@@ -125,6 +134,7 @@ fn main() -> ExitCode {
         Command::Stft(args) => stft::run_stft(args),
         Command::Istft(args) => stft::run_istft(args),
         Command::Tiara(args) => tiara::run(args),
+        Command::Tree(args) => tree::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

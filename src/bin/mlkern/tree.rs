@@ -1,0 +1,422 @@
+//! `mlkern tree`: Chow–Liu and latent trees from discrete samples (`.csv` labels or integer
+//! `.npy`), Gaussian samples (float `.npy`/`.csv`) or an information-distance matrix.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use indicatif::ProgressBar;
+use mlkern::io::npy::NpyData;
+use mlkern::tree::{
+    Center, ChowLiuOptions, Codes, Correction, NjOptions, Objective, PairCounts, RgOptions,
+    SnjOptions, Tree, chow_liu_discrete, chow_liu_gaussian, clrg, correlation_matrix,
+    gaussian_distance_matrix, neighbor_joining, recursive_grouping, robust_correlation,
+    spanning_tree, spectral_nj,
+};
+use serde_json::{Value, json};
+
+use crate::files::{read_array, with_path};
+use crate::timing::Timing;
+use crate::{CliError, Common};
+
+/// Arguments of `mlkern tree`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Samples (`.csv` with a header of variable names, or `.npy` [samples, variables]) or, with
+    /// `--kind distances`, an `.npy` [m, m] information-distance matrix.
+    #[arg(value_name = "DATA")]
+    file: PathBuf,
+    /// What DATA holds; never guessed.
+    #[arg(long, value_enum)]
+    kind: Kind,
+    /// Learner.
+    #[arg(long, value_enum, default_value_t = Method::ChowLiu)]
+    method: Method,
+    /// Gaussian data: robust statistics, trimming this many products per pair (about √n
+    /// corrupted samples; use twice the corruption count when different variables are hit in
+    /// different samples).
+    #[arg(long, default_value_t = 0)]
+    robust_trim: usize,
+    /// Centring before robust statistics.
+    #[arg(long, value_enum, default_value_t = CenterArg::Median)]
+    center: CenterArg,
+    /// Discrete Chow–Liu: Miller–Madow-corrected mutual information.
+    #[arg(long)]
+    miller_madow: bool,
+    /// Latent learners: tolerance of the grouping tests / joined-node rule (default: 1e-8 for
+    /// --kind distances, 0.2 for samples; NJ from samples: −ln 0.9).
+    #[arg(long)]
+    eps: Option<f64>,
+    /// Hidden edges at most this long are contracted (default: 1e-8 for distances, −ln 0.9 for
+    /// samples).
+    #[arg(long)]
+    contract: Option<f64>,
+    /// Output format of the tree.
+    #[arg(long, value_enum, default_value_t = Format::Json)]
+    format: Format,
+    /// Write the tree here (default: stdout, unless --json).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Discrete,
+    Gaussian,
+    Distances,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    ChowLiu,
+    Rg,
+    Clrg,
+    Nj,
+    Snj,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum CenterArg {
+    Median,
+    Mean,
+    None,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Json,
+    Dot,
+    Newick,
+}
+
+/// The loaded input.
+enum Data {
+    Discrete {
+        codes: Vec<u8>,
+        states: Vec<u8>,
+        n: usize,
+    },
+    Gaussian {
+        x: Vec<f64>,
+        n: usize,
+    },
+    Distances {
+        d: Vec<f64>,
+    },
+}
+
+struct Input {
+    data: Data,
+    names: Vec<String>,
+}
+
+impl Input {
+    fn n_vars(&self) -> usize {
+        self.names.len()
+    }
+    fn n_samples(&self) -> Option<usize> {
+        match self.data {
+            Data::Discrete { n, .. } | Data::Gaussian { n, .. } => Some(n),
+            Data::Distances { .. } => None,
+        }
+    }
+}
+
+fn is_csv(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+}
+
+fn index_names(p: usize) -> Vec<String> {
+    (0..p).map(|v| v.to_string()).collect()
+}
+
+fn load(args: &Args) -> Result<Input, CliError> {
+    let path = &args.file;
+    if args.kind == Kind::Discrete && is_csv(path) {
+        let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())))?;
+        let t = mlkern::io::csv::parse_categorical(text).map_err(|e| with_path(path, e))?;
+        return Ok(Input {
+            data: Data::Discrete {
+                codes: t.codes,
+                states: t.states,
+                n: t.rows,
+            },
+            names: t.names,
+        });
+    }
+    let names = if is_csv(path) {
+        let bytes = std::fs::read(path).map_err(|e| CliError::io(path, e))?;
+        let text = String::from_utf8_lossy(&bytes);
+        mlkern::io::csv::parse_f64(&text)
+            .ok()
+            .and_then(|t| t.header)
+    } else {
+        None
+    };
+    let a = read_array(path)?;
+    let (rows, cols) = match a.shape[..] {
+        [r, c] => (r, c),
+        _ => {
+            return Err(CliError::Usage(format!(
+                "tree: {} must be 2-D ([samples, variables], or [m, m] distances), got shape {:?}",
+                path.display(),
+                a.shape
+            )));
+        }
+    };
+    let names = names.unwrap_or_else(|| index_names(cols));
+    match args.kind {
+        Kind::Discrete => {
+            let values = match &a.data {
+                NpyData::F32(_) | NpyData::F64(_) | NpyData::C64(_) | NpyData::C128(_) => {
+                    return Err(CliError::Usage(
+                        "tree: --kind discrete needs integer codes (an integer .npy or a .csv of labels); \
+                         for continuous data use --kind gaussian"
+                            .into(),
+                    ));
+                }
+                _ => a.to_i64_vec()?,
+            };
+            let (codes, states) = code_columns(&values, rows, cols)?;
+            Ok(Input {
+                data: Data::Discrete {
+                    codes,
+                    states,
+                    n: rows,
+                },
+                names,
+            })
+        }
+        Kind::Gaussian => {
+            let v = a.to_f64_vec()?;
+            if let Some(k) = v.iter().position(|x| !x.is_finite()) {
+                return Err(CliError::Usage(format!(
+                    "tree: {} holds a NaN or Inf at sample {}, variable {}",
+                    path.display(),
+                    k / cols.max(1),
+                    k % cols.max(1)
+                )));
+            }
+            let mut x = vec![0.0; rows * cols];
+            for r in 0..rows {
+                for c in 0..cols {
+                    x[c * rows + r] = v[r * cols + c];
+                }
+            }
+            Ok(Input {
+                data: Data::Gaussian { x, n: rows },
+                names,
+            })
+        }
+        Kind::Distances => {
+            if rows != cols {
+                return Err(CliError::Usage(format!(
+                    "tree: --kind distances needs a square [m, m] matrix, got {rows}×{cols}"
+                )));
+            }
+            Ok(Input {
+                data: Data::Distances { d: a.to_f64_vec()? },
+                names,
+            })
+        }
+    }
+}
+
+/// Codes each column's integer values `0, 1, …` in order of first appearance (variable-major).
+fn code_columns(values: &[i64], rows: usize, cols: usize) -> Result<(Vec<u8>, Vec<u8>), CliError> {
+    let mut codes = vec![0u8; rows * cols];
+    let mut states = vec![1u8; cols];
+    for c in 0..cols {
+        let mut seen: Vec<i64> = Vec::new();
+        for r in 0..rows {
+            let v = values[r * cols + c];
+            let k = match seen.iter().position(|&s| s == v) {
+                Some(k) => k,
+                None if seen.len() < 255 => {
+                    seen.push(v);
+                    seen.len() - 1
+                }
+                None => {
+                    return Err(CliError::Usage(format!(
+                        "tree: column {c} has more than 255 distinct values (not categorical data?)"
+                    )));
+                }
+            };
+            codes[c * rows + r] = k as u8;
+        }
+        states[c] = seen.len().max(1) as u8;
+    }
+    Ok((codes, states))
+}
+
+/// Information distances of the observed variables.
+fn distances(input: &Input, args: &Args, threads: usize) -> Result<Vec<f64>, CliError> {
+    let p = input.n_vars();
+    Ok(match &input.data {
+        Data::Distances { d } => d.clone(),
+        Data::Discrete { codes, states, n } => {
+            PairCounts::new(&Codes::new(codes, *n, p, states)?, threads)?.distances()?
+        }
+        Data::Gaussian { x, n } => {
+            let corr = if args.robust_trim > 0 {
+                robust_correlation(x, *n, p, args.robust_trim, center(args), threads)?
+            } else {
+                correlation_matrix(x, *n, p, threads)?
+            };
+            gaussian_distance_matrix(&corr, p)?
+        }
+    })
+}
+
+fn center(args: &Args) -> Center {
+    match args.center {
+        CenterArg::Median => Center::Median,
+        CenterArg::Mean => Center::Mean,
+        CenterArg::None => Center::None,
+    }
+}
+
+fn learn(input: &Input, args: &Args, threads: usize) -> Result<Tree, CliError> {
+    let p = input.n_vars();
+    let population = matches!(input.data, Data::Distances { .. });
+    let n = input.n_samples().unwrap_or(1);
+    if args.method == Method::ChowLiu {
+        let opts = ChowLiuOptions {
+            correction: if args.miller_madow {
+                Correction::MillerMadow
+            } else {
+                Correction::None
+            },
+            robust_trim: args.robust_trim,
+            center: center(args),
+            threads,
+        };
+        return Ok(match &input.data {
+            Data::Discrete { codes, states, n } => {
+                chow_liu_discrete(&Codes::new(codes, *n, p, states)?, &opts)?
+            }
+            Data::Gaussian { x, n } => chow_liu_gaussian(x, *n, p, &opts)?,
+            Data::Distances { d } => spanning_tree(d, p, Objective::Minimum)?,
+        });
+    }
+    let d = distances(input, args, threads)?;
+    let mut rg = if population {
+        RgOptions::population()
+    } else {
+        RgOptions::samples(n)
+    };
+    let mut nj = if population {
+        NjOptions::population()
+    } else {
+        NjOptions::samples()
+    };
+    let mut snj = if population {
+        SnjOptions::population()
+    } else {
+        SnjOptions {
+            contract: -(0.9f64).ln(),
+        }
+    };
+    if let Some(eps) = args.eps {
+        rg.eps = eps;
+        nj.tol = eps;
+    }
+    if let Some(c) = args.contract {
+        rg.contract = c;
+        snj.contract = c;
+    }
+    Ok(match args.method {
+        Method::Rg => recursive_grouping(&d, p, &rg)?,
+        Method::Clrg => clrg(&d, p, &rg)?,
+        Method::Nj => neighbor_joining(&d, p, &nj)?,
+        Method::Snj => spectral_nj(&d, p, &snj)?,
+        Method::ChowLiu => unreachable!("handled above"),
+    })
+}
+
+fn tree_json(t: &Tree, names: &[String]) -> Value {
+    let nodes: Vec<String> = (0..t.n_nodes())
+        .map(|v| t.node_name(v, Some(names)))
+        .collect();
+    let edges: Vec<Value> = t
+        .edges()
+        .iter()
+        .map(|e| json!([e.a, e.b, e.weight]))
+        .collect();
+    json!({ "nodes": nodes, "n_observed": t.n_observed(), "n_nodes": t.n_nodes(), "edges": edges })
+}
+
+/// Runs the subcommand.
+pub fn run(args: Args) -> Result<(), CliError> {
+    if args.robust_trim > 0 && args.kind != Kind::Gaussian {
+        return Err(CliError::Usage(
+            "tree: --robust-trim applies to --kind gaussian (robust correlations)".into(),
+        ));
+    }
+    let threads = args.common.threads.map(|t| t as usize).unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+    });
+    let input = load(&args)?;
+    let p = input.n_vars();
+    let work = input.n_samples().unwrap_or(p) as f64 * (p as f64).powi(2);
+    let bar = if work > 2e9 && std::io::stderr().is_terminal() && !args.common.json {
+        let b = ProgressBar::new_spinner();
+        b.set_message(format!("tree: {} variables, learning…", p));
+        b.enable_steady_tick(std::time::Duration::from_millis(120));
+        b
+    } else {
+        ProgressBar::hidden()
+    };
+    let (tree, timing) = Timing::measure(args.common.repeat, || learn(&input, &args, threads))?;
+    bar.finish_and_clear();
+    let text = match args.format {
+        Format::Json => tree_json(&tree, &input.names).to_string(),
+        Format::Dot => tree.to_dot(Some(&input.names)),
+        Format::Newick => tree.to_newick(Some(&input.names)),
+    };
+    if let Some(out) = &args.output {
+        std::fs::write(out, text.as_bytes()).map_err(|e| CliError::io(out, e))?;
+    }
+    if args.common.json {
+        let mut report = tree_json(&tree, &input.names);
+        let kind = match args.kind {
+            Kind::Discrete => "discrete",
+            Kind::Gaussian => "gaussian",
+            Kind::Distances => "distances",
+        };
+        let method = match args.method {
+            Method::ChowLiu => "chow-liu",
+            Method::Rg => "rg",
+            Method::Clrg => "clrg",
+            Method::Nj => "nj",
+            Method::Snj => "snj",
+        };
+        if let Value::Object(map) = &mut report {
+            map.insert("kind".into(), json!(kind));
+            map.insert("method".into(), json!(method));
+            map.insert("n_samples".into(), json!(input.n_samples()));
+            map.insert("n_vars".into(), json!(p));
+            map.insert("robust_trim".into(), json!(args.robust_trim));
+            map.insert("threads".into(), json!(threads));
+            map.insert("timing".into(), timing.to_json());
+        }
+        outln!("{report}");
+    } else if args.output.is_none() {
+        outln!("{}", text.trim_end());
+    } else {
+        eprintln!(
+            "tree: {} observed + {} hidden nodes, {} edges, {}",
+            tree.n_observed(),
+            tree.n_hidden(),
+            tree.edges().len(),
+            timing.human()
+        );
+    }
+    Ok(())
+}
