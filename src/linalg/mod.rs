@@ -34,6 +34,6 @@ pub(crate) use elementwise::zip_map;
 pub use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 pub use faer::{Accum, Mat, MatMut, MatRef, Par};
 pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
-pub(crate) use symmetric::symmetric_result_with;
+pub(crate) use symmetric::{lower_result_with, symmetric_result_with};
 pub use symmetric::{sym_product, sym_product_with};
 pub use view::{Layout, view, view_mut};

@@ -73,6 +73,23 @@ pub(crate) fn symmetric_result_with<T: Real>(
     alpha: T,
     par: Par,
 ) -> Result<()> {
+    lower_result_with(backend, dst.rb_mut(), beta, lhs, rhs, alpha, par)?;
+    mirror_lower(dst);
+    Ok(())
+}
+
+/// [`symmetric_result_with`] without the final mirror: only the lower triangle (diagonal
+/// included) of `dst` is written, and only it is read when `β ≠ 0`. For accumulating several
+/// products (e.g. a Gram over blocks of samples) and mirroring once.
+pub(crate) fn lower_result_with<T: Real>(
+    backend: GemmBackend,
+    mut dst: MatMut<'_, T>,
+    beta: T,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) -> Result<()> {
     check_product_shapes("sym_product", (dst.nrows(), dst.ncols()), lhs, rhs)?;
     let m = dst.nrows();
     let accum = if beta == T::zero() {
@@ -99,7 +116,6 @@ pub(crate) fn symmetric_result_with<T: Real>(
         ),
         _ => lower_blocked(dst.rb_mut(), accum, lhs, rhs, alpha, par),
     }
-    mirror_lower(dst);
     Ok(())
 }
 

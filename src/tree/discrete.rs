@@ -62,6 +62,10 @@ impl<'a> Codes<'a> {
             });
         }
         for (v, col) in data.chunks(n_samples.max(1)).enumerate().take(n_vars) {
+            // The maximum vectorizes; the position is only searched on failure.
+            if col.iter().copied().max().unwrap_or(0) < states[v] {
+                continue;
+            }
             if let Some(t) = col.iter().position(|&c| c >= states[v]) {
                 return Err(Error::Degenerate {
                     what: "codes: a code is not below its variable's state count",
@@ -156,10 +160,9 @@ impl PairCounts {
         let mut bits = vec![0u64; c * words];
         for v in 0..codes.n_vars {
             let col = codes.column(v);
-            for (t, &s) in col.iter().enumerate() {
-                if s > 0 {
-                    bits[(first[v] + s as usize - 1) * words + t / 64] |= 1u64 << (t % 64);
-                }
+            for s in 1..codes.states[v] {
+                let dst = &mut bits[(first[v] + s as usize - 1) * words..][..words];
+                pack_indicator(col, s, dst);
             }
         }
         let mut gram = vec![0u32; c * c];
@@ -344,6 +347,26 @@ impl PairCounts {
                 expected: Shape::d1(self.states.len()),
                 found: Shape::d1(i + 1),
             })
+    }
+}
+
+/// Bit `t` of `dst` = `col[t] == s`, 64 samples per word (tail bits zero).
+fn pack_indicator(col: &[u8], s: u8, dst: &mut [u64]) {
+    let mut chunks = col.chunks_exact(64);
+    for (w, chunk) in dst.iter_mut().zip(&mut chunks) {
+        let mut word = 0u64;
+        for (i, &c) in chunk.iter().enumerate() {
+            word |= ((c == s) as u64) << i;
+        }
+        *w = word;
+    }
+    let rest = chunks.remainder();
+    if !rest.is_empty() {
+        let mut word = 0u64;
+        for (i, &c) in rest.iter().enumerate() {
+            word |= ((c == s) as u64) << i;
+        }
+        dst[col.len() / 64] = word;
     }
 }
 

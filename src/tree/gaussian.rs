@@ -8,7 +8,7 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use super::info::{gaussian_distance, gaussian_mi};
-use crate::linalg::{Layout, Par, sym_product, view, view_mut};
+use crate::linalg::{GemmBackend, Layout, Par, lower_result_with, view, view_mut};
 use crate::{Error, Real, Result, Shape};
 
 /// Checks the shape of variable-major samples `x` (`n_vars × n_samples`) and their finiteness.
@@ -92,50 +92,99 @@ pub fn correlation_matrix_into<T: Real>(
     if n_vars == 0 {
         return Ok(());
     }
-    let mut z: Vec<f64> = x.iter().map(|v| v.as_f64()).collect();
-    for (v, row) in z.chunks_mut(n_samples).enumerate() {
-        standardize(row).ok_or(Error::Degenerate {
+    // Pass 1: each variable's mean and 1/‖x − μ‖.
+    let n = n_samples;
+    let mut mean = vec![0.0f64; n_vars];
+    let mut inv = vec![0.0f64; n_vars];
+    for (v, src) in x.chunks(n).enumerate() {
+        let (mu, s) = center_scale(src).ok_or(Error::Degenerate {
             what: "correlation_matrix: a variable is constant (its correlations are undefined)",
             index: v,
         })?;
+        mean[v] = mu;
+        inv[v] = s;
     }
-    let a = view(&z, n_vars, n_samples, Layout::RowMajor)?;
-    let dst = view_mut(out, n_vars, n_vars, Layout::RowMajor)?;
-    sym_product(dst, 0.0, a, 1.0, par(threads))?;
+    // Pass 2: standardized blocks of CHUNK samples (a reused buffer: no 8·n·p-byte copy, no
+    // page faults), each a rank-CHUNK symmetric update of the Gram.
+    const CHUNK: usize = 256;
+    let w_max = CHUNK.min(n);
+    let mut buf = vec![0.0f64; n_vars * w_max];
+    let mut k0 = 0;
+    while k0 < n {
+        let w = w_max.min(n - k0);
+        for v in 0..n_vars {
+            let src = &x[v * n + k0..v * n + k0 + w];
+            let (mu, s) = (mean[v], inv[v]);
+            for (o, &xi) in buf[v * w..(v + 1) * w].iter_mut().zip(src) {
+                *o = (xi.as_f64() - mu) * s;
+            }
+        }
+        let a = view(&buf[..n_vars * w], n_vars, w, Layout::RowMajor)?;
+        let dst = view_mut(out, n_vars, n_vars, Layout::RowMajor)?;
+        let beta = if k0 == 0 { 0.0 } else { 1.0 };
+        lower_result_with(
+            GemmBackend::Auto,
+            dst,
+            beta,
+            a,
+            a.transpose(),
+            1.0,
+            par(threads),
+        )?;
+        k0 += w;
+    }
+    // Mirror the lower triangle, unit diagonal, clamp to [−1, 1].
     for i in 0..n_vars {
-        for j in 0..n_vars {
-            let r = &mut out[i * n_vars + j];
-            *r = if i == j { 1.0 } else { r.clamp(-1.0, 1.0) };
+        out[i * n_vars + i] = 1.0;
+        for j in 0..i {
+            let r = out[i * n_vars + j].clamp(-1.0, 1.0);
+            out[i * n_vars + j] = r;
+            out[j * n_vars + i] = r;
         }
     }
     Ok(())
 }
 
-/// Centres `row` and scales it to unit Euclidean norm; `None` when it is constant. The norm is
-/// taken after dividing by the largest magnitude, so huge and tiny scales neither overflow nor
-/// underflow.
-pub(crate) fn standardize(row: &mut [f64]) -> Option<()> {
-    let n = row.len() as f64;
-    let mean = crate::simd::sum(row) / n;
-    let mut big = 0.0f64;
-    for v in row.iter_mut() {
-        *v -= mean;
-        big = big.max(v.abs());
-    }
+/// The mean `μ` of `src` and `1/‖src − μ‖₂`; `None` when `src` is constant. Huge and tiny
+/// scales neither overflow nor underflow (the norm is taken of `(x − μ)/max|x − μ|` when the
+/// plain sum of squares would).
+pub(crate) fn center_scale<T: Real>(src: &[T]) -> Option<(f64, f64)> {
+    let n = src.len() as f64;
+    let sum = fold8(src, |acc, v| acc + v);
+    let mean = if sum.is_finite() {
+        sum / n
+    } else {
+        fold8(src, |acc, v| acc + v / n)
+    };
+    let ss = fold8(src, |acc, v| acc + (v - mean) * (v - mean));
+    let big = src
+        .iter()
+        .fold(0.0f64, |b, &v| b.max((v.as_f64() - mean).abs()));
     if big == 0.0 || !big.is_finite() {
         return None;
     }
-    let inv_big = 1.0 / big;
-    let mut ss = 0.0;
-    for v in row.iter_mut() {
-        *v *= inv_big;
-        ss += *v * *v;
+    if !(ss.is_finite() && ss > 1e-280) {
+        let s2 = fold8(src, |acc, v| acc + ((v - mean) / big) * ((v - mean) / big));
+        return Some((mean, 1.0 / big / Float::sqrt(s2)));
     }
-    let inv = 1.0 / Float::sqrt(ss);
-    for v in row.iter_mut() {
-        *v *= inv;
+    Some((mean, 1.0 / Float::sqrt(ss)))
+}
+
+/// `Σ f` over `src` in f64 with eight independent accumulators (breaks the add latency chain;
+/// LLVM vectorizes the lanes).
+fn fold8<T: Real>(src: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let mut chunks = src.chunks_exact(8);
+    for c in &mut chunks {
+        for (a, &v) in acc.iter_mut().zip(c) {
+            *a = f(*a, v.as_f64());
+        }
     }
-    Some(())
+    let mut tail = 0.0;
+    for &v in chunks.remainder() {
+        tail = f(tail, v.as_f64());
+    }
+    acc.iter().sum::<f64>() + tail
 }
 
 #[cfg(feature = "rayon")]
