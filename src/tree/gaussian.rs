@@ -92,33 +92,47 @@ pub fn correlation_matrix_into<T: Real>(
     if n_vars == 0 {
         return Ok(());
     }
-    // Pass 1: each variable's mean and 1/‖x − μ‖.
+    // Pass 1: each variable's mean and 1/‖x − μ‖ (rows split over the threads).
     let n = n_samples;
-    let mut mean = vec![0.0f64; n_vars];
-    let mut inv = vec![0.0f64; n_vars];
-    for (v, src) in x.chunks(n).enumerate() {
-        let (mu, s) = center_scale(src).ok_or(Error::Degenerate {
+    let mut stats = vec![(0.0f64, 0.0f64); n_vars];
+    let rows_per = n_vars.div_ceil(job_count(n_vars, threads));
+    for_each_rows(
+        stats.chunks_mut(rows_per).enumerate().collect(),
+        threads,
+        |(j, slot)| {
+            for (k, st) in slot.iter_mut().enumerate() {
+                let v = j * rows_per + k;
+                *st = center_scale(&x[v * n..(v + 1) * n]).unwrap_or((0.0, f64::NAN));
+            }
+        },
+    );
+    if let Some(v) = stats.iter().position(|s| s.1.is_nan()) {
+        return Err(Error::Degenerate {
             what: "correlation_matrix: a variable is constant (its correlations are undefined)",
             index: v,
-        })?;
-        mean[v] = mu;
-        inv[v] = s;
+        });
     }
-    // Pass 2: standardized blocks of CHUNK samples (a reused buffer: no 8·n·p-byte copy, no
-    // page faults), each a rank-CHUNK symmetric update of the Gram.
-    const CHUNK: usize = 256;
-    let w_max = CHUNK.min(n);
+    // Pass 2: standardized blocks of up to 1024 samples (a reused buffer of at most ~32 MB: no
+    // 8·n·p-byte copy, no page faults), each a symmetric rank-w update of the Gram's lower
+    // triangle (rows split over the threads inside each update); one mirror at the end.
+    let w_max = (4usize << 20).div_ceil(n_vars).clamp(64, 1024).min(n);
     let mut buf = vec![0.0f64; n_vars * w_max];
     let mut k0 = 0;
     while k0 < n {
         let w = w_max.min(n - k0);
-        for v in 0..n_vars {
-            let src = &x[v * n + k0..v * n + k0 + w];
-            let (mu, s) = (mean[v], inv[v]);
-            for (o, &xi) in buf[v * w..(v + 1) * w].iter_mut().zip(src) {
-                *o = (xi.as_f64() - mu) * s;
+        let jobs: Vec<(usize, &mut [f64])> = buf[..n_vars * w]
+            .chunks_mut(rows_per * w)
+            .enumerate()
+            .collect();
+        for_each_rows(jobs, threads, |(j, rows)| {
+            for (k, row) in rows.chunks_mut(w).enumerate() {
+                let v = j * rows_per + k;
+                let (mu, s) = stats[v];
+                for (o, &xi) in row.iter_mut().zip(&x[v * n + k0..v * n + k0 + w]) {
+                    *o = (xi.as_f64() - mu) * s;
+                }
             }
-        }
+        });
         let a = view(&buf[..n_vars * w], n_vars, w, Layout::RowMajor)?;
         let dst = view_mut(out, n_vars, n_vars, Layout::RowMajor)?;
         let beta = if k0 == 0 { 0.0 } else { 1.0 };
@@ -185,6 +199,27 @@ fn fold8<T: Real>(src: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
         tail = f(tail, v.as_f64());
     }
     acc.iter().sum::<f64>() + tail
+}
+
+/// Jobs on the shared runner with `std`, in sequence without.
+fn for_each_rows<J: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) + Sync) {
+    #[cfg(feature = "std")]
+    if threads > 1 {
+        crate::par::run_jobs(jobs, work);
+        return;
+    }
+    let _ = threads;
+    jobs.into_iter().for_each(work);
+}
+
+fn job_count(items: usize, threads: usize) -> usize {
+    #[cfg(feature = "std")]
+    return crate::par::job_count(items, threads);
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = (items, threads);
+        1
+    }
 }
 
 #[cfg(feature = "rayon")]

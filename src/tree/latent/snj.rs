@@ -80,10 +80,10 @@ pub fn spectral_nj(d: &[f64], m: usize, opts: &SnjOptions) -> Result<Tree> {
     let mut depth = vec![0.0f64; m]; // d(leaf, root of its clade)
     let cap = 2 * m;
     let mut score = vec![f64::INFINITY; cap * cap];
-    let mut in_set = vec![false; m];
+    let mut sc = Scratch::default();
     for a in 0..m {
         for c in a + 1..m {
-            let v = sigma2(&s, m, &[a, c], &mut in_set)?;
+            let v = sigma2(&s, m, &[a, c], &mut sc)?;
             score[a * cap + c] = v;
         }
     }
@@ -137,7 +137,7 @@ pub fn spectral_nj(d: &[f64], m: usize, opts: &SnjOptions) -> Result<Tree> {
                     rows.clear();
                     rows.extend_from_slice(mine);
                     rows.extend_from_slice(lx);
-                    score[x * cap + slot] = sigma2(&s, m, &rows, &mut in_set)?;
+                    score[x * cap + slot] = sigma2(&s, m, &rows, &mut sc)?;
                 }
             }
         }
@@ -173,46 +173,56 @@ fn mean_of(x: &[f64], idx: &[usize]) -> f64 {
     idx.iter().map(|&i| x[i]).sum::<f64>() / idx.len() as f64
 }
 
+/// Reused buffers of [`sigma2`].
+#[derive(Default)]
+struct Scratch {
+    in_set: Vec<bool>,
+    cols: Vec<usize>,
+    block: Vec<f64>,
+}
+
 /// σ₂ of `S[rows, complement(rows)]`; 0 for a block with one row or one column.
-fn sigma2(s: &[f64], m: usize, rows: &[usize], in_set: &mut [bool]) -> Result<f64> {
+fn sigma2(s: &[f64], m: usize, rows: &[usize], sc: &mut Scratch) -> Result<f64> {
     let r = rows.len();
     let c = m - r;
     if r <= 1 || c <= 1 {
         return Ok(0.0);
     }
-    rows.iter().for_each(|&i| in_set[i] = true);
-    let cols: Vec<usize> = (0..m).filter(|&j| !in_set[j]).collect();
-    rows.iter().for_each(|&i| in_set[i] = false);
-    // Gram of the shorter side.
+    sc.in_set.resize(m, false);
+    rows.iter().for_each(|&i| sc.in_set[i] = true);
+    sc.cols.clear();
+    sc.cols.extend((0..m).filter(|&j| !sc.in_set[j]));
+    rows.iter().for_each(|&i| sc.in_set[i] = false);
+    // Gram of the shorter side: G = B·Bᵀ with B the block (or its transpose), k × len.
     let (short, long) = if r <= c {
-        (rows, &cols[..])
+        (rows, &sc.cols[..])
     } else {
-        (&cols[..], rows)
+        (&sc.cols[..], rows)
     };
-    let k = short.len();
-    let mut g = Mat::<f64>::zeros(k, k);
-    let mut buf = vec![0.0f64; k * long.len()];
-    for (a, &i) in short.iter().enumerate() {
-        for (t, &j) in long.iter().enumerate() {
-            buf[a * long.len() + t] = s[i * m + j];
-        }
+    let (k, len) = (short.len(), long.len());
+    sc.block.clear();
+    for &i in short {
+        let row = &s[i * m..(i + 1) * m];
+        sc.block.extend(long.iter().map(|&j| row[j]));
     }
-    for a in 0..k {
-        let ra = &buf[a * long.len()..(a + 1) * long.len()];
-        for c2 in 0..=a {
-            let rc = &buf[c2 * long.len()..(c2 + 1) * long.len()];
-            let v: f64 = ra.iter().zip(rc).map(|(x, y)| x * y).sum();
-            g[(a, c2)] = v;
-            g[(c2, a)] = v;
-        }
-    }
+    let b = &sc.block;
+    let dot = |x: usize, y: usize| {
+        crate::simd::dot(&b[x * len..(x + 1) * len], &b[y * len..(y + 1) * len]).unwrap_or(0.0)
+    };
     let lambda2 = if k == 2 {
-        let (p, q, r2) = (g[(0, 0)], g[(1, 1)], g[(0, 1)]);
-        let tr = p + q;
+        let (p, q, r2) = (dot(0, 0), dot(1, 1), dot(0, 1));
         let det = p * q - r2 * r2;
-        let l1 = 0.5 * (tr + Float::sqrt((p - q) * (p - q) + 4.0 * r2 * r2));
+        let l1 = 0.5 * (p + q + Float::sqrt((p - q) * (p - q) + 4.0 * r2 * r2));
         if l1 > 0.0 { det / l1 } else { 0.0 }
     } else {
+        let mut g = Mat::<f64>::zeros(k, k);
+        for x in 0..k {
+            for y in 0..=x {
+                let v = dot(x, y);
+                g[(x, y)] = v;
+                g[(y, x)] = v;
+            }
+        }
         let mut ev = g
             .self_adjoint_eigenvalues(Side::Lower)
             .map_err(|_| Error::NoConvergence {
