@@ -26,8 +26,8 @@ use tree_common::*;
 fn binary(p: usize, n: usize, seed: u64) -> Vec<u8> {
     let mut r = rng(seed);
     let mut x = vec![0u8; p * n];
-    for t in 0..n {
-        x[t] = r.random::<bool>() as u8;
+    for v in x[..n].iter_mut() {
+        *v = r.random::<bool>() as u8;
     }
     for v in 1..p {
         let (u, f) = (r.random_range(0..v), 0.05 + 0.25 * r.random::<f64>());

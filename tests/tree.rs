@@ -833,9 +833,7 @@ fn latent_learners_are_permutation_equivariant() {
     ] {
         let n = t.n_nodes();
         let mut map: Vec<usize> = (0..n).collect();
-        for a in 0..m {
-            map[a] = perm[a];
-        }
+        map[..m].copy_from_slice(&perm[..m]);
         let back = Tree::new(
             m,
             n,
@@ -1054,7 +1052,7 @@ fn splits_and_robinson_foulds() {
     // A binary tree on m leaves has m − 3 non-trivial splits.
     assert_eq!(splits(&a).len(), 9);
     let rf = robinson_foulds(&a, &b).unwrap();
-    assert!(rf <= 18 && rf % 2 == 0);
+    assert!(rf <= 18 && rf.is_multiple_of(2));
     assert_eq!(rf == 0, exact_recovery(&a, &b));
     let c = random_leaves(&mut r, 11, true);
     assert!(robinson_foulds(&a, &c).is_err());

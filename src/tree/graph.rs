@@ -78,7 +78,7 @@ impl Tree {
                 core::mem::swap(&mut e.a, &mut e.b);
             }
         }
-        edges.sort_by(|x, y| (x.a, x.b).cmp(&(y.a, y.b)));
+        edges.sort_by_key(|e| (e.a, e.b));
         let t = Tree {
             n_observed,
             n_nodes,

@@ -116,7 +116,7 @@ pub(crate) fn check_symmetric(w: &[f64], p: usize, what: &'static str) -> Result
     for i in 0..p {
         for j in 0..i {
             let (a, b) = (w[i * p + j], w[j * p + i]);
-            if a != b && !((a - b).abs() <= 1e-10 * a.abs().max(b.abs())) {
+            if a != b && ((a - b).abs() > 1e-10 * a.abs().max(b.abs()) || (a - b).is_nan()) {
                 return Err(Error::InvalidParameter {
                     name: what,
                     reason: "the matrix must be symmetric",

@@ -246,3 +246,72 @@ pub extern "C" fn mlkern_nostd_stft(
     };
     if run().is_ok() { 0 } else { 1 }
 }
+
+/// Core tier: the maximum spanning tree of a `p×p` mutual-information matrix (Prim with caller
+/// buffers); `parent` receives the tree (`parent[v]` for `v ≥ 1`), `key` is scratch.
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_chow_liu_tree(
+    mi: *const f64,
+    p: usize,
+    parent: *mut usize,
+    key: *mut f64,
+) -> i32 {
+    use mlkern::tree::{Objective, spanning_tree_into};
+    if mi.is_null() || parent.is_null() || key.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises p·p weights at `mi` and p entries at `parent` and `key`.
+    let (w, par, k) = unsafe {
+        (
+            core::slice::from_raw_parts(mi, p * p),
+            core::slice::from_raw_parts_mut(parent, p),
+            core::slice::from_raw_parts_mut(key, p),
+        )
+    };
+    if spanning_tree_into(w, p, Objective::Maximum, par, k).is_ok() {
+        0
+    } else {
+        1
+    }
+}
+
+/// Core tier: the truncated inner product of two vectors, dropping the `n_trim` largest
+/// products (`heap` holds `n_trim` values); NaN on bad input.
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_truncated_dot(
+    a: *const f64,
+    b: *const f64,
+    n: usize,
+    n_trim: usize,
+    heap: *mut f64,
+) -> f64 {
+    if a.is_null() || b.is_null() || heap.is_null() {
+        return f64::NAN;
+    }
+    // SAFETY: the C caller promises n values at `a` and `b`, n_trim at `heap`.
+    let (a, b, h) = unsafe {
+        (
+            core::slice::from_raw_parts(a, n),
+            core::slice::from_raw_parts(b, n),
+            core::slice::from_raw_parts_mut(heap, n_trim),
+        )
+    };
+    mlkern::tree::truncated_dot(a, b, n_trim, h).unwrap_or(f64::NAN)
+}
+
+/// Alloc tier: CLRG over an `m×m` information-distance matrix; returns the number of hidden
+/// nodes, or −1 on error.
+#[cfg(feature = "alloc")]
+#[unsafe(no_mangle)]
+pub extern "C" fn mlkern_nostd_clrg(d: *const f64, m: usize) -> i64 {
+    use mlkern::tree::{RgOptions, clrg};
+    if d.is_null() {
+        return -1;
+    }
+    // SAFETY: the C caller promises m·m distances at `d`.
+    let d = unsafe { core::slice::from_raw_parts(d, m * m) };
+    match clrg(d, m, &RgOptions::population()) {
+        Ok(t) => t.n_hidden() as i64,
+        Err(_) => -1,
+    }
+}

@@ -65,9 +65,7 @@ fn binary_row() -> Step {
         let parents = random_parents(&mut u, p);
         let flip: Vec<f64> = (0..p).map(|_| 0.05 + 0.25 * u.next()).collect();
         let mut x = vec![0u8; p * n];
-        for t in 0..n {
-            x[t] = (u.next() < 0.5) as u8;
-        }
+        x[..n].iter_mut().for_each(|v| *v = (u.next() < 0.5) as u8);
         for v in 1..p {
             for t in 0..n {
                 x[v * n + t] = x[parents[v] * n + t] ^ (u.next() < flip[v]) as u8;
@@ -104,9 +102,7 @@ fn gaussian_row() -> Step {
             (-2.0 * a.ln()).sqrt() * (std::f64::consts::TAU * b).cos()
         };
         let mut x = vec![0.0f64; p * n];
-        for t in 0..n {
-            x[t] = normal();
-        }
+        x[..n].iter_mut().for_each(|v| *v = normal());
         for v in 1..p {
             let r = rho[v];
             for t in 0..n {
@@ -137,10 +133,10 @@ fn latent_tree(u: &mut Uniform, k: usize) -> Tree {
     let hp = random_parents(u, k);
     let mut len = || -(0.2 + 0.6 * u.next()).ln();
     let mut edges = Vec::new();
-    for h in 0..k {
+    for (h, &ph) in hp.iter().enumerate() {
         if h > 0 {
             edges.push(Edge {
-                a: m + hp[h],
+                a: m + ph,
                 b: m + h,
                 weight: len(),
             });

@@ -27,7 +27,7 @@ impl NjOptions {
     /// Choi's toolbox threshold `tol = −ln 0.9` for distances estimated from samples.
     pub fn samples() -> Self {
         NjOptions {
-            tol: -(0.9f64).ln(),
+            tol: -num_traits::Float::ln(0.9f64),
         }
     }
 }

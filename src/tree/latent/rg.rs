@@ -47,8 +47,8 @@ impl RgOptions {
     pub fn samples(n: usize) -> Self {
         RgOptions {
             eps: 0.2,
-            tau: -(0.05f64).ln() + 0.1 * (n.max(1) as f64).ln(),
-            contract: -(0.9f64).ln(),
+            tau: -num_traits::Float::ln(0.05f64) + 0.1 * num_traits::Float::ln(n.max(1) as f64),
+            contract: -num_traits::Float::ln(0.9f64),
         }
     }
 
@@ -59,7 +59,7 @@ impl RgOptions {
                 reason: "must be finite and ≥ 0",
             });
         }
-        if !(self.tau > 0.0) || !(self.contract >= 0.0) || !self.contract.is_finite() {
+        if self.tau.is_nan() || self.tau <= 0.0 || !(self.contract.is_finite() && self.contract >= 0.0) {
             return Err(Error::InvalidParameter {
                 name: "rg: tau, contract",
                 reason: "tau must be > 0, contract finite and ≥ 0",

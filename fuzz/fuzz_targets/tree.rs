@@ -1,0 +1,127 @@
+//! Fuzzes the tree module: discrete codes (any states, including out-of-range codes), Gaussian
+//! samples with any f64 bit pattern (plain and robust Chow–Liu), categorical CSV text, and
+//! distance matrices for every latent learner. Accepted outcomes: `Err`, or `Ok` with a valid
+//! tree (checked by `Tree::new`) — and a matrix that is a valid distance matrix must never be
+//! rejected by a learner.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use mlkern::tree::{
+    ChowLiuOptions, Codes, Correction, NjOptions, RgOptions, SnjOptions, Tree, chow_liu_discrete,
+    chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj, truncated_dot,
+};
+
+struct Bytes<'a>(&'a [u8]);
+
+impl Bytes<'_> {
+    fn u8(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((&b, rest)) => {
+                self.0 = rest;
+                b
+            }
+            None => 0,
+        }
+    }
+    fn f64(&mut self) -> f64 {
+        match self.u8() % 8 {
+            0 => f64::from_bits(u64::from_le_bytes(core::array::from_fn(|_| self.u8()))),
+            1 => 0.0,
+            2 => 1e300,
+            3 => -1e-300,
+            _ => f64::from(self.u8()) / 16.0 - 4.0,
+        }
+    }
+}
+
+fn check(t: &Tree, m: usize) {
+    assert_eq!(t.n_observed(), m);
+    assert_eq!(t.edges().len() + 1, t.n_nodes().max(1));
+    assert!(t.edges().iter().all(|e| e.weight.is_finite()));
+}
+
+fuzz_target!(|data: &[u8]| {
+    let mut b = Bytes(data);
+    match b.u8() % 4 {
+        0 => {
+            let (n, p) = (usize::from(b.u8() % 70), usize::from(b.u8() % 7));
+            let states: Vec<u8> = (0..p).map(|_| b.u8() % 5).collect();
+            let codes: Vec<u8> = (0..n * p).map(|_| b.u8() % 6).collect();
+            if let Ok(c) = Codes::new(&codes, n, p, &states) {
+                let opts = ChowLiuOptions {
+                    correction: if b.u8() % 2 == 0 {
+                        Correction::None
+                    } else {
+                        Correction::MillerMadow
+                    },
+                    ..Default::default()
+                };
+                let t = chow_liu_discrete(&c, &opts).expect("valid codes give a tree");
+                check(&t, p);
+            }
+        }
+        1 => {
+            let (n, p) = (usize::from(b.u8() % 40), usize::from(b.u8() % 6));
+            let x: Vec<f64> = (0..n * p).map(|_| b.f64()).collect();
+            let opts = ChowLiuOptions {
+                robust_trim: usize::from(b.u8() % 5),
+                ..Default::default()
+            };
+            if let Ok(t) = chow_liu_gaussian(&x, n, p, &opts) {
+                check(&t, p);
+            }
+        }
+        2 => {
+            let text: String = b.0.iter().map(|&c| char::from(c % 128)).collect();
+            if let Ok(t) = mlkern::io::csv::parse_categorical(&text) {
+                let p = t.names.len();
+                let c = Codes::new(&t.codes, t.rows, p, &t.states).expect("parser output is valid");
+                check(
+                    &chow_liu_discrete(&c, &ChowLiuOptions::default()).expect("tree"),
+                    p,
+                );
+            }
+        }
+        _ => {
+            let m = usize::from(b.u8() % 12);
+            let mut d = vec![0.0f64; m * m];
+            let symmetric = b.u8() % 4 != 0;
+            for i in 0..m {
+                for j in 0..m {
+                    if i != j && (!symmetric || i < j) {
+                        let v = if b.u8() % 8 == 0 {
+                            b.f64()
+                        } else {
+                            f64::from(b.u8()) / 32.0
+                        };
+                        d[i * m + j] = v;
+                        if symmetric {
+                            d[j * m + i] = v;
+                        }
+                    }
+                }
+            }
+            let valid = d.iter().all(|v| v.is_finite() && *v >= 0.0)
+                && (0..m).all(|i| (0..m).all(|j| d[i * m + j] == d[j * m + i]));
+            let eps = f64::from(b.u8()) / 64.0;
+            let rg = RgOptions {
+                eps,
+                ..RgOptions::samples(100)
+            };
+            let results = [
+                recursive_grouping(&d, m, &rg),
+                clrg(&d, m, &rg),
+                neighbor_joining(&d, m, &NjOptions { tol: eps }),
+                spectral_nj(&d, m, &SnjOptions::population()),
+            ];
+            for r in results {
+                match r {
+                    Ok(t) => check(&t, m),
+                    Err(e) => assert!(!valid, "valid distances rejected: {e}"),
+                }
+            }
+            let mut heap = vec![0.0; m];
+            let _ = truncated_dot(&d[..m], &d[m * m - m..], m / 2, &mut heap);
+        }
+    }
+});
