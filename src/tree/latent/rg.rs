@@ -59,7 +59,10 @@ impl RgOptions {
                 reason: "must be finite and ≥ 0",
             });
         }
-        if self.tau.is_nan() || self.tau <= 0.0 || !(self.contract.is_finite() && self.contract >= 0.0) {
+        if self.tau.is_nan()
+            || self.tau <= 0.0
+            || !(self.contract.is_finite() && self.contract >= 0.0)
+        {
             return Err(Error::InvalidParameter {
                 name: "rg: tau, contract",
                 reason: "tau must be > 0, contract finite and ≥ 0",
