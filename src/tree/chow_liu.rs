@@ -45,9 +45,9 @@ impl Default for ChowLiuOptions {
 ///
 /// ```
 /// use mlkern::tree::{chow_liu_discrete, ChowLiuOptions, Codes};
-/// // x1 copies x0; x2 copies x1 with one flip: the chain 0 — 1 — 2.
-/// let data = [0u8, 1, 0, 1, 1, 0,   0, 1, 0, 1, 1, 0,   0, 1, 0, 1, 0, 0];
-/// let t = chow_liu_discrete(&Codes::new(&data, 6, 3, &[2, 2, 2])?, &ChowLiuOptions::default())?;
+/// // x1 is x0 with one flip, x2 is x1 with another: the chain 0 — 1 — 2.
+/// let data = [0u8, 1, 0, 1, 1, 0, 1, 0,   1, 1, 0, 1, 1, 0, 1, 0,   1, 1, 0, 1, 1, 1, 1, 0];
+/// let t = chow_liu_discrete(&Codes::new(&data, 8, 3, &[2, 2, 2])?, &ChowLiuOptions::default())?;
 /// let pairs: Vec<(usize, usize)> = t.edges().iter().map(|e| (e.a, e.b)).collect();
 /// assert_eq!(pairs, [(0, 1), (1, 2)]);
 /// # Ok::<(), mlkern::Error>(())
