@@ -715,6 +715,23 @@ fn check_recovery(name: &str, learned: &Tree, truth: &Tree, d: &[f64]) {
     }
 }
 
+/// The population-mode learners named in `which`, run on `d`.
+fn learn_all(d: &[f64], m: usize, which: &[&'static str]) -> Vec<(&'static str, Tree)> {
+    which
+        .iter()
+        .map(|&name| {
+            let t = match name {
+                "RG" => recursive_grouping(d, m, &RgOptions::population()),
+                "CLRG" => clrg(d, m, &RgOptions::population()),
+                "NJ" => neighbor_joining(d, m, &NjOptions::population()),
+                "SNJ" => spectral_nj(d, m, &SnjOptions::population()),
+                _ => unreachable!("unknown learner {name}"),
+            };
+            (name, t.unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn population_recovery_with_observed_internal_nodes() {
     let mut r = rng(12);
@@ -727,27 +744,19 @@ fn population_recovery_with_observed_internal_nodes() {
                 continue;
             }
             let d = path_lengths(&truth);
-            let tag = |s: &str| format!("{s} n={n} m={m} case {c}.{rep}");
-            if m <= 200 {
+            let which: &[&str] = if m <= 200 {
+                &["RG", "CLRG", "NJ"]
+            } else {
+                &["CLRG", "NJ"]
+            };
+            for (name, t) in learn_all(&d, m, which) {
                 check_recovery(
-                    &tag("RG"),
-                    &recursive_grouping(&d, m, &RgOptions::population()).unwrap(),
+                    &format!("{name} n={n} m={m} case {c}.{rep}"),
+                    &t,
                     &truth,
                     &d,
                 );
             }
-            check_recovery(
-                &tag("CLRG"),
-                &clrg(&d, m, &RgOptions::population()).unwrap(),
-                &truth,
-                &d,
-            );
-            check_recovery(
-                &tag("NJ"),
-                &neighbor_joining(&d, m, &NjOptions::population()).unwrap(),
-                &truth,
-                &d,
-            );
         }
     }
 }
@@ -759,31 +768,9 @@ fn population_recovery_with_observed_leaves() {
         for binary in [true, false] {
             let truth = random_leaves(&mut r, m, binary);
             let d = path_lengths(&truth);
-            let tag = |s: &str| format!("{s} m={m} binary={binary}");
-            check_recovery(
-                &tag("RG"),
-                &recursive_grouping(&d, m, &RgOptions::population()).unwrap(),
-                &truth,
-                &d,
-            );
-            check_recovery(
-                &tag("CLRG"),
-                &clrg(&d, m, &RgOptions::population()).unwrap(),
-                &truth,
-                &d,
-            );
-            check_recovery(
-                &tag("NJ"),
-                &neighbor_joining(&d, m, &NjOptions::population()).unwrap(),
-                &truth,
-                &d,
-            );
-            check_recovery(
-                &tag("SNJ"),
-                &spectral_nj(&d, m, &SnjOptions::population()).unwrap(),
-                &truth,
-                &d,
-            );
+            for (name, t) in learn_all(&d, m, &["RG", "CLRG", "NJ", "SNJ"]) {
+                check_recovery(&format!("{name} m={m} binary={binary}"), &t, &truth, &d);
+            }
         }
     }
     // HMM-like trees.
@@ -1088,48 +1075,17 @@ fn newick_and_dot_writers() {
     assert!(dot.starts_with("graph tree {"));
     assert!(dot.contains("n3 [label=\"h0\""));
     assert!(dot.contains("n0 -- n3 [label=\"0.5\"]"));
-    assert!(Tree::new(2, 2, vec![]).is_err());
-    assert!(
-        Tree::new(
-            3,
-            3,
-            vec![
-                Edge {
-                    a: 0,
-                    b: 1,
-                    weight: 1.0
-                },
-                Edge {
-                    a: 1,
-                    b: 0,
-                    weight: 1.0
-                }
-            ]
-        )
-        .is_err()
-    );
-    assert!(
-        Tree::new(
-            2,
-            2,
-            vec![Edge {
-                a: 0,
-                b: 0,
-                weight: 1.0
-            }]
-        )
-        .is_err()
-    );
-    assert!(
-        Tree::new(
-            2,
-            2,
-            vec![Edge {
-                a: 0,
-                b: 1,
-                weight: f64::INFINITY
-            }]
-        )
-        .is_err()
-    );
+    let invalid = |m: usize, n: usize, edges: &[(usize, usize, f64)]| {
+        let edges = edges
+            .iter()
+            .map(|&(a, b, weight)| Edge { a, b, weight })
+            .collect();
+        Tree::new(m, n, edges).is_err()
+    };
+    assert!(invalid(2, 2, &[]));
+    assert!(invalid(3, 3, &[(0, 1, 1.0), (1, 0, 1.0)]));
+    assert!(invalid(2, 2, &[(0, 0, 1.0)]));
+    assert!(invalid(2, 2, &[(0, 1, f64::INFINITY)]));
+    assert!(invalid(3, 2, &[(0, 1, 1.0)]));
+    assert!(invalid(2, 2, &[(0, 2, 1.0)]));
 }
