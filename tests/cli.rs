@@ -1045,3 +1045,56 @@ fn tree_bad_inputs_fail_cleanly() {
     write(&d.join("cube.npy"), &[2, 2, 2], NpyData::F64(vec![0.0; 8]));
     assert_clean_error(&tree("cube.npy", &["--kind", "gaussian"]), "2-D");
 }
+
+#[test]
+fn tree_flags_that_do_not_apply_are_errors() {
+    let d = tmpdir("tree-flags");
+    let dist = vec![
+        0.0, 2.0, 4.0, 4.0, 2.0, 0.0, 4.0, 4.0, 4.0, 4.0, 0.0, 2.0, 4.0, 4.0, 2.0, 0.0,
+    ];
+    write(&d.join("d.npy"), &[4, 4], NpyData::F64(dist));
+    let tree = |extra: &[&str]| {
+        bin()
+            .arg("tree")
+            .arg(d.join("d.npy"))
+            .args(["--kind", "distances"])
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    assert_clean_error(
+        &tree(&["--method", "nj", "--contract", "0.1"]),
+        "--contract",
+    );
+    assert_clean_error(&tree(&["--method", "snj", "--eps", "0.1"]), "--eps");
+    assert_clean_error(
+        &tree(&["--method", "clrg", "--miller-madow"]),
+        "--miller-madow",
+    );
+    assert_clean_error(
+        &tree(&["--method", "clrg", "--format", "dot", "--json"]),
+        "-o OUT",
+    );
+    assert_clean_error(&tree(&["--center", "mean"]), "--robust-trim");
+    std::fs::write(d.join("noheader.csv"), "1,2\n3,4\n1,2\n").unwrap();
+    let out = bin()
+        .arg("tree")
+        .arg(d.join("noheader.csv"))
+        .args(["--kind", "discrete"])
+        .output()
+        .unwrap();
+    assert_clean_error(&out, "header");
+    // A constant binary column (one observed state) with a latent method: padded to the common
+    // state count, not an error.
+    std::fs::write(
+        d.join("c.csv"),
+        "a,b,c,d\n0,1,1,0\n1,1,0,0\n0,1,1,1\n1,1,0,1\n0,1,0,0\n",
+    )
+    .unwrap();
+    run_ok(
+        bin()
+            .arg("tree")
+            .arg(d.join("c.csv"))
+            .args(["--kind", "discrete", "--method", "nj"]),
+    );
+}

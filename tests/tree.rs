@@ -333,13 +333,11 @@ fn codes_errors() {
         Codes::new(&[0, 0], 2, 1, &[1, 2]),
         Err(Error::ShapeMismatch { .. })
     ));
-    // Zero samples: counts are all zero, the tree still spans.
-    let t = chow_liu_discrete(
-        &Codes::new(&[], 0, 3, &[2, 2, 2]).unwrap(),
-        &ChowLiuOptions::default(),
-    )
-    .unwrap();
-    assert_eq!(t.edges().len(), 2);
+    // Fewer than 2 samples: every MI would be 0, so Chow–Liu refuses.
+    let one = Codes::new(&[0, 1, 1], 1, 3, &[2, 2, 2]).unwrap();
+    assert!(chow_liu_discrete(&one, &ChowLiuOptions::default()).is_err());
+    let none = Codes::new(&[], 0, 3, &[2, 2, 2]).unwrap();
+    assert!(chow_liu_discrete(&none, &ChowLiuOptions::default()).is_err());
 }
 
 // ---------------------------------------------------------------- distances
@@ -1088,4 +1086,56 @@ fn newick_and_dot_writers() {
     assert!(invalid(2, 2, &[(0, 1, f64::INFINITY)]));
     assert!(invalid(3, 2, &[(0, 1, 1.0)]));
     assert!(invalid(2, 2, &[(0, 2, 1.0)]));
+}
+
+/// Regressions from a review: huge sizes, overflowing values and NaN give errors, not panics,
+/// aborts or silent garbage.
+#[test]
+fn huge_sizes_and_overflows_are_errors() {
+    assert!(spanning_tree(&[], 1 << 62, Objective::Minimum).is_err());
+    assert!(correlation_matrix::<f64>(&[], 0, 1 << 32, 1).is_err());
+    assert!(gaussian_distance_matrix(&[], 1 << 32).is_err());
+    assert!(vector_distances(&[], 1 << 32, &[1 << 32]).is_err());
+    assert!(vector_distances(&[0.0; 4], 2, &[usize::MAX, 3]).is_err());
+    assert!(mutual_information(&[u32::MAX, 1], 1, 2, Correction::None).is_err());
+    let too_many = vec![255u8; 200];
+    assert!(PairCounts::new(&Codes::new(&[], 0, 200, &too_many).unwrap(), 1).is_err());
+    // A kept product overflowing f64.
+    assert!(truncated_dot(&[1e200, 1e200, 1.0], &[1e200, 1e200, 1.0], 1, &mut [0.0]).is_err());
+    // NaN correlations stay NaN (and are then rejected by the matrix functions).
+    assert!(gaussian_distance(f64::NAN).is_nan() && gaussian_mi(f64::NAN).is_nan());
+    // inf against a finite value is asymmetric.
+    assert!(spanning_tree(&[0.0, f64::INFINITY, 1.0, 0.0], 2, Objective::Minimum).is_err());
+}
+
+#[test]
+fn robust_statistics_at_huge_scale() {
+    // Products of 1e160-scale values overflow; the robust correlation is scale-free.
+    let mut r = rng(19);
+    let n = 300;
+    let a: Vec<f64> = (0..n).map(|_| normal(&mut r)).collect();
+    let b: Vec<f64> = a.iter().map(|v| v + 0.5 * normal(&mut r)).collect();
+    let small: Vec<f64> = a.iter().chain(&b).copied().collect();
+    let huge: Vec<f64> = a
+        .iter()
+        .map(|v| v * 1e160)
+        .chain(b.iter().copied())
+        .collect();
+    let c1 = robust_correlation(&small, n, 2, 10, Center::Median, 1).unwrap();
+    let c2 = robust_correlation(&huge, n, 2, 10, Center::Median, 1).unwrap();
+    assert!((c1[1] - c2[1]).abs() < 1e-12, "{} vs {}", c1[1], c2[1]);
+    assert!(c1[1] > 0.5);
+    // The covariance itself (variance ≈ 1e320) does not fit in f64: an error, not inf.
+    assert!(robust_covariance(&huge, n, 2, 10, Center::Median, 1).is_err());
+}
+
+#[test]
+fn plain_nj_recovers_binary_trees() {
+    let mut r = rng(20);
+    for m in [4usize, 9, 50] {
+        let truth = random_leaves(&mut r, m, true);
+        let d = path_lengths(&truth);
+        let t = neighbor_joining(&d, m, &NjOptions { tol: 0.0 }).unwrap();
+        assert!(exact_recovery(&t, &truth), "m = {m}");
+    }
 }

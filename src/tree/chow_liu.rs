@@ -41,7 +41,8 @@ impl Default for ChowLiuOptions {
 /// are the MI values.
 ///
 /// # Errors
-/// As [`PairCounts::new`].
+/// As [`PairCounts::new`]; [`Error::InvalidParameter`](crate::Error::InvalidParameter) for fewer
+/// than 2 samples.
 ///
 /// ```
 /// use mlkern::tree::{chow_liu_discrete, ChowLiuOptions, Codes};
@@ -53,6 +54,12 @@ impl Default for ChowLiuOptions {
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn chow_liu_discrete(codes: &Codes<'_>, opts: &ChowLiuOptions) -> Result<Tree> {
+    if codes.n_samples() < 2 && codes.n_vars() > 1 {
+        return Err(crate::Error::InvalidParameter {
+            name: "chow_liu_discrete: codes",
+            reason: "at least 2 samples are needed (with fewer, every mutual information is 0)",
+        });
+    }
     let counts = PairCounts::new(codes, opts.threads)?;
     let p = codes.n_vars();
     let mi = counts.mutual_information(opts.correction);

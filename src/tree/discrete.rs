@@ -156,6 +156,13 @@ impl PairCounts {
             c += k as usize - 1;
         }
         first.push(c);
+        // The Gram has c² u32 entries: refuse more than 2³⁰ (4 GiB) instead of aborting.
+        if c.checked_mul(c).is_none_or(|cc| cc > 1 << 30) {
+            return Err(Error::InvalidParameter {
+                name: "pair counts: states",
+                reason: "Σ(K_v − 1) indicator columns exceed 32768 (the Gram would pass 4 GiB)",
+            });
+        }
         let words = n.div_ceil(64);
         let mut bits = vec![0u64; c * words];
         for v in 0..codes.n_vars {

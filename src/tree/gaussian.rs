@@ -64,7 +64,8 @@ pub fn correlation_matrix<T: Real>(
     n_vars: usize,
     threads: usize,
 ) -> Result<Vec<f64>> {
-    let mut out = vec![0.0; n_vars * n_vars];
+    check_samples(x, n_samples, n_vars, "correlation_matrix: x")?;
+    let mut out = vec![0.0; square(n_vars, "correlation_matrix: n_vars")?];
     correlation_matrix_into(x, n_samples, n_vars, threads, &mut out)?;
     Ok(out)
 }
@@ -82,7 +83,7 @@ pub fn correlation_matrix_into<T: Real>(
     out: &mut [f64],
 ) -> Result<()> {
     check_samples(x, n_samples, n_vars, "correlation_matrix: x")?;
-    if out.len() != n_vars * n_vars {
+    if out.len() != square(n_vars, "correlation_matrix: n_vars")? {
         return Err(Error::ShapeMismatch {
             what: "correlation_matrix: out",
             expected: Shape::d2(n_vars, n_vars),
@@ -252,8 +253,16 @@ pub fn gaussian_distance_matrix(corr: &[f64], p: usize) -> Result<Vec<f64>> {
     map_offdiag(corr, p, "gaussian_distance_matrix: corr", gaussian_distance)
 }
 
+/// `p·p`, or an error naming `what` when it overflows.
+pub(crate) fn square(p: usize, what: &'static str) -> Result<usize> {
+    p.checked_mul(p).ok_or(Error::InvalidParameter {
+        name: what,
+        reason: "p·p overflows usize",
+    })
+}
+
 fn map_offdiag(corr: &[f64], p: usize, what: &'static str, f: fn(f64) -> f64) -> Result<Vec<f64>> {
-    if corr.len() != p * p {
+    if corr.len() != square(p, what)? {
         return Err(Error::ShapeMismatch {
             what,
             expected: Shape::d2(p, p),

@@ -116,8 +116,8 @@ pub fn mutual_information(
     }
     // Marginals on the stack for up to 256 states (u8 codes); larger tables fold them
     // row by row.
-    let mut row = [0u32; 256];
-    let mut col = [0u32; 256];
+    let mut row = [0u64; 256];
+    let mut col = [0u64; 256];
     if ki > 256 || kj > 256 {
         return Err(Error::InvalidParameter {
             name: "mutual_information: ki, kj",
@@ -128,9 +128,9 @@ pub fn mutual_information(
     for a in 0..ki {
         for b in 0..kj {
             let c = table[a * kj + b];
-            row[a] += c;
-            col[b] += c;
-            n += c as u64;
+            row[a] += u64::from(c);
+            col[b] += u64::from(c);
+            n += u64::from(c);
         }
     }
     if n > u32::MAX as u64 {
@@ -140,6 +140,9 @@ pub fn mutual_information(
         });
     }
     let xlx = XLogX::new(0);
+    // n ≤ u32::MAX, so every marginal fits in u32.
+    let row: [u32; 256] = core::array::from_fn(|a| row[a] as u32);
+    let col: [u32; 256] = core::array::from_fn(|b| col[b] as u32);
     Ok(mi_from_counts(
         table,
         &row[..ki],
@@ -151,24 +154,31 @@ pub fn mutual_information(
 }
 
 /// Gaussian mutual information `−½ ln(1 − ρ²)` in nats; `|ρ|` is clamped to `1 − 1e−12`
-/// (so `ρ = ±1` gives 13.46 instead of ∞).
+/// (so `ρ = ±1` gives 13.46 instead of ∞); NaN stays NaN.
 ///
 /// ```
 /// let i = mlkern::tree::gaussian_mi(0.6);
 /// assert!((i + 0.5 * 0.64f64.ln()).abs() < 1e-15);
 /// ```
 pub fn gaussian_mi(rho: f64) -> f64 {
+    if rho.is_nan() {
+        return f64::NAN;
+    }
     let r = rho.abs().min(1.0 - 1e-12);
     -0.5 * (-(r * r)).ln_1p()
 }
 
-/// Gaussian information distance `−ln|ρ|`, capped at [`MAX_DISTANCE`] (`ρ = 0`) and ≥ 0.
+/// Gaussian information distance `−ln|ρ|`, capped at [`MAX_DISTANCE`] (`ρ = 0`) and ≥ 0; NaN
+/// stays NaN.
 ///
 /// ```
 /// assert!((mlkern::tree::gaussian_distance(-0.5) - 2f64.ln()).abs() < 1e-15);
 /// assert_eq!(mlkern::tree::gaussian_distance(0.0), mlkern::tree::MAX_DISTANCE);
 /// ```
 pub fn gaussian_distance(rho: f64) -> f64 {
+    if rho.is_nan() {
+        return f64::NAN;
+    }
     let r = rho.abs().min(1.0);
     if r <= 1e-300 { MAX_DISTANCE } else { -r.ln() }
 }

@@ -116,7 +116,11 @@ pub(crate) fn check_symmetric(w: &[f64], p: usize, what: &'static str) -> Result
     for i in 0..p {
         for j in 0..i {
             let (a, b) = (w[i * p + j], w[j * p + i]);
-            if a != b && ((a - b).abs() > 1e-10 * a.abs().max(b.abs()) || (a - b).is_nan()) {
+            if a != b
+                && (!a.is_finite()
+                    || !b.is_finite()
+                    || (a - b).abs() > 1e-10 * a.abs().max(b.abs()))
+            {
                 return Err(Error::InvalidParameter {
                     name: what,
                     reason: "the matrix must be symmetric",
@@ -142,6 +146,13 @@ pub(crate) fn check_symmetric(w: &[f64], p: usize, what: &'static str) -> Result
 #[cfg(feature = "alloc")]
 pub fn spanning_tree(w: &[f64], p: usize, objective: Objective) -> Result<super::Tree> {
     use alloc::vec;
+    if p.checked_mul(p) != Some(w.len()) {
+        return Err(Error::ShapeMismatch {
+            what: "spanning_tree: w",
+            expected: Shape::d2(p, p),
+            found: Shape::d1(w.len()),
+        });
+    }
     let mut parent = vec![0usize; p];
     let mut key = vec![0.0f64; p];
     spanning_tree_into(w, p, objective, &mut parent, &mut key)?;

@@ -19,7 +19,7 @@ use crate::{Error, Result, Shape};
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] for unequal lengths or a short heap; [`Error::NonFinite`] for
-/// NaN/Inf inputs.
+/// NaN/Inf inputs; [`Error::InvalidParameter`] when the kept products overflow f64.
 ///
 /// ```
 /// use mlkern::tree::truncated_dot;
@@ -47,7 +47,14 @@ pub fn truncated_dot(a: &[f64], b: &[f64], n_trim: usize, heap: &mut [f64]) -> R
     }
     crate::simd::check_finite(a, "truncated_dot: a")?;
     crate::simd::check_finite(b, "truncated_dot: b")?;
-    Ok(truncated_dot_unchecked(a, b, n_trim, heap))
+    let v = truncated_dot_unchecked(a, b, n_trim, heap);
+    if !v.is_finite() {
+        return Err(Error::InvalidParameter {
+            name: "truncated_dot: a, b",
+            reason: "a kept product overflows f64",
+        });
+    }
+    Ok(v)
 }
 
 /// [`truncated_dot`] without checks (finite inputs, equal lengths, heap ≥ min(n_trim, n)).
@@ -191,19 +198,104 @@ mod matrices {
                 reason: "must be below the number of samples",
             });
         }
-        let n = n_samples;
-        let mut z: Vec<f64> = x.iter().map(|v| v.as_f64()).collect();
-        if n_vars > 0 {
-            for row in z.chunks_mut(n) {
-                let c = match center {
-                    Center::None => 0.0,
-                    Center::Mean => crate::simd::sum(row) / n as f64,
-                    Center::Median => median(row),
-                };
-                row.iter_mut().for_each(|v| *v -= c);
+        let (mut out, big) = scaled(x, n_samples, n_vars, n_trim, center, threads);
+        let p = n_vars;
+        for i in 0..p {
+            for j in 0..p {
+                out[i * p + j] *= big[i] * big[j];
             }
         }
+        if out.iter().any(|v| !v.is_finite()) {
+            return Err(Error::InvalidParameter {
+                name: "robust_covariance: x",
+                reason: "the covariance overflows f64 (robust_correlation does not)",
+            });
+        }
+        Ok(out)
+    }
+
+    /// The robust correlation matrix: [`robust_covariance`] normalised by its diagonal, entries
+    /// clamped to `[−1, 1]` (a truncated estimate is not guaranteed to be a valid correlation).
+    ///
+    /// # Errors
+    /// As [`robust_covariance`], plus [`Error::Degenerate`] for a variable whose robust variance
+    /// is 0.
+    pub fn robust_correlation<T: Real>(
+        x: &[T],
+        n_samples: usize,
+        n_vars: usize,
+        n_trim: usize,
+        center: Center,
+        threads: usize,
+    ) -> Result<Vec<f64>> {
+        check_samples(x, n_samples, n_vars, "robust_correlation: x")?;
+        if n_trim >= n_samples && n_vars > 0 {
+            return Err(Error::InvalidParameter {
+                name: "robust_correlation: n_trim",
+                reason: "must be below the number of samples",
+            });
+        }
+        let (mut c, _) = scaled(x, n_samples, n_vars, n_trim, center, threads);
         let p = n_vars;
+        let inv: Vec<f64> = (0..p).map(|i| c[i * p + i]).collect();
+        if let Some(i) = inv.iter().position(|&v| v <= 0.0) {
+            return Err(Error::Degenerate {
+                what: "robust_correlation: a variable has zero robust variance",
+                index: i,
+            });
+        }
+        let inv: Vec<f64> = inv.iter().map(|&v| 1.0 / Float::sqrt(v)).collect();
+        for i in 0..p {
+            for j in 0..p {
+                let r = &mut c[i * p + j];
+                *r = if i == j {
+                    1.0
+                } else {
+                    (*r * inv[i] * inv[j]).clamp(-1.0, 1.0)
+                };
+            }
+        }
+        Ok(c)
+    }
+
+    /// The robust covariance of the centred variables each divided by its largest magnitude
+    /// `bᵥ` (so no product overflows or underflows; trimming is unchanged, since scaling a
+    /// variable scales all its products alike), and the `bᵥ` (1 for an all-zero variable).
+    fn scaled<T: Real>(
+        x: &[T],
+        n: usize,
+        p: usize,
+        n_trim: usize,
+        center: Center,
+        threads: usize,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let mut z: Vec<f64> = x.iter().map(|v| v.as_f64()).collect();
+        let mut big = vec![1.0f64; p];
+        if p > 0 {
+            for (row, b) in z.chunks_mut(n).zip(big.iter_mut()) {
+                let c = match center {
+                    Center::None => 0.0,
+                    Center::Mean => {
+                        let s = crate::simd::sum(row) / n as f64;
+                        if s.is_finite() {
+                            s
+                        } else {
+                            row.iter().map(|v| v / n as f64).sum()
+                        }
+                    }
+                    Center::Median => median(row),
+                };
+                let mut m = 0.0f64;
+                for v in row.iter_mut() {
+                    *v -= c;
+                    m = m.max(v.abs());
+                }
+                if m > 0.0 && m.is_finite() {
+                    *b = m;
+                    crate::simd::scale(1.0 / m, row);
+                }
+            }
+        }
         let mut out = vec![0.0; p * p];
         let scale = 1.0 / (n - n_trim.min(n)) as f64;
         let rows: Vec<(usize, &mut [f64])> = out.chunks_mut(p.max(1)).take(p).enumerate().collect();
@@ -237,44 +329,7 @@ mod matrices {
                 out[i * p + j] = out[j * p + i];
             }
         }
-        Ok(out)
-    }
-
-    /// The robust correlation matrix: [`robust_covariance`] normalised by its diagonal, entries
-    /// clamped to `[−1, 1]` (a truncated estimate is not guaranteed to be a valid correlation).
-    ///
-    /// # Errors
-    /// As [`robust_covariance`], plus [`Error::Degenerate`] for a variable whose robust variance
-    /// is 0.
-    pub fn robust_correlation<T: Real>(
-        x: &[T],
-        n_samples: usize,
-        n_vars: usize,
-        n_trim: usize,
-        center: Center,
-        threads: usize,
-    ) -> Result<Vec<f64>> {
-        let mut c = robust_covariance(x, n_samples, n_vars, n_trim, center, threads)?;
-        let p = n_vars;
-        let inv: Vec<f64> = (0..p).map(|i| c[i * p + i]).collect();
-        if let Some(i) = inv.iter().position(|&v| v <= 0.0) {
-            return Err(Error::Degenerate {
-                what: "robust_correlation: a variable has zero robust variance",
-                index: i,
-            });
-        }
-        let inv: Vec<f64> = inv.iter().map(|&v| 1.0 / Float::sqrt(v)).collect();
-        for i in 0..p {
-            for j in 0..p {
-                let r = &mut c[i * p + j];
-                *r = if i == j {
-                    1.0
-                } else {
-                    (*r * inv[i] * inv[j]).clamp(-1.0, 1.0)
-                };
-            }
-        }
-        Ok(c)
+        (out, big)
     }
 
     fn median(row: &[f64]) -> f64 {

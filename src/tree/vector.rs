@@ -19,7 +19,9 @@ use crate::{Error, Result, Shape};
 /// `d_ij = −Σ_{k ≤ min(l_i, l_j)} ln κ_k`, where `κ_k ∈ (0, 1]` are the singular values of
 /// `L_i⁻¹ Σ_ij L_j⁻ᵀ` (`Σ_ii = L_i L_iᵀ`), i.e. the canonical correlations. For equal
 /// dimensions this is `−ln|det Σ_ij| + ½ ln det Σ_ii + ½ ln det Σ_jj`, the additive tree
-/// metric of Gaussian trees with vector nodes; scalar blocks give `−ln|ρ|`. It is invariant to
+/// metric of Gaussian trees with vector nodes; scalar blocks give `−ln|ρ|`. For blocks of
+/// **unequal** dimensions it is a natural extension but **not additive** along tree paths (a
+/// 1-, 2-, 1-dimensional chain breaks it), so feed latent learners equal-dimension blocks. It is invariant to
 /// invertible linear maps of each block. Each term is capped so that `d ≤ MAX_DISTANCE` per
 /// canonical pair.
 ///
@@ -35,7 +37,7 @@ use crate::{Error, Result, Shape};
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn vector_distances(cov: &[f64], dim: usize, dims: &[usize]) -> Result<Vec<f64>> {
-    if cov.len() != dim * dim {
+    if dim.checked_mul(dim) != Some(cov.len()) {
         return Err(Error::ShapeMismatch {
             what: "vector_distances: cov",
             expected: Shape::d2(dim, dim),
@@ -48,12 +50,12 @@ pub fn vector_distances(cov: &[f64], dim: usize, dims: &[usize]) -> Result<Vec<f
             reason: "every block needs at least one column",
         });
     }
-    let total: usize = dims.iter().sum();
-    if total != dim {
+    let total = dims.iter().try_fold(0usize, |s, &l| s.checked_add(l));
+    if total != Some(dim) {
         return Err(Error::ShapeMismatch {
             what: "vector_distances: dims (their sum)",
             expected: Shape::d1(dim),
-            found: Shape::d1(total),
+            found: Shape::d1(total.unwrap_or(usize::MAX)),
         });
     }
     crate::simd::check_finite(cov, "vector_distances: cov")?;

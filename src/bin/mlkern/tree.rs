@@ -36,9 +36,9 @@ pub struct Args {
     /// different samples).
     #[arg(long, default_value_t = 0)]
     robust_trim: usize,
-    /// Centring before robust statistics.
-    #[arg(long, value_enum, default_value_t = CenterArg::Median)]
-    center: CenterArg,
+    /// Centring before robust statistics (default median; needs --robust-trim).
+    #[arg(long, value_enum, requires = "robust_trim")]
+    center: Option<CenterArg>,
     /// Discrete Chow–Liu: Miller–Madow-corrected mutual information.
     #[arg(long)]
     miller_madow: bool,
@@ -139,6 +139,12 @@ fn load(args: &Args) -> Result<Input, CliError> {
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| CliError::Usage(format!("{}: not UTF-8 text", path.display())))?;
         let t = mlkern::io::csv::parse_categorical(text).map_err(|e| with_path(path, e))?;
+        if !t.names.is_empty() && t.names.iter().all(|f| f.parse::<f64>().is_ok()) {
+            return Err(CliError::Usage(format!(
+                "tree: {}: the first row must be a header of variable names (it is all numbers)",
+                path.display()
+            )));
+        }
         return Ok(Input {
             data: Data::Discrete {
                 codes: t.codes,
@@ -259,7 +265,11 @@ fn distances(input: &Input, args: &Args, threads: usize) -> Result<Vec<f64>, Cli
     Ok(match &input.data {
         Data::Distances { d } => d.clone(),
         Data::Discrete { codes, states, n } => {
-            PairCounts::new(&Codes::new(codes, *n, p, states)?, threads)?.distances()?
+            // The determinant form needs one state space: every variable gets the largest count
+            // (a state a variable never shows is an empty row, whose distance is MAX_DISTANCE).
+            let k = states.iter().copied().max().unwrap_or(1);
+            let same = vec![k; p];
+            PairCounts::new(&Codes::new(codes, *n, p, &same)?, threads)?.distances()?
         }
         Data::Gaussian { x, n } => {
             let corr = if args.robust_trim > 0 {
@@ -274,10 +284,43 @@ fn distances(input: &Input, args: &Args, threads: usize) -> Result<Vec<f64>, Cli
 
 fn center(args: &Args) -> Center {
     match args.center {
-        CenterArg::Median => Center::Median,
-        CenterArg::Mean => Center::Mean,
-        CenterArg::None => Center::None,
+        Some(CenterArg::Median) | None => Center::Median,
+        Some(CenterArg::Mean) => Center::Mean,
+        Some(CenterArg::None) => Center::None,
     }
+}
+
+/// Flags that do not apply to the chosen method are errors, not silently ignored.
+fn check_flags(args: &Args) -> Result<(), CliError> {
+    let bad = |flag: &str, why: &str| Err(CliError::Usage(format!("tree: {flag} {why}")));
+    if args.robust_trim > 0 && args.kind != Kind::Gaussian {
+        return bad(
+            "--robust-trim",
+            "applies to --kind gaussian (robust correlations)",
+        );
+    }
+    if args.miller_madow && !(args.method == Method::ChowLiu && args.kind == Kind::Discrete) {
+        return bad(
+            "--miller-madow",
+            "applies to --method chow-liu on --kind discrete",
+        );
+    }
+    if args.eps.is_some() && matches!(args.method, Method::ChowLiu | Method::Snj) {
+        return bad("--eps", "applies to --method rg, clrg and nj");
+    }
+    if args.contract.is_some() && matches!(args.method, Method::ChowLiu | Method::Nj) {
+        return bad(
+            "--contract",
+            "applies to --method rg, clrg and snj (nj uses --eps)",
+        );
+    }
+    if args.common.json && args.output.is_none() && args.format != Format::Json {
+        return bad(
+            "--format dot|newick",
+            "with --json needs -o OUT (stdout carries the JSON report)",
+        );
+    }
+    Ok(())
 }
 
 fn learn(input: &Input, args: &Args, threads: usize) -> Result<Tree, CliError> {
@@ -352,11 +395,7 @@ fn tree_json(t: &Tree, names: &[String]) -> Value {
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<(), CliError> {
-    if args.robust_trim > 0 && args.kind != Kind::Gaussian {
-        return Err(CliError::Usage(
-            "tree: --robust-trim applies to --kind gaussian (robust correlations)".into(),
-        ));
-    }
+    check_flags(&args)?;
     let threads = args.common.threads.map(|t| t as usize).unwrap_or_else(|| {
         std::thread::available_parallelism()
             .map(|n| n.get())

@@ -104,7 +104,7 @@ pub fn neighbor_joining(d: &[f64], m: usize, opts: &NjOptions) -> Result<Tree> {
         let dij = dd[i * cap + j];
         let li = (0.5 * dij + (rsum[i] - rsum[j]) / (2.0 * (r - 2) as f64)).clamp(0.0, dij);
         let lj = dij - li;
-        if li <= tol || lj <= tol {
+        if tol > 0.0 && (li <= tol || lj <= tol) {
             // The new node is i (or j): the other one hangs off it.
             let (keep, child) = if li <= tol { (i, j) } else { (j, i) };
             b.edge(ids[keep], ids[child], dij);
@@ -114,7 +114,7 @@ pub fn neighbor_joining(d: &[f64], m: usize, opts: &NjOptions) -> Result<Tree> {
         let du = |k: usize, dd: &[f64]| 0.5 * (dd[i * cap + k] + dd[j * cap + k] - dij);
         if let Some(&k) = active
             .iter()
-            .find(|&&k| k != i && k != j && du(k, &dd) <= tol)
+            .find(|&&k| tol > 0.0 && k != i && k != j && du(k, &dd) <= tol)
         {
             b.edge(ids[k], ids[i], li);
             b.edge(ids[k], ids[j], lj);
@@ -141,7 +141,7 @@ pub fn neighbor_joining(d: &[f64], m: usize, opts: &NjOptions) -> Result<Tree> {
                 (y, 0.5 * (dxy + dyz - dxz)),
                 (z, 0.5 * (dxz + dyz - dxy)),
             ];
-            if let Some(&(c, _)) = legs.iter().find(|(_, l)| *l <= tol) {
+            if let Some(&(c, _)) = legs.iter().find(|(_, l)| tol > 0.0 && *l <= tol) {
                 for &(o, _) in legs.iter().filter(|(o, _)| *o != c) {
                     b.edge(ids[c], ids[o], dd[c * cap + o]);
                 }
