@@ -213,6 +213,19 @@ fn for_each_rows<J: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) + Sync)
     jobs.into_iter().for_each(work);
 }
 
+/// Deals `rows` round-robin to one job per share of `threads` (so the uneven rows of a triangle
+/// balance) and runs `work` on every row; on the caller without `std` or with one thread.
+pub(crate) fn round_robin<R: Send>(rows: Vec<R>, threads: usize, work: impl Fn(R) + Sync) {
+    let jobs = job_count(rows.len(), threads);
+    let mut buckets: Vec<Vec<R>> = (0..jobs).map(|_| Vec::new()).collect();
+    for (k, row) in rows.into_iter().enumerate() {
+        buckets[k % jobs].push(row);
+    }
+    for_each_rows(buckets, threads, |bucket| {
+        bucket.into_iter().for_each(&work)
+    });
+}
+
 fn job_count(items: usize, threads: usize) -> usize {
     #[cfg(feature = "std")]
     return crate::par::job_count(items, threads);

@@ -6,27 +6,7 @@
 pub(crate) fn gram_upper(bits: &[u64], words: usize, c: usize, gram: &mut [u32], threads: usize) {
     let rows: alloc::vec::Vec<(usize, &mut [u32])> =
         gram.chunks_mut(c.max(1)).take(c).enumerate().collect();
-    #[cfg(feature = "std")]
-    {
-        let jobs = crate::par::job_count(c, threads);
-        if jobs > 1 {
-            let mut buckets: alloc::vec::Vec<alloc::vec::Vec<(usize, &mut [u32])>> =
-                (0..jobs).map(|_| alloc::vec::Vec::new()).collect();
-            for (k, row) in rows.into_iter().enumerate() {
-                buckets[k % jobs].push(row);
-            }
-            crate::par::run_jobs(buckets, |bucket| {
-                for (i, row) in bucket {
-                    upper_row(bits, words, c, i, row);
-                }
-            });
-            return;
-        }
-    }
-    let _ = threads;
-    for (i, row) in rows {
-        upper_row(bits, words, c, i, row);
-    }
+    super::gaussian::round_robin(rows, threads, |(i, row)| upper_row(bits, words, c, i, row));
 }
 
 fn upper_row(bits: &[u64], words: usize, c: usize, i: usize, row: &mut [u32]) {

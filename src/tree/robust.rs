@@ -191,14 +191,7 @@ mod matrices {
         center: Center,
         threads: usize,
     ) -> Result<Vec<f64>> {
-        check_samples(x, n_samples, n_vars, "robust_covariance: x")?;
-        if n_trim >= n_samples && n_vars > 0 {
-            return Err(Error::InvalidParameter {
-                name: "robust_covariance: n_trim",
-                reason: "must be below the number of samples",
-            });
-        }
-        let (mut out, big) = scaled(x, n_samples, n_vars, n_trim, center, threads);
+        let (mut out, big) = scaled(x, n_samples, n_vars, n_trim, center, threads)?;
         let p = n_vars;
         for i in 0..p {
             for j in 0..p {
@@ -228,14 +221,7 @@ mod matrices {
         center: Center,
         threads: usize,
     ) -> Result<Vec<f64>> {
-        check_samples(x, n_samples, n_vars, "robust_correlation: x")?;
-        if n_trim >= n_samples && n_vars > 0 {
-            return Err(Error::InvalidParameter {
-                name: "robust_correlation: n_trim",
-                reason: "must be below the number of samples",
-            });
-        }
-        let (mut c, _) = scaled(x, n_samples, n_vars, n_trim, center, threads);
+        let (mut c, _) = scaled(x, n_samples, n_vars, n_trim, center, threads)?;
         let p = n_vars;
         let inv: Vec<f64> = (0..p).map(|i| c[i * p + i]).collect();
         if let Some(i) = inv.iter().position(|&v| v <= 0.0) {
@@ -268,7 +254,14 @@ mod matrices {
         n_trim: usize,
         center: Center,
         threads: usize,
-    ) -> (Vec<f64>, Vec<f64>) {
+    ) -> Result<(Vec<f64>, Vec<f64>)> {
+        check_samples(x, n, p, "robust_covariance: x")?;
+        if n_trim >= n && p > 0 {
+            return Err(Error::InvalidParameter {
+                name: "robust_covariance: n_trim",
+                reason: "must be below the number of samples",
+            });
+        }
         let mut z: Vec<f64> = x.iter().map(|v| v.as_f64()).collect();
         let mut big = vec![1.0f64; p];
         if p > 0 {
@@ -299,37 +292,19 @@ mod matrices {
         let mut out = vec![0.0; p * p];
         let scale = 1.0 / (n - n_trim.min(n)) as f64;
         let rows: Vec<(usize, &mut [f64])> = out.chunks_mut(p.max(1)).take(p).enumerate().collect();
-        let work = |bucket: Vec<(usize, &mut [f64])>| {
+        super::super::gaussian::round_robin(rows, threads, |(i, row): (usize, &mut [f64])| {
             let mut heap = vec![0.0; n_trim.min(n)];
-            for (i, row) in bucket {
-                let zi = &z[i * n..(i + 1) * n];
-                for (j, o) in row.iter_mut().enumerate().skip(i) {
-                    *o = truncated_dot_unchecked(zi, &z[j * n..(j + 1) * n], n_trim, &mut heap)
-                        * scale;
-                }
+            let zi = &z[i * n..(i + 1) * n];
+            for (j, o) in row.iter_mut().enumerate().skip(i) {
+                *o = truncated_dot_unchecked(zi, &z[j * n..(j + 1) * n], n_trim, &mut heap) * scale;
             }
-        };
-        #[cfg(feature = "std")]
-        {
-            let jobs = crate::par::job_count(p, threads);
-            let mut buckets: Vec<Vec<(usize, &mut [f64])>> =
-                (0..jobs).map(|_| Vec::new()).collect();
-            for (k, r) in rows.into_iter().enumerate() {
-                buckets[k % jobs].push(r);
-            }
-            crate::par::run_jobs(buckets, work);
-        }
-        #[cfg(not(feature = "std"))]
-        {
-            let _ = threads;
-            work(rows);
-        }
+        });
         for i in 0..p {
             for j in 0..i {
                 out[i * p + j] = out[j * p + i];
             }
         }
-        (out, big)
+        Ok((out, big))
     }
 
     fn median(row: &[f64]) -> f64 {
