@@ -8,10 +8,9 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use mlkern::Par;
 use mlkern::Real;
-use mlkern::linalg::{
-    Accum, GemmBackend, Layout, Par, matmul_with, sym_product_with, view, view_mut,
-};
+use mlkern::linalg::{Accum, GemmBackend, Layout, matmul_with, sym_product_with, view, view_mut};
 
 mod common;
 use common::data;

@@ -11,7 +11,7 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use mlkern::linalg::Par;
+use mlkern::Par;
 use mlkern::ortho::{self, Algo, KELLER_JORDAN, NsConfig, NsReport};
 
 mod common;

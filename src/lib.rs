@@ -34,7 +34,10 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "alloc")]
+mod base;
 mod error;
+mod par;
 mod real;
 
 #[cfg(feature = "alloc")]
@@ -42,11 +45,11 @@ pub mod gpu;
 #[cfg(feature = "alloc")]
 pub mod io;
 #[cfg(feature = "alloc")]
+mod jobs;
+#[cfg(feature = "alloc")]
 pub mod linalg;
 #[cfg(feature = "alloc")]
 pub mod ortho;
-#[cfg(feature = "std")]
-mod par;
 pub mod simd;
 pub mod spec;
 pub mod spectrum;
@@ -54,6 +57,7 @@ pub mod stft;
 pub mod tree;
 
 pub use error::{Error, Result, Shape};
+pub use par::Par;
 pub use real::Real;
 
 /// The README's examples, compiled and run as doctests.

@@ -1,56 +1,96 @@
-//! Running independent jobs in parallel: tasks on rayon's current pool with the `rayon`
-//! feature, scoped threads without it (a job whose thread cannot start runs on the caller, so
-//! an OS refusal never panics or loses work). The first job always runs on the calling thread.
+//! [`Par`]: how many threads a kernel may use, the one parallelism argument of every family.
 
-use alloc::vec::Vec;
+use core::num::NonZeroUsize;
 
-/// Runs `work` on every job; returns when all are done.
-pub(crate) fn run_jobs<J: Send, F: Fn(J) + Sync>(jobs: Vec<J>, work: F) {
-    let mut jobs = jobs.into_iter();
-    let Some(first) = jobs.next() else {
-        return;
-    };
-    if jobs.len() == 0 {
-        work(first);
-        return;
-    }
-    let work = &work;
-    #[cfg(feature = "rayon")]
-    rayon::scope(|s| {
-        for job in jobs {
-            s.spawn(move |_| work(job));
-        }
-        work(first);
-    });
-    #[cfg(not(feature = "rayon"))]
-    std::thread::scope(|s| {
-        use std::sync::{Arc, Mutex};
-        for job in jobs {
-            let slot = Arc::new(Mutex::new(Some(job)));
-            let theirs = Arc::clone(&slot);
-            let started = std::thread::Builder::new().spawn_scoped(s, move || {
-                if let Some(job) = theirs.lock().ok().and_then(|mut j| j.take()) {
-                    work(job);
-                }
-            });
-            if started.is_err()
-                && let Some(job) = slot.lock().ok().and_then(|mut j| j.take())
-            {
-                work(job);
-            }
-        }
-        work(first);
-    });
+/// How many threads a kernel may use: the one parallelism argument of every family and tier.
+///
+/// * [`Par::Seq`] runs on the calling thread and never starts a thread.
+/// * [`Par::threads`]`(n)` allows up to `n` threads (`0` = all available cores, `1` = `Seq`).
+///   With the `rayon` feature the work runs on rayon's current pool; with `std` but without
+///   `rayon`, on scoped threads (a thread that cannot start leaves its work to the caller, so an
+///   OS refusal never panics or loses work); **without `std` a request for threads runs
+///   sequentially**, with the same results.
+///
+/// Every kernel gives bit-identical results for every `Par`: threads split independent work
+/// (rows, batch items, requests), never a reduction whose order would change.
+///
+/// ```
+/// use mlkern::Par;
+/// assert_eq!(Par::threads(1), Par::Seq);
+/// assert_eq!(Par::threads(4).thread_count(), 4);
+/// assert_eq!(Par::default(), Par::Seq);
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Par {
+    /// One thread: the caller's.
+    #[default]
+    Seq,
+    /// Up to this many threads (at least 2).
+    Threads(NonZeroUsize),
 }
 
-/// How many jobs to cut a batch of `items` into for `threads` threads: 1 for one thread (the
-/// caller runs everything: no pool, no thread start-up), otherwise `4·threads` with rayon
-/// (workers balance uneven jobs; they run on rayon's current pool) and `threads` without;
-/// never more than `items`, at least 1.
-pub(crate) fn job_count(items: usize, threads: usize) -> usize {
-    if threads <= 1 {
-        return 1;
+impl Par {
+    /// Up to `n` threads: `0` means all available cores (1 without `std`), `1` is [`Par::Seq`].
+    pub fn threads(n: usize) -> Self {
+        let n = if n == 0 { available() } else { n };
+        match NonZeroUsize::new(n) {
+            Some(n) if n.get() > 1 => Par::Threads(n),
+            _ => Par::Seq,
+        }
     }
-    let per_thread = if cfg!(feature = "rayon") { 4 } else { 1 };
-    threads.saturating_mul(per_thread).min(items).max(1)
+
+    /// All available cores ([`Par::Seq`] without `std` or on a one-core machine).
+    pub fn all() -> Self {
+        Self::threads(0)
+    }
+
+    /// The number of threads this allows (1 for [`Par::Seq`]).
+    pub fn thread_count(self) -> usize {
+        match self {
+            Par::Seq => 1,
+            Par::Threads(n) => n.get(),
+        }
+    }
+
+    /// The number of threads a kernel actually uses: [`thread_count`](Self::thread_count) with
+    /// `std`, always 1 without (documented fallback of the core and alloc tiers).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) fn effective_threads(self) -> usize {
+        if cfg!(feature = "std") {
+            self.thread_count()
+        } else {
+            1
+        }
+    }
+
+    /// faer's parallelism for the same request (sequential without the `rayon` feature: faer's
+    /// own threads come from rayon only).
+    #[cfg(feature = "alloc")]
+    pub(crate) fn faer(self) -> faer::Par {
+        match self {
+            Par::Seq => faer::Par::Seq,
+            #[cfg(feature = "rayon")]
+            Par::Threads(n) => faer::Par::Rayon(n),
+            #[cfg(not(feature = "rayon"))]
+            Par::Threads(_) => faer::Par::Seq,
+        }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl From<Par> for faer::Par {
+    fn from(p: Par) -> Self {
+        p.faer()
+    }
+}
+
+#[cfg(feature = "std")]
+fn available() -> usize {
+    std::thread::available_parallelism().map_or(1, NonZeroUsize::get)
+}
+
+#[cfg(not(feature = "std"))]
+fn available() -> usize {
+    1
 }

@@ -35,8 +35,9 @@ fn without_the_feature_the_stub_refuses() {
 #[cfg(feature = "cublas")]
 mod on_device {
     use super::Error;
+    use mlkern::Par;
     use mlkern::gpu::{Cuda, GpuScalar, bf16};
-    use mlkern::linalg::{Layout, Mat, Par, view};
+    use mlkern::linalg::{Layout, Mat, view};
     use mlkern::ortho::{self, Algo, KELLER_JORDAN, NsConfig, PRESETS, Schedule, YOU_5};
 
     /// The device, or `None` with the reason printed (the test then passes).

@@ -5,8 +5,9 @@
 //! tightens it). We assert |ĉ − c| ≤ 2·k·u·(|A|·|B|)_ij + tiny, which any correct summation order meets.
 #![cfg(feature = "alloc")]
 
+use mlkern::Par;
 use mlkern::linalg::{
-    self, Accum, GemmBackend, Layout, Par, matmul_with, sym_product_with, view, view_mut,
+    self, Accum, GemmBackend, Layout, matmul_with, sym_product_with, view, view_mut,
 };
 use mlkern::{Error, Real};
 use rand::rngs::SmallRng;
@@ -366,7 +367,7 @@ fn sym_product_parallel_matches_sequential() {
         .unwrap();
         c
     };
-    let (seq, par) = (run(Par::Seq), run(Par::rayon(2)));
+    let (seq, par) = (run(Par::Seq), run(Par::threads(2)));
     let err = seq
         .iter()
         .zip(&par)

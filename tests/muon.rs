@@ -4,7 +4,7 @@
 #![cfg(feature = "alloc")]
 
 use mlkern::Error;
-use mlkern::linalg::Par;
+use mlkern::Par;
 use mlkern::ortho::{
     KELLER_JORDAN, MomentumKind, MuonConfig, Normalize, NsConfig, UpdateScale, muon_step,
     muon_workspace_len,

@@ -11,7 +11,8 @@
 //!   1.2e-5 at 256×1024).
 #![cfg(feature = "alloc")]
 
-use mlkern::linalg::{GemmBackend, Layout, Mat, MatRef, Par, view, view_mut};
+use mlkern::Par;
+use mlkern::linalg::{GemmBackend, Layout, Mat, MatRef, view, view_mut};
 use mlkern::ortho::{
     self, Algo, Normalize, NsConfig, NsReport, POLAR_EXPRESS, PRESETS, Quintic, Restarts, Schedule,
     Tail,
@@ -666,7 +667,7 @@ fn parallel_batch_equals_sequential() {
     let g: Vec<f64> = gaussian(&mut rng, b * m * n);
     let cfg = NsConfig::new(POLAR_EXPRESS);
     let seq = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::Seq).unwrap();
-    let par = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap();
+    let par = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::threads(2)).unwrap();
     assert_eq!(seq, par);
 }
 
@@ -680,7 +681,7 @@ fn parallel_products_match_sequential() {
     for algo in [Algo::Standard, Algo::GRAM] {
         let cfg = NsConfig::default().with_algo(algo);
         let (seq, _) = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::Seq).unwrap();
-        let (par, _) = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap();
+        let (par, _) = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::threads(2)).unwrap();
         assert!(rel_fro(&par, &seq) < 1e-6, "{algo:?}");
     }
     // Across matrices with Gram, and the first NaN is reported whatever thread meets it.
@@ -690,11 +691,11 @@ fn parallel_products_match_sequential() {
     let seq = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::Seq).unwrap();
     assert_eq!(
         seq,
-        ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap()
+        ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::threads(2)).unwrap()
     );
     g[5 * m * n + 3] = f64::NAN;
     g[m * n + 1] = f64::INFINITY;
-    let e = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::rayon(2)).unwrap_err();
+    let e = ortho::orthogonalize_batch(&g, b, m, n, &cfg, Par::threads(2)).unwrap_err();
     assert!(
         matches!(e, Error::NonFinite { index, .. } if index == m * n + 1),
         "{e}"

@@ -278,7 +278,7 @@ fn relaxed_rules_tv_equals_excess_accepted_mass() {
     let mut rng = StdRng::seed_from_u64(2);
     for &v in &[6usize, 13, 40] {
         let cb: Vec<f32> = (0..v * 2).map(|_| rng.random::<f32>()).collect();
-        let nb = nearest_neighbors(&cb, v, 2, v - 1, mlkern::linalg::Par::Seq).unwrap();
+        let nb = nearest_neighbors(&cb, v, 2, v - 1, mlkern::Par::Seq).unwrap();
         let table = NeighborTable::new(&nb, v, v - 1).unwrap();
         for _ in 0..15 {
             let p = dirichlet(&mut rng, v, 0.7);
@@ -577,7 +577,7 @@ fn sampled_first_token_law_passes_chi_square() {
     let p0 = dirichlet(&mut rng, v, 0.8);
     let q0 = dirichlet(&mut rng, v, 0.8);
     let cb: Vec<f64> = (0..v * 3).map(|_| rng.random::<f64>()).collect();
-    let nb = nearest_neighbors(&cb, v, 3, 6, mlkern::linalg::Par::Seq).unwrap();
+    let nb = nearest_neighbors(&cb, v, 3, 6, mlkern::Par::Seq).unwrap();
     let table = NeighborTable::new(&nb, v, 6).unwrap();
     let prows: Vec<f64> = [&p0[..], &p0, &p0].concat();
     let qrows: Vec<f64> = [&q0[..], &q0].concat();
@@ -910,7 +910,7 @@ fn reductions_are_bit_identical_to_exact() {
     let cb: Vec<f32> = (0..v * 4)
         .map(|i| ((i * 7919) % 1000) as f32 / 1000.0)
         .collect();
-    let nb = nearest_neighbors(&cb, v, 4, 50, mlkern::linalg::Par::Seq).unwrap();
+    let nb = nearest_neighbors(&cb, v, 4, 50, mlkern::Par::Seq).unwrap();
     let table = NeighborTable::new(&nb, v, 50).unwrap();
     let strip = |mut r: (Vec<i32>, Vec<u32>, Vec<Option<Error>>, Vec<Diag>)| {
         for d in &mut r.3 {
@@ -1385,7 +1385,7 @@ fn nearest_neighbors_match_brute_force() {
         cb[11 * d + j] = cb[3 * d + j];
     }
     let k = 20;
-    let nb = nearest_neighbors(&cb, v, d, k, mlkern::linalg::Par::Seq).unwrap();
+    let nb = nearest_neighbors(&cb, v, d, k, mlkern::Par::Seq).unwrap();
     for i in 0..v {
         let mut all: Vec<(f64, usize)> = (0..v)
             .filter(|&j| j != i)
@@ -1409,8 +1409,8 @@ fn nearest_neighbors_match_brute_force() {
         }
     }
     assert_eq!(&nb[3 * k..3 * k + 2], &[10, 11]);
-    assert!(nearest_neighbors(&cb, v, d, v, mlkern::linalg::Par::Seq).is_err());
-    assert!(nearest_neighbors(&[f64::NAN], 1, 1, 0, mlkern::linalg::Par::Seq).is_err());
+    assert!(nearest_neighbors(&cb, v, d, v, mlkern::Par::Seq).is_err());
+    assert!(nearest_neighbors(&[f64::NAN], 1, 1, 0, mlkern::Par::Seq).is_err());
 }
 
 #[test]
@@ -1419,7 +1419,7 @@ fn absorbed_mass_respects_budget_and_checks_ids() {
     let v = 64;
     let p = dirichlet(&mut rng, v, 0.5);
     let cb: Vec<f64> = (0..v * 2).map(|_| rng.random::<f64>()).collect();
-    let nb = nearest_neighbors(&cb, v, 2, 30, mlkern::linalg::Par::Seq).unwrap();
+    let nb = nearest_neighbors(&cb, v, 2, 30, mlkern::Par::Seq).unwrap();
     let t = NeighborTable::new(&nb, v, 30).unwrap();
     for x in 0..v {
         for budget in [0.0, 0.01, 0.1, 0.5] {
@@ -1771,7 +1771,7 @@ fn review_regressions() {
     let mut w = [0.0; 3];
     cool_sd_schedule(1.1, -800.0, &mut w).unwrap();
     assert!(w.iter().all(|x| x.is_finite()) && (w.iter().sum::<f64>() / 3.0 - 1.1).abs() < 1e-12);
-    assert!(nearest_neighbors::<f32>(&[], 1 << 40, 0, 1, mlkern::linalg::Par::Seq).is_err());
+    assert!(nearest_neighbors::<f32>(&[], 1 << 40, 0, 1, mlkern::Par::Seq).is_err());
 }
 
 #[test]

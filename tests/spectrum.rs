@@ -9,7 +9,8 @@
 #![cfg(feature = "std")]
 
 use mlkern::Error;
-use mlkern::linalg::{Layout, Mat, Par, view};
+use mlkern::Par;
+use mlkern::linalg::{Layout, Mat, view};
 use mlkern::spectrum::{
     Centering, CovAccumulator, HessianVectorProduct, MarginKind, Method, RankTol, Spectrum,
     SpectrumConfig, Weighting, curvature_penalty, margin_top2, margin_true, margins, nds,

@@ -10,7 +10,8 @@
 
 #![cfg(feature = "std")]
 
-use mlkern::linalg::{Layout, Par, view};
+use mlkern::Par;
+use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{
     Centering, Method, RANKME_EPS, RankTol, Spectrum, SpectrumConfig, Weighting, singular_values,
 };

@@ -15,10 +15,10 @@ pub fn data<T: Real>(n: usize, seed: u64) -> Vec<T> {
         .collect()
 }
 
-/// `Par::rayon(n)` with `n` from `MLKERN_BENCH_THREADS` (default 2), or `Par::Seq` without the
+/// `Par::threads(n)` with `n` from `MLKERN_BENCH_THREADS` (default 2), or `Par::Seq` without the
 /// `rayon` feature or for `n ≤ 1`.
 #[allow(dead_code)] // not every bench is parallel
-pub fn threads() -> mlkern::linalg::Par {
+pub fn threads() -> mlkern::Par {
     #[cfg(feature = "rayon")]
     {
         let n = std::env::var("MLKERN_BENCH_THREADS")
@@ -26,8 +26,8 @@ pub fn threads() -> mlkern::linalg::Par {
             .and_then(|v| v.parse().ok())
             .unwrap_or(2);
         if n > 1 {
-            return mlkern::linalg::Par::rayon(n);
+            return mlkern::Par::threads(n);
         }
     }
-    mlkern::linalg::Par::Seq
+    mlkern::Par::Seq
 }

@@ -8,7 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mlkern::Error;
-use mlkern::linalg::{GemmBackend, Par};
+use mlkern::Par;
+use mlkern::linalg::GemmBackend;
 use mlkern::ortho::{self, Algo, MomentumKind, MuonConfig, NsConfig, PRESETS, UpdateScale};
 
 struct Bytes<'a>(&'a [u8]);

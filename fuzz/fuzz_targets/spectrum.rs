@@ -7,7 +7,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use mlkern::Error;
-use mlkern::linalg::{Layout, Par, view};
+use mlkern::Par;
+use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{
     Centering, CovAccumulator, MarginKind, Method, RankTol, Spectrum, SpectrumConfig, Weighting,
     margins, singular_values,

@@ -1,8 +1,9 @@
 //! GEMM entry: shape checks, then faer's GEMM or the portable blocked kernel.
 
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 
 use super::portable;
+use crate::Par;
 use crate::simd::Isa;
 use crate::{Error, Real, Result, Shape};
 
@@ -59,13 +60,14 @@ pub(crate) fn check_product_shapes<T>(
 ///
 /// Cost `2·m·n·k` flops. With `Accum::Replace` the old contents of `C` are never read (NaN in `C`
 /// does not leak). Values follow IEEE arithmetic: NaN/Inf inputs propagate, they are not checked here.
-/// Parallelism is the caller's choice (`Par::Seq`, or `Par::rayon(n)` with the `rayon` feature).
+/// Parallelism is the caller's choice ([`Par::Seq`], or [`Par::threads`]`(n)`: faer's threads come from rayon, so without the `rayon` feature a threaded request runs sequentially).
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] when `A` is m×k, `B` is k'×n with k' ≠ k, or `C` is not m×n.
 ///
 /// ```
-/// use mlkern::linalg::{matmul, view, view_mut, Accum, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{matmul, view, view_mut, Accum, Layout};
 /// let a = [1.0f32, 2.0, 3.0]; // 1×3
 /// let b = [1.0f32, 1.0, 1.0]; // 3×1
 /// let mut c = [10.0f32];
@@ -91,7 +93,8 @@ pub fn matmul<T: Real>(
 /// As [`matmul`].
 ///
 /// ```
-/// use mlkern::linalg::{matmul_with, view, view_mut, Accum, GemmBackend, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{matmul_with, view, view_mut, Accum, GemmBackend, Layout};
 /// let a = [1.0f64, 2.0, 3.0, 4.0];
 /// let mut c = [0.0f64; 4];
 /// matmul_with(GemmBackend::Portable, view_mut(&mut c, 2, 2, Layout::RowMajor)?, Accum::Replace,
@@ -112,7 +115,7 @@ pub fn matmul_with<T: Real>(
         return matmul_portable(Isa::detect(), dst, accum, lhs, rhs, alpha);
     }
     check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
-    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par);
+    faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par.faer());
     Ok(())
 }
 

@@ -12,7 +12,8 @@
 //!   GEMM) and mirroring it, so the result is exactly symmetric.
 //!
 //! ```
-//! use mlkern::linalg::{self, Accum, Layout, Par};
+//! use mlkern::Par;
+//! use mlkern::linalg::{self, Accum, Layout};
 //! let a = [1.0f64, 2.0, 3.0, 4.0]; // [[1, 2], [3, 4]] row-major
 //! let b = [1.0f64, 0.0, 0.0, 1.0];
 //! let mut c = [0.0f64; 4];
@@ -32,7 +33,7 @@ mod view;
 
 pub(crate) use elementwise::zip_map;
 pub use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
-pub use faer::{Accum, Mat, MatMut, MatRef, Par};
+pub use faer::{Accum, Mat, MatMut, MatRef};
 pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
 pub(crate) use symmetric::{lower_result_with, symmetric_result_with};
 pub use symmetric::{sym_product, sym_product_with};

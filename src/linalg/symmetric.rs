@@ -2,10 +2,11 @@
 
 use faer::linalg::matmul::triangular::{self, BlockStructure};
 use faer::reborrow::{Reborrow, ReborrowMut};
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 
 use super::matmul::{GemmBackend, check_product_shapes};
 use super::portable;
+use crate::Par;
 use crate::{Real, Result};
 
 /// `C = α·A·Aᵀ + β·C` for `A` m×k and `C` m×m, with the default backend.
@@ -19,7 +20,8 @@ use crate::{Real, Result};
 /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when `C` is not `A.nrows()` square.
 ///
 /// ```
-/// use mlkern::linalg::{sym_product, view, view_mut, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{sym_product, view, view_mut, Layout};
 /// let a = [1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]; // 2×3
 /// let mut c = [1.0f64; 4];
 /// sym_product(view_mut(&mut c, 2, 2, Layout::RowMajor)?, 0.5, view(&a, 2, 3, Layout::RowMajor)?, 1.0, Par::Seq)?;
@@ -42,7 +44,8 @@ pub fn sym_product<T: Real>(
 /// As [`sym_product`].
 ///
 /// ```
-/// use mlkern::linalg::{sym_product_with, view, view_mut, GemmBackend, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{sym_product_with, view, view_mut, GemmBackend, Layout};
 /// let a = [1.0f32, 2.0];
 /// let mut c = [0.0f32];
 /// sym_product_with(GemmBackend::Portable, view_mut(&mut c, 1, 1, Layout::RowMajor)?, 0.0,
@@ -151,7 +154,7 @@ fn lower_blocked<T: Real>(
             rhs,
             BlockStructure::Rectangular,
             alpha,
-            par,
+            par.faer(),
         );
         return;
     }
@@ -161,7 +164,7 @@ fn lower_blocked<T: Real>(
     } else {
         SYM_BLOCK / 2
     };
-    let threads = par.degree();
+    let threads = par.faer().degree();
     if threads >= 2 && n > 2 * block {
         // Block row i costs ∝ its end column (i + 1)·block: split at the block boundary that
         // best halves the total.
@@ -174,7 +177,10 @@ fn lower_blocked<T: Real>(
         let split = b * block;
         let (top, bottom) = dst.split_at_row_mut(split);
         let (l_top, l_bottom) = lhs.split_at_row(split);
-        let (p1, p2) = (split_par(threads / 2), split_par(threads - threads / 2));
+        let (p1, p2) = (
+            Par::threads(threads / 2),
+            Par::threads(threads - threads / 2),
+        );
         join(
             || staircase(top, 0, block, accum, l_top, rhs, alpha, p1),
             || staircase(bottom, split, block, accum, l_bottom, rhs, alpha, p2),
@@ -207,24 +213,10 @@ fn staircase<T: Real>(
             lhs.submatrix(r0, 0, h, lhs.ncols()),
             rhs.submatrix(0, 0, rhs.nrows(), end),
             alpha,
-            par,
+            par.faer(),
         );
         r0 += h;
     }
-}
-
-#[cfg(feature = "rayon")]
-fn split_par(threads: usize) -> Par {
-    if threads >= 2 {
-        Par::rayon(threads)
-    } else {
-        Par::Seq
-    }
-}
-
-#[cfg(not(feature = "rayon"))]
-fn split_par(_threads: usize) -> Par {
-    Par::Seq
 }
 
 #[cfg(feature = "rayon")]

@@ -1,10 +1,11 @@
 //! Batches of same-shape matrices (b×m×n, C order): parallel across matrices when they are small,
 //! within each matrix (parallel GEMMs) when they are large.
 
-use faer::{MatMut, MatRef, Par};
+use faer::{MatMut, MatRef};
 
 use super::config::{NsConfig, NsReport};
 use super::newton_schulz::{orthogonalize_into, workspace_len};
+use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
 /// Below this many flops per product (`k²·N`), a batch is spread across threads one matrix per
@@ -23,7 +24,7 @@ pub(crate) fn batch_elements(batch: usize, m: usize, n: usize) -> Option<usize> 
 /// threads (several small matrices), else one.
 fn lanes(batch: usize, m: usize, n: usize, par: Par) -> usize {
     let (k, big) = (m.min(n), m.max(n));
-    let threads = par.degree().max(1);
+    let threads = par.faer().degree().max(1);
     let small = k.saturating_mul(k).saturating_mul(big) <= SMALL;
     if threads > 1 && batch > 1 && small {
         threads.min(batch)
@@ -37,7 +38,7 @@ fn lanes(batch: usize, m: usize, n: usize, par: Par) -> usize {
 /// across the threads of `par`, one otherwise; 0 for an empty batch (saturating at `usize::MAX`).
 ///
 /// ```
-/// use mlkern::linalg::Par;
+/// use mlkern::Par;
 /// use mlkern::ortho::{batch_workspace_len, workspace_len, NsConfig};
 /// let cfg = NsConfig::default();
 /// assert_eq!(batch_workspace_len(10, 8, 16, &cfg, Par::Seq), workspace_len(8, 16, &cfg));
@@ -69,7 +70,7 @@ pub fn batch_workspace_len(
 /// is written); [`Error::InvalidParameter`] for an invalid schedule.
 ///
 /// ```
-/// use mlkern::linalg::Par;
+/// use mlkern::Par;
 /// use mlkern::ortho::{batch_workspace_len, orthogonalize_batch_into, NsConfig, NsReport};
 /// let g = [3.0f32, 0.0, 0.0, 4.0, /* second matrix */ 0.0, 0.0, 0.0, 0.0];
 /// let cfg = NsConfig::default();

@@ -10,11 +10,12 @@
 //! `Q ← I` recomputes everything from the current iterate.
 
 use faer::reborrow::ReborrowMut;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 
 use super::config::{NsConfig, Restarts};
 use super::flops;
 use super::shard::{apply_step, shard_gram, step_matrix};
+use crate::Par;
 use crate::linalg::symmetric_result_with;
 use crate::{Real, Result};
 

@@ -26,7 +26,8 @@
 //! * **Muon** ([`muon_step`]): momentum, Nesterov, update scale, weight decay, reshape.
 //!
 //! ```
-//! use mlkern::linalg::{view, Par, Layout};
+//! use mlkern::Par;
+//! use mlkern::linalg::{view, Layout};
 //! use mlkern::ortho::{orthogonalize, NsConfig, POLAR_EXPRESS};
 //! // 2×3 with orthogonal rows of norms 4 and 3: its polar factor is [[0,1,0],[1,0,0]].
 //! let g = [0.0f64, 4.0, 0.0, 3.0, 0.0, 0.0];
@@ -43,7 +44,7 @@ mod generator;
 mod gram;
 mod muon;
 mod newton_schulz;
-pub(crate) mod normalize;
+mod normalize;
 mod owned;
 mod schedule;
 mod shard;

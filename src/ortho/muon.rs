@@ -1,11 +1,12 @@
 //! One Muon step (Keller Jordan 2024; `torch.optim.Muon`) as a pure function over slices:
 //! momentum, optional Nesterov, Newton–Schulz, update scale and decoupled weight decay.
 
-use faer::{MatMut, MatRef, Par};
+use faer::{MatMut, MatRef};
 use num_traits::Float;
 
 use super::config::{NsConfig, NsReport};
 use super::newton_schulz::{orthogonalize_into, workspace_len};
+use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
 /// How the momentum buffer accumulates gradients.
@@ -205,7 +206,7 @@ fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
 /// [`Error::NonFinite`]; [`Error::InvalidParameter`] for bad hyper-parameters or a < 2-D shape.
 ///
 /// ```
-/// use mlkern::linalg::Par;
+/// use mlkern::Par;
 /// use mlkern::ortho::{muon_step, muon_workspace_len, MuonConfig};
 /// let cfg = MuonConfig { weight_decay: 0.1, ..MuonConfig::default() };
 /// let mut p = vec![1.0f32; 6];

@@ -1,12 +1,13 @@
 //! The single-matrix driver: checks, normalization, orientation, and the standard iteration.
 
 use faer::reborrow::{Reborrow, ReborrowMut};
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 
 use super::config::{Algo, NsConfig, NsReport};
 use super::normalize::{self, FroNorm};
 use super::shard::{apply_step, shard_gram, step_matrix};
 use super::{flops, gram};
+use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
 /// Workspace length (in elements of `T`) that [`orthogonalize_into`] needs for an m×n input:
@@ -44,7 +45,8 @@ pub fn workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> usize {
 /// * [`Error::InvalidParameter`] for an invalid schedule.
 ///
 /// ```
-/// use mlkern::linalg::{view, view_mut, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{view, view_mut, Layout};
 /// use mlkern::ortho::{orthogonalize_into, workspace_len, NsConfig, POLAR_EXPRESS};
 /// let g = [3.0f64, 0.0, 0.0, 0.0, 4.0, 0.0]; // 2×3, singular values 4 and 3
 /// let cfg = NsConfig::new(POLAR_EXPRESS);
@@ -81,7 +83,7 @@ pub fn orthogonalize_into<T: Real>(
         });
     }
     // The finiteness check reports row-major indices of G as given.
-    let e = normalize::norm_exponent("orthogonalize input", g)?;
+    let e = crate::base::norm_exponent(g, "orthogonalize input")?;
     let (g, out) = if m > n {
         (g.transpose(), out.transpose_mut())
     } else {
@@ -158,7 +160,7 @@ fn run_wide<T: Real>(
 /// Presets keep every singular value in a bounded band; a user schedule (or an extreme normalizer
 /// scale) can still overflow, and that must not come back as `Ok`.
 fn check_output<T: Real>(x: MatRef<'_, T>) -> Result<()> {
-    normalize::check_finite("orthogonalize output (the schedule diverged)", x)
+    crate::base::check_finite_mat(x, "orthogonalize output (the schedule diverged)")
 }
 
 /// Normalizes `g` into `cur` and runs the schedule; the result ends in `cur`. Returns the flops.

@@ -9,6 +9,7 @@
 use faer::{MatMut, MatRef};
 use num_traits::Float;
 
+use crate::base::{apply_parts, exponent, mul_pow2, norm_exponent, pow2, pow2_parts};
 use crate::{Error, Real, Result};
 
 /// How the divisor `d` is formed from `‖G‖_F`.
@@ -126,105 +127,9 @@ impl FroNorm {
     }
 }
 
-/// Visits every element of `m` (column by column, or row by row when that is contiguous) with
-/// its row-major flat index.
-fn for_each<T: Copy>(m: MatRef<'_, T>, mut f: impl FnMut(usize, T)) {
-    let (rows, cols) = (m.nrows(), m.ncols());
-    if let Some(cm) = m.try_as_col_major() {
-        for j in 0..cols {
-            for (i, &x) in cm.col(j).as_slice().iter().enumerate() {
-                f(i * cols + j, x);
-            }
-        }
-    } else if let Some(rm) = m.try_as_row_major() {
-        for i in 0..rows {
-            for (j, &x) in rm.row(i).as_slice().iter().enumerate() {
-                f(i * cols + j, x);
-            }
-        }
-    } else {
-        for i in 0..rows {
-            for j in 0..cols {
-                f(i * cols + j, m[(i, j)]);
-            }
-        }
-    }
-}
-
-/// Visits `m` as contiguous slices (its columns or rows) when its layout allows, else element by
-/// element.
-fn for_each_slice<T: Copy>(m: MatRef<'_, T>, mut f: impl FnMut(&[T])) {
-    if let Some(cm) = m.try_as_col_major() {
-        for j in 0..m.ncols() {
-            f(cm.col(j).as_slice());
-        }
-    } else if let Some(rm) = m.try_as_row_major() {
-        for i in 0..m.nrows() {
-            f(rm.row(i).as_slice());
-        }
-    } else {
-        for_each(m, |_, x| f(core::slice::from_ref(&x)));
-    }
-}
-
-/// Checks `m` for NaN/±∞ ([`Error::NonFinite`] with the row-major index of the first one) and
-/// returns the exponent `e` at which its norm is accumulated: `2ᵉ ≤ max|gᵢⱼ| < 2ᵉ⁺¹` for f64
-/// (0 for a zero matrix). For f32 it is always 0: squares of f32 values neither overflow nor
-/// underflow in f64, so no scaling is needed (and powers of two still scale the sum exactly).
-pub(crate) fn norm_exponent<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<i32> {
-    if T::MANTISSA_DIGITS <= 24 {
-        check_finite(what, m)?;
-        return Ok(0);
-    }
-    Ok(max_abs_exponent(what, m)?.unwrap_or(0))
-}
-
-/// Checks `m` for NaN/±∞ ([`Error::NonFinite`], row-major index) and returns `e` with
-/// `2ᵉ ≤ max|mᵢⱼ| < 2ᵉ⁺¹`, or `None` for a zero (or empty) matrix.
-pub(crate) fn max_abs_exponent<T: Real>(
-    what: &'static str,
-    m: MatRef<'_, T>,
-) -> Result<Option<i32>> {
-    let mut amax = 0.0f64;
-    let mut finite = true;
-    for_each_slice(m, |s| {
-        if crate::simd::find_non_finite(s).is_some() {
-            finite = false;
-        } else {
-            amax = s.iter().fold(amax, |a, x| a.max(x.as_f64().abs()));
-        }
-    });
-    if !finite {
-        return Err(first_non_finite(what, m));
-    }
-    Ok((amax > 0.0).then(|| exponent(amax)))
-}
-
-/// [`Error::NonFinite`] with the row-major index of the first NaN/±∞ of `m`.
-fn first_non_finite<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Error {
-    let mut bad = usize::MAX;
-    for_each(m, |idx, x| {
-        if !x.as_f64().is_finite() {
-            bad = bad.min(idx);
-        }
-    });
-    Error::NonFinite { what, index: bad }
-}
-
-/// `Ok` when every entry of `m` is finite (SIMD scan), else [`Error::NonFinite`].
-pub(crate) fn check_finite<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<()> {
-    let mut finite = true;
-    for_each_slice(m, |s| finite &= crate::simd::find_non_finite(s).is_none());
-    if finite {
-        Ok(())
-    } else {
-        Err(first_non_finite(what, m))
-    }
-}
-
 /// `‖G‖_F` as `r·2ᵉ`, checking finiteness first (indices refer to `m`).
 pub(crate) fn fro_norm<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<FroNorm> {
-    Ok(scaled_norm(m, norm_exponent(what, m)?))
+    Ok(scaled_norm(m, norm_exponent(m, what)?))
 }
 
 /// `‖G‖_F` as `r·2ᵉ` for a finite `G`, accumulated at the exponent `e` from [`norm_exponent`].
@@ -333,40 +238,4 @@ pub(crate) fn scale_into<T: Real>(
             T::from_f64(apply_parts(x.as_f64(), s) * rho)
         });
     }
-}
-
-/// `e` with `2ᵉ ≤ x < 2ᵉ⁺¹` for finite `x > 0` (subnormals included).
-fn exponent(x: f64) -> i32 {
-    let biased = ((x.to_bits() >> 52) & 0x7ff) as i32;
-    if biased == 0 {
-        // Subnormal: renormalize by 2⁶⁴ first.
-        exponent(x * 18446744073709551616.0) - 64
-    } else {
-        biased - 1023
-    }
-}
-
-/// `2ᵏ` for `|k| ≤ 1022` (exact).
-fn pow2(k: i32) -> f64 {
-    f64::from_bits(((k + 1023) as u64) << 52)
-}
-
-/// `2ᵏ` as up to three exact factors, so that `x·2ᵏ` never passes through overflow or a spurious
-/// subnormal for any finite `x` and `|k| ≤ 2200`.
-pub(crate) fn pow2_parts(k: i32) -> [f64; 3] {
-    let k = k.clamp(-2200, 2200);
-    let a = (k / 3).clamp(-1022, 1022);
-    let b = ((k - a) / 2).clamp(-1022, 1022);
-    let c = (k - a - b).clamp(-1022, 1022);
-    [pow2(a), pow2(b), pow2(c)]
-}
-
-pub(crate) fn apply_parts(x: f64, s: [f64; 3]) -> f64 {
-    // The factors share one sign of exponent, so the partial products move monotonically from x
-    // to the result: no intermediate overflows or underflows unless the result does.
-    x * s[0] * s[1] * s[2]
-}
-
-pub(crate) fn mul_pow2(x: f64, k: i32) -> f64 {
-    apply_parts(x, pow2_parts(k))
 }

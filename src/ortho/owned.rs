@@ -3,24 +3,14 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use faer::{Mat, MatRef, Par};
+use faer::{Mat, MatRef};
 
 use super::batch::{batch_elements, batch_workspace_len, orthogonalize_batch_into};
 use super::config::{NsConfig, NsReport};
 use super::newton_schulz::{orthogonalize_into, workspace_len};
+use crate::Par;
+use crate::base::zeros;
 use crate::{Error, Real, Result, Shape};
-
-/// A zeroed buffer, or an error (not an abort) when it cannot be allocated.
-pub(crate) fn zeros<T: Real>(len: usize) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| Error::InvalidParameter {
-            name: "shape",
-            reason: "the workspace for this shape cannot be allocated",
-        })?;
-    v.resize(len, T::zero());
-    Ok(v)
-}
 
 /// [`orthogonalize_into`] returning an owned matrix.
 ///
@@ -29,7 +19,8 @@ pub(crate) fn zeros<T: Real>(len: usize) -> Result<Vec<T>> {
 /// [`Error::InvalidParameter`] when the workspace cannot be allocated.
 ///
 /// ```
-/// use mlkern::linalg::{Mat, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::Mat;
 /// use mlkern::ortho::{orthogonalize, NsConfig};
 /// let g = Mat::<f32>::from_fn(3, 5, |i, j| (i * 5 + j) as f32 - 7.0);
 /// let (o, report) = orthogonalize(g.as_ref(), &NsConfig::default(), Par::Seq)?;
@@ -42,7 +33,7 @@ pub fn orthogonalize<T: Real>(
     par: Par,
 ) -> Result<(Mat<T>, NsReport)> {
     let (m, n) = (g.nrows(), g.ncols());
-    let mut ws = zeros(workspace_len(m, n, cfg))?;
+    let mut ws = zeros(workspace_len(m, n, cfg), "shape")?;
     let mut out = Mat::<T>::zeros(m, n);
     let report = orthogonalize_into(out.as_mut(), g, cfg, &mut ws, par)?;
     Ok((out, report))
@@ -54,7 +45,7 @@ pub fn orthogonalize<T: Real>(
 /// As [`orthogonalize_batch_into`].
 ///
 /// ```
-/// use mlkern::linalg::Par;
+/// use mlkern::Par;
 /// use mlkern::ortho::{orthogonalize_batch, NsConfig};
 /// let g = vec![1.0f64; 4 * 2 * 3];
 /// let (o, reports) = orthogonalize_batch(&g, 4, 2, 3, &NsConfig::default(), Par::Seq)?;
@@ -76,7 +67,7 @@ pub fn orthogonalize_batch<T: Real>(
             found: Shape::d1(g.len()),
         });
     }
-    let mut ws = zeros(batch_workspace_len(batch, m, n, cfg, par))?;
+    let mut ws = zeros(batch_workspace_len(batch, m, n, cfg, par), "shape")?;
     let mut out = vec![T::zero(); g.len()];
     let mut reports = vec![NsReport::default(); batch];
     orthogonalize_batch_into(&mut out, g, batch, m, n, cfg, &mut ws, &mut reports, par)?;

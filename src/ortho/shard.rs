@@ -4,10 +4,11 @@
 //! matrix, and applies it to its own shard. The single-matrix kernels use the same functions.
 
 use faer::reborrow::ReborrowMut;
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 
 use super::normalize::{self, FroNorm, Normalize};
 use super::schedule::Quintic;
+use crate::Par;
 use crate::linalg::{self, GemmBackend};
 use crate::{Error, Real, Result, Shape};
 
@@ -19,7 +20,8 @@ use crate::{Error, Real, Result, Shape};
 /// [`Error::ShapeMismatch`] when `R` is not `X.nrows()` square.
 ///
 /// ```
-/// use mlkern::linalg::{view, Accum, Mat, Par, Layout, GemmBackend};
+/// use mlkern::Par;
+/// use mlkern::linalg::{view, Accum, Mat, Layout, GemmBackend};
 /// use mlkern::ortho::shard_gram;
 /// let x = [1.0f64, 2.0, 3.0, 4.0]; // 2×2
 /// let mut r = Mat::<f64>::zeros(2, 2);
@@ -49,7 +51,8 @@ pub fn shard_gram<T: Real>(
 /// [`Error::ShapeMismatch`] when `R` is not square or `M` differs from `R` in shape.
 ///
 /// ```
-/// use mlkern::linalg::{Mat, Par, GemmBackend};
+/// use mlkern::Par;
+/// use mlkern::linalg::{Mat, GemmBackend};
 /// use mlkern::ortho::{step_matrix, Quintic};
 /// let r = Mat::<f64>::from_fn(2, 2, |i, j| if i == j { 0.5 } else { 0.0 });
 /// let mut m = Mat::<f64>::zeros(2, 2);
@@ -92,7 +95,8 @@ pub fn step_matrix<T: Real>(
 /// [`Error::ShapeMismatch`] on inconsistent shapes.
 ///
 /// ```
-/// use mlkern::linalg::{GemmBackend, Mat, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{GemmBackend, Mat};
 /// use mlkern::ortho::apply_step;
 /// let m = Mat::<f32>::from_fn(2, 2, |i, j| if i == j { 2.0 } else { 0.0 });
 /// let x = Mat::<f32>::from_fn(2, 3, |i, j| (i + j) as f32);

@@ -334,7 +334,7 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
     } = out;
     // Rejections cost an O(V) pass over two rows, full acceptance one over one row, so requests
     // differ in cost: with rayon, four groups per thread let idle workers steal the slack.
-    let groups = crate::par::job_count(b, threads);
+    let groups = crate::jobs::job_count(b, crate::Par::threads(threads));
     let per = b.div_ceil(groups).max(1);
     let dw = width - 1;
     let mut diag_chunks: alloc::vec::Vec<Option<&mut [Diag]>> = match diag {
@@ -358,6 +358,6 @@ pub fn verify_par<T: Real, U: Uniforms + ?Sized>(
         .zip(diag_chunks)
         .enumerate()
         .collect();
-    crate::par::run_jobs(jobs, |(c, (((tok, n), err), dg))| work(c, tok, n, err, dg));
+    crate::jobs::run_jobs(jobs, |(c, (((tok, n), err), dg))| work(c, tok, n, err, dg));
     Ok(())
 }

@@ -238,7 +238,7 @@ pub(crate) fn absorb<T: Real>(
 ///
 /// ```
 /// use mlkern::spec::nearest_neighbors;
-/// use mlkern::linalg::Par;
+/// use mlkern::Par;
 /// // Four points on a line: 0, 1, 3, 7.
 /// let cb = [0.0f32, 1.0, 3.0, 7.0];
 /// let nb = nearest_neighbors(&cb, 4, 1, 2, Par::Seq)?;
@@ -251,7 +251,7 @@ pub fn nearest_neighbors<T: Real>(
     vocab: usize,
     dim: usize,
     k: usize,
-    par: crate::linalg::Par,
+    par: crate::Par,
 ) -> Result<alloc::vec::Vec<u32>> {
     use crate::linalg::{Accum, Layout, matmul, view, view_mut};
     use alloc::vec;

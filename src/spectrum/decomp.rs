@@ -8,12 +8,13 @@ use faer::diag::DiagMut;
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
 use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
-use faer::{Accum, MatRef, Par};
+use faer::{Accum, MatRef};
 use num_traits::Float;
 
 use super::gram::{self, Affine, Samples, block_len};
 use super::metrics::Spectrum;
-use crate::ortho::normalize::{apply_parts, max_abs_exponent, mul_pow2, pow2_parts};
+use crate::Par;
+use crate::base::{apply_parts, max_abs_exponent, mul_pow2, pow2_parts};
 use crate::{Error, Real, Result, Shape};
 
 /// How singular values are obtained.
@@ -150,7 +151,12 @@ pub fn spectrum_scratch<T: Real>(
             StackReq::new::<f32>(k * k),
             StackReq::new::<f32>(k * block_len(k, rows.max(cols))),
             StackReq::new::<f32>(k),
-            self_adjoint_evd_scratch::<f32>(k, ComputeEigenvectors::No, par, Default::default()),
+            self_adjoint_evd_scratch::<f32>(
+                k,
+                ComputeEigenvectors::No,
+                par.faer(),
+                Default::default(),
+            ),
         ]),
         Method::Gram => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
@@ -176,7 +182,7 @@ pub fn spectrum_scratch<T: Real>(
                         cols,
                         ComputeSvdVectors::No,
                         ComputeSvdVectors::No,
-                        par,
+                        par.faer(),
                         Default::default(),
                     ),
                 ]),
@@ -209,7 +215,7 @@ pub fn singular_values_into<T: Real>(
     }
     // Finiteness and the scale: the work runs on 2⁻ᵉ·x with 2ᵉ ≤ max|x| < 2ᵉ⁺¹ (exact), so
     // neither the Gram matrix nor the SVD meets overflow, underflow or subnormals.
-    let e = max_abs_exponent("spectrum: matrix", x)?;
+    let e = max_abs_exponent(x, "spectrum: matrix")?;
     let method = cfg.resolve::<T>(rows, cols);
     let Some(e) = e.filter(|_| k > 0) else {
         out.fill(0.0);
@@ -249,9 +255,17 @@ pub fn singular_values_into<T: Real>(
                             c[(i, j)] = T::from_f64(apply_parts(x[(i, j)].as_f64(), down) - mu);
                         }
                     }
-                    svd(c.as_ref(), dst, None, None, par, stack, Default::default())
+                    svd(
+                        c.as_ref(),
+                        dst,
+                        None,
+                        None,
+                        par.faer(),
+                        stack,
+                        Default::default(),
+                    )
                 } else {
-                    svd(x, dst, None, None, par, stack, Default::default())
+                    svd(x, dst, None, None, par.faer(), stack, Default::default())
                 };
                 let back = if copy { e } else { 0 };
                 for (o, v) in out.iter_mut().zip(s.iter()) {
@@ -362,7 +376,7 @@ pub(crate) fn eigen_sigma<U: Real>(
         g,
         DiagMut::from_slice_mut(&mut lambda),
         None,
-        par,
+        par.faer(),
         stack,
         Default::default(),
     )
@@ -381,7 +395,7 @@ pub(crate) fn eigen_sigma<U: Real>(
 pub(crate) fn eigen_scratch(k: usize, par: Par) -> StackReq {
     StackReq::all_of(&[
         StackReq::new::<f64>(k),
-        self_adjoint_evd_scratch::<f64>(k, ComputeEigenvectors::No, par, Default::default()),
+        self_adjoint_evd_scratch::<f64>(k, ComputeEigenvectors::No, par.faer(), Default::default()),
     ])
 }
 
@@ -396,7 +410,8 @@ pub(crate) fn buffer(req: StackReq) -> Result<MemBuffer> {
 /// Singular values of `x` (descending), allocating what it needs.
 ///
 /// ```
-/// use mlkern::linalg::{view, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{view, Layout};
 /// use mlkern::spectrum::{singular_values, Centering, Method, SpectrumConfig, Weighting};
 /// // Rows (1, 0), (0, 2), (0, 0), (0, 0): singular values 2 and 1 by either method.
 /// let x = [1.0f64, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0];

@@ -8,14 +8,15 @@
 //! Products of f32 values are exact in f64, so f32 data loses nothing but the f64 summation error.
 
 use faer::linalg::matmul::triangular::{self, BlockStructure};
-use faer::{Accum, MatMut, MatRef, Par};
+use faer::{Accum, MatMut, MatRef};
 
+use crate::Par;
+use crate::base::apply_parts;
 use crate::linalg::sym_product;
-use crate::ortho::normalize::apply_parts;
 use crate::{Real, Result};
 
 /// The map `x ↦ s·x − μ` applied while converting: `scale` is `s` as
-/// [`pow2_parts`](crate::ortho::normalize::pow2_parts), `mean` is `μ` per column of `x` (of the
+/// [`pow2_parts`](crate::base::pow2_parts), `mean` is `μ` per column of `x` (of the
 /// scaled values) or none.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Affine<'a> {
@@ -42,7 +43,7 @@ pub(crate) enum Samples {
 
 /// Lower triangle of `G ← G + Σ (s·x − μ)(s·x − μ)ᵀ` (or `=` when `accum` is `Replace`) over
 /// the samples of `x`, with the exact power-of-two scale `s` given as
-/// [`pow2_parts`](crate::ortho::normalize::pow2_parts) and `μ` (of the scaled values) per column
+/// [`pow2_parts`](crate::base::pow2_parts) and `μ` (of the scaled values) per column
 /// of `x`, or none.
 /// `block` holds `k·b` values for some `b ≥ 1` samples per block ([`block_len`]). The products
 /// run in `U`: f64 (faer's lower-triangular product, which scales with threads in f64) or f32
@@ -119,7 +120,7 @@ pub(crate) fn accumulate<T: Real, U: Real>(
                 a.transpose(),
                 BlockStructure::Rectangular,
                 U::one(),
-                par,
+                par.faer(),
             );
         }
         accum = Accum::Add;

@@ -19,7 +19,8 @@
 //! * **Margins** (core tier): [`margin_true`], [`margin_top2`], batched [`margins`].
 //!
 //! ```
-//! use mlkern::linalg::{view, Layout, Par};
+//! use mlkern::Par;
+//! use mlkern::linalg::{view, Layout};
 //! use mlkern::spectrum::{singular_values, Centering, Method, SpectrumConfig, Weighting};
 //! // Hidden states with a large common offset: centering removes it.
 //! let x: Vec<f64> = (0..64 * 8).map(|i| 10.0 + ((i * 37 % 101) as f64) / 101.0).collect();

@@ -3,13 +3,14 @@
 use alloc::vec::Vec;
 
 use faer::dyn_stack::MemStack;
-use faer::{Accum, Mat, MatRef, Par};
+use faer::{Accum, Mat, MatRef};
 
 use super::decomp::{
     Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma, flush_tiny,
 };
 use super::gram::{self, Affine, Samples, block_len};
-use crate::ortho::normalize::check_finite;
+use crate::Par;
+use crate::base::check_finite_mat;
 use crate::{Error, Real, Result, Shape};
 
 /// No scaling: the accumulator keeps absolute second moments.
@@ -22,7 +23,8 @@ const UNIT: [f64; 3] = [1.0; 3];
 /// only by rounding. Memory: d² f64 plus a conversion block of up to 32 MiB.
 ///
 /// ```
-/// use mlkern::linalg::{view, Layout, Par};
+/// use mlkern::Par;
+/// use mlkern::linalg::{view, Layout};
 /// use mlkern::spectrum::{CovAccumulator, Centering, Weighting};
 /// // Two chunks of 2-D samples; centered, they are ±(1, 0) and ±(0, 2): σ = (2·√2, √2).
 /// let a = [6.0f64, 5.0, 4.0, 5.0];          // (6, 5), (4, 5)
@@ -108,7 +110,7 @@ impl CovAccumulator {
                 found: Shape::d2(rows.nrows(), rows.ncols()),
             });
         }
-        check_finite("CovAccumulator::push: rows", rows)?;
+        check_finite_mat(rows, "CovAccumulator::push: rows")?;
         let nb = rows.nrows() as u64;
         if nb == 0 {
             return Ok(());

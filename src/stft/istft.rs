@@ -198,14 +198,14 @@ impl<T: Real> Stft<T> {
             return Ok(());
         }
         let per = self.bins() * span.frames;
-        let groups = crate::par::job_count(batch, threads);
+        let groups = crate::jobs::job_count(batch, crate::Par::threads(threads));
         let chunk = batch.div_ceil(groups);
         let jobs: Vec<_> = spec
             .chunks(chunk * per)
             .zip(out.chunks_mut(chunk * span.len))
             .collect();
         let env = &env;
-        crate::par::run_jobs(jobs, |(ss, os): (&[Complex<T>], &mut [T])| {
+        crate::jobs::run_jobs(jobs, |(ss, os): (&[Complex<T>], &mut [T])| {
             let mut scratch = self.make_scratch();
             for (s, o) in ss.chunks_exact(per).zip(os.chunks_exact_mut(span.len)) {
                 self.inverse_signal(s, &span, env, o, &mut scratch);

@@ -336,10 +336,10 @@ impl<T: Real> Stft<T> {
         let (len, frames) = self.check_signals(x, batch)?;
         self.check_out(out.len(), batch, frames)?;
         let per = self.bins() * frames;
-        let groups = crate::par::job_count(batch, threads);
+        let groups = crate::jobs::job_count(batch, crate::Par::threads(threads));
         let chunk = batch.div_ceil(groups);
         let jobs: Vec<_> = out.chunks_mut(chunk * per).enumerate().collect();
-        crate::par::run_jobs(jobs, |(c, os): (usize, &mut [Complex<T>])| {
+        crate::jobs::run_jobs(jobs, |(c, os): (usize, &mut [Complex<T>])| {
             let mut scratch = self.make_scratch();
             for (k, o) in os.chunks_exact_mut(per).enumerate() {
                 let b = c * chunk + k;

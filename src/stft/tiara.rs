@@ -311,7 +311,7 @@ pub fn tiara_par<T: Real>(
     if mats == 0 {
         return Ok(());
     }
-    let groups = crate::par::job_count(mats, threads);
+    let groups = crate::jobs::job_count(mats, crate::Par::threads(threads));
     let chunk = mats.div_ceil(groups) * nn;
     let mut results: alloc::vec::Vec<Result<()>> = alloc::vec![Ok(()); mats.div_ceil(chunk / nn)];
     let jobs: alloc::vec::Vec<_> = input
@@ -320,7 +320,7 @@ pub fn tiara_par<T: Real>(
         .zip(results.iter_mut())
         .enumerate()
         .collect();
-    crate::par::run_jobs(jobs, |(c, ((src, dst), res))| {
+    crate::jobs::run_jobs(jobs, |(c, ((src, dst), res))| {
         let mut scratch = alloc::vec![T::zero(); need];
         *res =
             Kernel::new(cfg, n, bins, &mut scratch).and_then(|k| k.run(Some(src), dst, c * chunk));

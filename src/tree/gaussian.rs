@@ -8,7 +8,8 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use super::info::{gaussian_distance, gaussian_mi};
-use crate::linalg::{GemmBackend, Layout, Par, lower_result_with, view, view_mut};
+use crate::Par;
+use crate::linalg::{GemmBackend, Layout, lower_result_with, view, view_mut};
 use crate::{Error, Real, Result, Shape};
 
 /// Checks the shape of variable-major samples `x` (`n_vars × n_samples`) and their finiteness.
@@ -96,10 +97,9 @@ pub fn correlation_matrix_into<T: Real>(
     // Pass 1: each variable's mean and 1/‖x − μ‖ (rows split over the threads).
     let n = n_samples;
     let mut stats = vec![(0.0f64, 0.0f64); n_vars];
-    let rows_per = n_vars.div_ceil(job_count(n_vars, threads));
-    for_each_rows(
+    let rows_per = n_vars.div_ceil(crate::jobs::job_count(n_vars, Par::threads(threads)));
+    crate::jobs::run_jobs(
         stats.chunks_mut(rows_per).enumerate().collect(),
-        threads,
         |(j, slot)| {
             for (k, st) in slot.iter_mut().enumerate() {
                 let v = j * rows_per + k;
@@ -125,7 +125,7 @@ pub fn correlation_matrix_into<T: Real>(
             .chunks_mut(rows_per * w)
             .enumerate()
             .collect();
-        for_each_rows(jobs, threads, |(j, rows)| {
+        crate::jobs::run_jobs(jobs, |(j, rows)| {
             for (k, row) in rows.chunks_mut(w).enumerate() {
                 let v = j * rows_per + k;
                 let (mu, s) = stats[v];
@@ -144,7 +144,7 @@ pub fn correlation_matrix_into<T: Real>(
             a,
             a.transpose(),
             1.0,
-            par(threads),
+            Par::threads(threads),
         )?;
         k0 += w;
     }
@@ -200,54 +200,6 @@ fn fold8<T: Real>(src: &[T], f: impl Fn(f64, f64) -> f64) -> f64 {
         tail = f(tail, v.as_f64());
     }
     acc.iter().sum::<f64>() + tail
-}
-
-/// Jobs on the shared runner with `std`, in sequence without.
-fn for_each_rows<J: Send>(jobs: Vec<J>, threads: usize, work: impl Fn(J) + Sync) {
-    #[cfg(feature = "std")]
-    if threads > 1 {
-        crate::par::run_jobs(jobs, work);
-        return;
-    }
-    let _ = threads;
-    jobs.into_iter().for_each(work);
-}
-
-/// Deals `rows` round-robin to one job per share of `threads` (so the uneven rows of a triangle
-/// balance) and runs `work` on every row; on the caller without `std` or with one thread.
-pub(crate) fn round_robin<R: Send>(rows: Vec<R>, threads: usize, work: impl Fn(R) + Sync) {
-    let jobs = job_count(rows.len(), threads);
-    let mut buckets: Vec<Vec<R>> = (0..jobs).map(|_| Vec::new()).collect();
-    for (k, row) in rows.into_iter().enumerate() {
-        buckets[k % jobs].push(row);
-    }
-    for_each_rows(buckets, threads, |bucket| {
-        bucket.into_iter().for_each(&work)
-    });
-}
-
-fn job_count(items: usize, threads: usize) -> usize {
-    #[cfg(feature = "std")]
-    return crate::par::job_count(items, threads);
-    #[cfg(not(feature = "std"))]
-    {
-        let _ = (items, threads);
-        1
-    }
-}
-
-#[cfg(feature = "rayon")]
-pub(crate) fn par(threads: usize) -> Par {
-    if threads >= 2 {
-        Par::rayon(threads)
-    } else {
-        Par::Seq
-    }
-}
-
-#[cfg(not(feature = "rayon"))]
-pub(crate) fn par(_threads: usize) -> Par {
-    Par::Seq
 }
 
 /// Elementwise [`gaussian_mi`] of a correlation matrix (the diagonal is set to 0).

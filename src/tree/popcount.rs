@@ -6,7 +6,9 @@
 pub(crate) fn gram_upper(bits: &[u64], words: usize, c: usize, gram: &mut [u32], threads: usize) {
     let rows: alloc::vec::Vec<(usize, &mut [u32])> =
         gram.chunks_mut(c.max(1)).take(c).enumerate().collect();
-    super::gaussian::round_robin(rows, threads, |(i, row)| upper_row(bits, words, c, i, row));
+    crate::jobs::round_robin(rows, crate::Par::threads(threads), |(i, row)| {
+        upper_row(bits, words, c, i, row)
+    });
 }
 
 fn upper_row(bits: &[u64], words: usize, c: usize, i: usize, row: &mut [u32]) {

@@ -292,13 +292,18 @@ mod matrices {
         let mut out = vec![0.0; p * p];
         let scale = 1.0 / (n - n_trim.min(n)) as f64;
         let rows: Vec<(usize, &mut [f64])> = out.chunks_mut(p.max(1)).take(p).enumerate().collect();
-        super::super::gaussian::round_robin(rows, threads, |(i, row): (usize, &mut [f64])| {
-            let mut heap = vec![0.0; n_trim.min(n)];
-            let zi = &z[i * n..(i + 1) * n];
-            for (j, o) in row.iter_mut().enumerate().skip(i) {
-                *o = truncated_dot_unchecked(zi, &z[j * n..(j + 1) * n], n_trim, &mut heap) * scale;
-            }
-        });
+        crate::jobs::round_robin(
+            rows,
+            crate::Par::threads(threads),
+            |(i, row): (usize, &mut [f64])| {
+                let mut heap = vec![0.0; n_trim.min(n)];
+                let zi = &z[i * n..(i + 1) * n];
+                for (j, o) in row.iter_mut().enumerate().skip(i) {
+                    *o = truncated_dot_unchecked(zi, &z[j * n..(j + 1) * n], n_trim, &mut heap)
+                        * scale;
+                }
+            },
+        );
         for i in 0..p {
             for j in 0..i {
                 out[i * p + j] = out[j * p + i];

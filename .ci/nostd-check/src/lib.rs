@@ -116,7 +116,8 @@ pub extern "C" fn mlkern_nostd_erank(ptr: *mut f64, len: usize) -> f64 {
 #[cfg(feature = "alloc")]
 #[unsafe(no_mangle)]
 pub extern "C" fn mlkern_nostd_matmul(a: *const f32, b: *const f32, c: *mut f32, n: usize) -> i32 {
-    use mlkern::linalg::{Accum, Layout, Par, matmul, view, view_mut};
+    use mlkern::Par;
+    use mlkern::linalg::{Accum, Layout, matmul, view, view_mut};
     if a.is_null() || b.is_null() || c.is_null() {
         return -1;
     }
@@ -153,7 +154,8 @@ pub extern "C" fn mlkern_nostd_orthogonalize(
     ws: *mut f32,
     ws_len: usize,
 ) -> i32 {
-    use mlkern::linalg::{Layout, Par, view, view_mut};
+    use mlkern::Par;
+    use mlkern::linalg::{Layout, view, view_mut};
     use mlkern::ortho::{NsConfig, POLAR_EXPRESS, orthogonalize_into};
     if g.is_null() || out.is_null() || ws.is_null() {
         return -1;

@@ -4,7 +4,8 @@
 //! independent f64 computation; the demo fails (exit 2) if any check fails.
 
 use indicatif::{ProgressBar, ProgressStyle};
-use mlkern::linalg::{self, Accum, GemmBackend, Layout, Par};
+use mlkern::Par;
+use mlkern::linalg::{self, Accum, GemmBackend, Layout};
 use serde_json::{Value, json};
 
 use crate::timing::{Timing, human_seconds};

@@ -2,7 +2,7 @@
 //! `G = H_u·diag(s)·V_kᵀ` (Householder reflectors, `V_k` = first k columns) the exact result of a
 //! schedule is `H_u·diag(P(s/d))·V_kᵀ`, computed here in f64 in O(k·N).
 
-use mlkern::linalg::Par;
+use mlkern::Par;
 use mlkern::ortho::{
     self, Algo, KELLER_JORDAN, MuonConfig, NsConfig, POLAR_EXPRESS, Schedule, muon_step,
 };

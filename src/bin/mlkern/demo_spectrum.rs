@@ -2,7 +2,8 @@
 //! singular values (the Householder construction of `demo_ortho`), a diagonal Hessian, and
 //! margins recomputed by a scalar loop.
 
-use mlkern::linalg::{Layout, Par, view};
+use mlkern::Par;
+use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{
     Centering, CovAccumulator, HessianVectorProduct, MarginKind, Method, Spectrum, SpectrumConfig,
     Weighting, margins, nds, singular_values,

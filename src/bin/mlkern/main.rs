@@ -87,16 +87,16 @@ pub struct Common {
 
 impl Common {
     /// The faer parallelism these options ask for.
-    pub fn par(&self) -> mlkern::linalg::Par {
+    pub fn par(&self) -> mlkern::Par {
         let n = self.threads.map(|t| t as usize).unwrap_or_else(|| {
             std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(1)
         });
         if n <= 1 {
-            mlkern::linalg::Par::Seq
+            mlkern::Par::Seq
         } else {
-            mlkern::linalg::Par::rayon(n)
+            mlkern::Par::threads(n)
         }
     }
 }

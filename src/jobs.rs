@@ -1,0 +1,78 @@
+//! Running independent jobs for a [`Par`] request (alloc tier): tasks on rayon's current pool
+//! with the `rayon` feature, scoped threads with `std` alone (a job whose thread cannot start runs
+//! on the caller, so an OS refusal never panics or loses work), in sequence without `std`. The
+//! first job always runs on the calling thread.
+
+use alloc::vec::Vec;
+
+use crate::Par;
+
+/// Runs `work` on every job; returns when all are done (in sequence without `std`).
+#[cfg(not(feature = "std"))]
+pub(crate) fn run_jobs<J: Send, F: Fn(J) + Sync>(jobs: Vec<J>, work: F) {
+    jobs.into_iter().for_each(work);
+}
+
+/// Runs `work` on every job; returns when all are done.
+#[cfg(feature = "std")]
+pub(crate) fn run_jobs<J: Send, F: Fn(J) + Sync>(jobs: Vec<J>, work: F) {
+    let mut jobs = jobs.into_iter();
+    let Some(first) = jobs.next() else {
+        return;
+    };
+    if jobs.len() == 0 {
+        work(first);
+        return;
+    }
+    let work = &work;
+    #[cfg(feature = "rayon")]
+    rayon::scope(|s| {
+        for job in jobs {
+            s.spawn(move |_| work(job));
+        }
+        work(first);
+    });
+    #[cfg(not(feature = "rayon"))]
+    std::thread::scope(|s| {
+        use std::sync::{Arc, Mutex};
+        for job in jobs {
+            let slot = Arc::new(Mutex::new(Some(job)));
+            let theirs = Arc::clone(&slot);
+            let started = std::thread::Builder::new().spawn_scoped(s, move || {
+                if let Some(job) = theirs.lock().ok().and_then(|mut j| j.take()) {
+                    work(job);
+                }
+            });
+            if started.is_err()
+                && let Some(job) = slot.lock().ok().and_then(|mut j| j.take())
+            {
+                work(job);
+            }
+        }
+        work(first);
+    });
+}
+
+/// How many jobs to cut a batch of `items` into for `par`: 1 for one thread or without `std`
+/// (the caller runs everything: no pool, no thread start-up), otherwise `4·threads` with rayon
+/// (workers balance uneven jobs; they run on rayon's current pool) and `threads` without;
+/// never more than `items`, at least 1.
+pub(crate) fn job_count(items: usize, par: Par) -> usize {
+    let threads = par.effective_threads();
+    if threads <= 1 {
+        return 1;
+    }
+    let per_thread = if cfg!(feature = "rayon") { 4 } else { 1 };
+    threads.saturating_mul(per_thread).min(items).max(1)
+}
+
+/// Deals `rows` round-robin to [`job_count`] jobs (so the uneven rows of a triangle balance) and
+/// runs `work` on every row; on the caller for [`Par::Seq`] or without `std`.
+pub(crate) fn round_robin<R: Send>(rows: Vec<R>, par: Par, work: impl Fn(R) + Sync) {
+    let jobs = job_count(rows.len(), par);
+    let mut buckets: Vec<Vec<R>> = (0..jobs).map(|_| Vec::new()).collect();
+    for (k, row) in rows.into_iter().enumerate() {
+        buckets[k % jobs].push(row);
+    }
+    run_jobs(buckets, |bucket| bucket.into_iter().for_each(&work));
+}
