@@ -16,11 +16,6 @@ macro_rules! outln {
 mod accept;
 mod cli_error;
 mod demo;
-mod demo_ortho;
-mod demo_spec;
-mod demo_spectrum;
-mod demo_stft;
-mod demo_tree;
 mod files;
 mod matmul;
 mod muon;

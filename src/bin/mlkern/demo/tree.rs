@@ -7,7 +7,7 @@ use mlkern::tree::{
     clrg, exact_recovery, path_lengths, spectral_nj,
 };
 
-use crate::demo::{Row, Step, data};
+use super::row::{Row, Step, data};
 use crate::timing::Timing;
 
 /// Uniforms in [0, 1) from the demo's deterministic stream.

@@ -6,7 +6,7 @@ use mlkern::spec::{
     Uniforms, VerifyConfig, VerifyOutput, cool_omega_for_budget, step_law, tv_distance, verify_par,
 };
 
-use crate::demo::{Row, Step, data};
+use super::row::{Row, Step, data};
 use crate::timing::Timing;
 
 /// Uniforms fixed per purpose (grid integration).

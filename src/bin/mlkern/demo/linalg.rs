@@ -1,64 +1,12 @@
-//! `mlkern demo`: every kernel on generated data, checked against a reference, with timings.
-//!
-//! Each family adds its rows here as it lands. A row's check compares the kernel's result with an
-//! independent f64 computation; the demo fails (exit 2) if any check fails.
+//! Demo rows of the SIMD layer and the linear-algebra layer.
 
-use indicatif::{ProgressBar, ProgressStyle};
-use mlkern::Par;
 use mlkern::linalg::{self, Accum, GemmBackend, Layout};
-use serde_json::{Value, json};
 
-use crate::timing::{Timing, human_seconds};
-use crate::{CliError, Common};
+use super::row::{Row, Step, data, f32s, reference_sum, rel};
+use crate::CliError;
+use crate::timing::Timing;
 
-/// Arguments of `mlkern demo`.
-#[derive(clap::Args, Debug)]
-pub struct Args {
-    #[command(flatten)]
-    common: Common,
-}
-
-/// One line of the demo table.
-pub(crate) struct Row {
-    pub kernel: &'static str,
-    pub shape: String,
-    pub summary: String,
-    pub ok: bool,
-    pub timing: Timing,
-}
-
-/// Deterministic pseudo-random values in [-1, 1) (xorshift64*).
-pub(crate) fn data(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s >> 12;
-            s ^= s << 25;
-            s ^= s >> 27;
-            let x = s.wrapping_mul(0x2545_F491_4F6C_DD1D);
-            (x >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        })
-        .collect()
-}
-
-pub(crate) fn f32s(x: &[f64]) -> Vec<f32> {
-    x.iter().map(|&v| v as f32).collect()
-}
-
-/// Relative error `|got − want| / max(|want|, tiny)`.
-fn rel(got: f64, want: f64) -> f64 {
-    (got - want).abs() / want.abs().max(1e-300)
-}
-
-/// The f64 sum of `terms` and the f32 accuracy budget `1e-5·Σ|terms|` a reduction must meet.
-fn reference_sum(terms: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (sum, abs) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
-    (sum, abs * 1e-5)
-}
-
-pub(crate) type Step = Box<dyn Fn(u32, Par) -> Result<Row, CliError>>;
-
-fn simd_rows() -> Vec<Step> {
+pub(crate) fn simd_rows() -> Vec<Step> {
     const N: usize = 1 << 20;
     vec![
         Box::new(|repeat, _| {
@@ -134,7 +82,7 @@ fn simd_rows() -> Vec<Step> {
     ]
 }
 
-fn gemm_row(backend: GemmBackend, n: usize) -> Step {
+pub(crate) fn gemm_row(backend: GemmBackend, n: usize) -> Step {
     Box::new(move |repeat, par| {
         let a = f32s(&data(n * n, 10));
         let b = f32s(&data(n * n, 11));
@@ -176,7 +124,7 @@ fn gemm_row(backend: GemmBackend, n: usize) -> Step {
     })
 }
 
-fn sym_row(n: usize) -> Step {
+pub(crate) fn sym_row(n: usize) -> Step {
     Box::new(move |repeat, par| {
         let a = f32s(&data(n * n, 12));
         let mut c = vec![0.0f32; n * n];
@@ -199,90 +147,4 @@ fn sym_row(n: usize) -> Step {
             timing,
         })
     })
-}
-
-/// Runs the subcommand.
-pub fn run(args: Args) -> Result<(), CliError> {
-    let par = args.common.par();
-    let repeat = args.common.repeat.max(3);
-    let mut steps = simd_rows();
-    steps.push(gemm_row(GemmBackend::Auto, 512));
-    steps.push(gemm_row(GemmBackend::Portable, 512));
-    steps.push(sym_row(512));
-    steps.extend(crate::demo_ortho::rows());
-    steps.extend(crate::demo_spectrum::rows());
-    steps.extend(crate::demo_spec::rows());
-    steps.extend(crate::demo_stft::rows());
-    steps.extend(crate::demo_tree::rows());
-
-    let bar = if args.common.json {
-        ProgressBar::hidden()
-    } else {
-        let bar = ProgressBar::new(steps.len() as u64);
-        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
-            bar.set_style(style);
-        }
-        bar
-    };
-    let mut rows = Vec::with_capacity(steps.len());
-    for step in &steps {
-        let row = step(repeat, par)?;
-        bar.set_message(row.kernel);
-        bar.inc(1);
-        rows.push(row);
-    }
-    bar.finish_and_clear();
-
-    let all_ok = rows.iter().all(|r| r.ok);
-    if args.common.json {
-        let items: Vec<Value> = rows
-            .iter()
-            .map(|r| {
-                json!({"kernel": r.kernel, "shape": r.shape, "summary": r.summary,
-                       "ok": r.ok, "timing": r.timing.to_json()})
-            })
-            .collect();
-        outln!(
-            "{}",
-            json!({ "isa": mlkern::simd::Isa::detect().name(), "rows": items, "ok": all_ok })
-        );
-    } else {
-        outln!(
-            "mlkern demo — ISA {}, {repeat} runs per kernel, median time\n",
-            mlkern::simd::Isa::detect().name()
-        );
-        let w = rows
-            .iter()
-            .map(|r| r.kernel.chars().count())
-            .max()
-            .unwrap_or(6);
-        let ws = rows
-            .iter()
-            .map(|r| r.shape.chars().count())
-            .max()
-            .unwrap_or(5);
-        outln!(
-            "{:<w$}  {:<ws$}  {:>10}  check  result",
-            "kernel",
-            "shape",
-            "time"
-        );
-        for r in &rows {
-            outln!(
-                "{:<w$}  {:<ws$}  {:>10}  {:<5}  {}",
-                r.kernel,
-                r.shape,
-                human_seconds(r.timing.median_s()),
-                if r.ok { "ok" } else { "FAIL" },
-                r.summary
-            );
-        }
-    }
-    if all_ok {
-        Ok(())
-    } else {
-        Err(CliError::Usage(
-            "demo: a kernel's result disagreed with its reference (see FAIL rows)".into(),
-        ))
-    }
 }

@@ -6,7 +6,7 @@ use mlkern::stft::{
     tiara_par, tiara_scratch_len,
 };
 
-use crate::demo::{Row, Step, data, f32s};
+use super::row::{Row, Step, data, f32s};
 use crate::timing::Timing;
 
 fn threads() -> usize {

@@ -9,8 +9,8 @@ use mlkern::spectrum::{
     Weighting, margins, nds, singular_values,
 };
 
-use crate::demo::{Row, Step, data, f32s};
-use crate::demo_ortho::KnownSvd;
+use super::known_svd::KnownSvd;
+use super::row::{Row, Step, data, f32s};
 use crate::timing::Timing;
 
 /// Energy and σ effective ranks of the exact singular values.
