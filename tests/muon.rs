@@ -3,6 +3,8 @@
 //! the bf16 cast removed). Tolerance 1e-12: three steps of O(1) arithmetic in f64 plus NS5.
 #![cfg(feature = "alloc")]
 
+mod common;
+
 use mlkern::Error;
 use mlkern::Par;
 use mlkern::ortho::{
@@ -11,15 +13,7 @@ use mlkern::ortho::{
 };
 
 fn load(name: &str) -> Vec<f64> {
-    let path = format!(
-        "{}/tests/fixtures/muon/{name}.npy",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    mlkern::io::npy::parse(&bytes)
-        .unwrap()
-        .to_f64_vec()
-        .unwrap()
+    common::npy_fixture_f64(&format!("muon/{name}.npy")).0
 }
 
 fn torch_config(nesterov: bool, wd: f64, scale: UpdateScale) -> MuonConfig<'static> {

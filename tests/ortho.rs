@@ -11,6 +11,8 @@
 //!   1.2e-5 at 256×1024).
 #![cfg(feature = "alloc")]
 
+mod common;
+
 use mlkern::Par;
 use mlkern::linalg::{GemmBackend, Layout, Mat, MatRef, view, view_mut};
 use mlkern::ortho::{
@@ -133,13 +135,7 @@ fn signed_permutation_oracle_is_bit_exact_in_f64() {
 // NumPy float64 fixtures.
 
 fn fixture(name: &str) -> (Vec<f64>, Vec<usize>) {
-    let path = format!(
-        "{}/tests/fixtures/ortho/{name}.npy",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let arr = mlkern::io::npy::parse(&bytes).unwrap();
-    (arr.to_f64_vec().unwrap(), arr.shape.clone())
+    common::npy_fixture_f64(&format!("ortho/{name}.npy"))
 }
 
 #[test]

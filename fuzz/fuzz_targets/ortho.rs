@@ -11,19 +11,7 @@ use mlkern::Error;
 use mlkern::Par;
 use mlkern::linalg::GemmBackend;
 use mlkern::ortho::{self, Algo, MomentumKind, MuonConfig, NsConfig, PRESETS, UpdateScale};
-
-struct Bytes<'a>(&'a [u8]);
-
-impl Bytes<'_> {
-    fn byte(&mut self) -> u8 {
-        let (b, rest) = self.0.split_first().map_or((0, &[][..]), |(b, r)| (*b, r));
-        self.0 = rest;
-        b
-    }
-    fn u64(&mut self) -> u64 {
-        (0..8).fold(0, |acc, _| (acc << 8) | u64::from(self.byte()))
-    }
-}
+use mlkern_fuzz::Bytes;
 
 fn check<T: mlkern::Real>(g: &[T], b: usize, m: usize, n: usize, cfg: &NsConfig<'_>) {
     let res = ortho::orthogonalize_batch(g, b, m, n, cfg, Par::Seq);
@@ -54,11 +42,11 @@ fn check<T: mlkern::Real>(g: &[T], b: usize, m: usize, n: usize, cfg: &NsConfig<
 
 fuzz_target!(|data: &[u8]| {
     let mut bytes = Bytes(data);
-    let b = usize::from(bytes.byte() % 3);
-    let m = usize::from(bytes.byte() % 10);
-    let n = usize::from(bytes.byte() % 10);
-    let sched = PRESETS[usize::from(bytes.byte()) % PRESETS.len()];
-    let flags = bytes.byte();
+    let b = usize::from(bytes.u8() % 3);
+    let m = usize::from(bytes.u8() % 10);
+    let n = usize::from(bytes.u8() % 10);
+    let sched = PRESETS[usize::from(bytes.u8()) % PRESETS.len()];
+    let flags = bytes.u8();
     let algo = if flags & 1 == 0 {
         Algo::Standard
     } else {
@@ -73,11 +61,11 @@ fuzz_target!(|data: &[u8]| {
     let len = b * m * n;
     if flags & 4 == 0 {
         let g: Vec<f32> = (0..len)
-            .map(|_| f32::from_bits(bytes.u64() as u32))
+            .map(|_| f32::from_bits(bytes.u64_be() as u32))
             .collect();
         check(&g, b, m, n, &cfg);
     } else {
-        let g: Vec<f64> = (0..len).map(|_| f64::from_bits(bytes.u64())).collect();
+        let g: Vec<f64> = (0..len).map(|_| f64::from_bits(bytes.u64_be())).collect();
         check(&g, b, m, n, &cfg);
     }
 
@@ -89,15 +77,15 @@ fuzz_target!(|data: &[u8]| {
     let unit = |v: u8| f64::from(v) / 255.0;
     let big = |v: u8| (f32::from(v) - 128.0) * 1.3e36;
     let cfg = MuonConfig {
-        lr: unit(bytes.byte()),
-        momentum: unit(bytes.byte()) * 0.999,
+        lr: unit(bytes.u8()),
+        momentum: unit(bytes.u8()) * 0.999,
         nesterov: flags & 8 == 0,
         momentum_kind: if flags & 64 == 0 {
             MomentumKind::Ema
         } else {
             MomentumKind::Sum
         },
-        weight_decay: unit(bytes.byte()),
+        weight_decay: unit(bytes.u8()),
         scale: [
             UpdateScale::Keller,
             UpdateScale::Moonlight,
@@ -106,10 +94,10 @@ fuzz_target!(|data: &[u8]| {
         ns: cfg,
     };
     let shape = [m, n];
-    let mut p: Vec<f32> = (0..m * n).map(|_| big(bytes.byte())).collect();
-    let mut mom: Vec<f32> = (0..m * n).map(|_| big(bytes.byte())).collect();
+    let mut p: Vec<f32> = (0..m * n).map(|_| big(bytes.u8())).collect();
+    let mut mom: Vec<f32> = (0..m * n).map(|_| big(bytes.u8())).collect();
     let grad: Vec<f32> = (0..m * n)
-        .map(|_| f32::from_bits(bytes.u64() as u32))
+        .map(|_| f32::from_bits(bytes.u64_be() as u32))
         .collect();
     let (p0, m0) = (p.clone(), mom.clone());
     let mut ws = vec![0.0f32; ortho::muon_workspace_len(&shape, &cfg).unwrap()];

@@ -13,29 +13,16 @@ use mlkern::spec::{
     VerifyConfig, VerifyOutput, acceptance_probability, step_law, verify, verify_scratch_len,
     verify_tree, verify_tree_scratch_len,
 };
+use mlkern_fuzz::Bytes;
 
-struct Bytes<'a>(&'a [u8]);
+/// This target's floats: mostly probabilities in [0, 1], sometimes 0 or raw bits.
+trait Floats {
+    fn f32(&mut self) -> f32;
+}
 
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
-    fn u32(&mut self) -> u32 {
-        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
-    }
-    /// Mostly sane probabilities, sometimes raw bit patterns.
+impl Floats for Bytes<'_> {
     fn f32(&mut self) -> f32 {
-        match self.u8() % 8 {
-            0 => f32::from_bits(self.u32()),
-            1 => 0.0,
-            _ => f32::from(self.u8()) / 255.0,
-        }
+        self.mixed_f32(8, &[0.0], |v| f32::from(v) / 255.0)
     }
 }
 

@@ -9,30 +9,16 @@ use libfuzzer_sys::fuzz_target;
 use mlkern::stft::{
     Complex, Direction, Fft, FftBackend, PadMode, RealFft, Stft, StftConfig, Window, WindowKind,
 };
+use mlkern_fuzz::Bytes;
 
-struct Bytes<'a>(&'a [u8]);
+/// This target's floats: mostly in [-4, 4), sometimes 0 or raw bits.
+trait Floats {
+    fn f32(&mut self) -> f32;
+}
 
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
+impl Floats for Bytes<'_> {
     fn f32(&mut self) -> f32 {
-        match self.u8() % 8 {
-            0 => f32::from_bits(u32::from_le_bytes([
-                self.u8(),
-                self.u8(),
-                self.u8(),
-                self.u8(),
-            ])),
-            1 => 0.0,
-            _ => (f32::from(self.u8()) - 128.0) / 32.0,
-        }
+        self.mixed_f32(8, &[0.0], |v| (f32::from(v) - 128.0) / 32.0)
     }
 }
 

@@ -9,31 +9,16 @@ use mlkern::stft::{
     Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, WindowKind, tiara, tiara_in_place,
     tiara_scratch_len,
 };
+use mlkern_fuzz::Bytes;
 
-struct Bytes<'a>(&'a [u8]);
+/// This target's floats: mostly in [0, 4), sometimes 0, −∞ or raw bits.
+trait Floats {
+    fn f32(&mut self) -> f32;
+}
 
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
+impl Floats for Bytes<'_> {
     fn f32(&mut self) -> f32 {
-        match self.u8() % 10 {
-            0 => f32::from_bits(u32::from_le_bytes([
-                self.u8(),
-                self.u8(),
-                self.u8(),
-                self.u8(),
-            ])),
-            1 => 0.0,
-            2 => f32::NEG_INFINITY,
-            _ => f32::from(self.u8()) / 64.0,
-        }
+        self.mixed_f32(10, &[0.0, f32::NEG_INFINITY], |v| f32::from(v) / 64.0)
     }
 }
 

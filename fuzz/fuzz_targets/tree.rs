@@ -10,27 +10,16 @@ use mlkern::tree::{
     ChowLiuOptions, Codes, Correction, NjOptions, RgOptions, SnjOptions, Tree, chow_liu_discrete,
     chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj, truncated_dot,
 };
+use mlkern_fuzz::Bytes;
 
-struct Bytes<'a>(&'a [u8]);
+/// This target's floats: mostly in [-4, 12), sometimes 0, 1e300, −1e-300 or raw bits.
+trait Floats {
+    fn f64(&mut self) -> f64;
+}
 
-impl Bytes<'_> {
-    fn u8(&mut self) -> u8 {
-        match self.0.split_first() {
-            Some((&b, rest)) => {
-                self.0 = rest;
-                b
-            }
-            None => 0,
-        }
-    }
+impl Floats for Bytes<'_> {
     fn f64(&mut self) -> f64 {
-        match self.u8() % 8 {
-            0 => f64::from_bits(u64::from_le_bytes(core::array::from_fn(|_| self.u8()))),
-            1 => 0.0,
-            2 => 1e300,
-            3 => -1e-300,
-            _ => f64::from(self.u8()) / 16.0 - 4.0,
-        }
+        self.mixed_f64(8, &[0.0, 1e300, -1e-300], |v| f64::from(v) / 16.0 - 4.0)
     }
 }
 

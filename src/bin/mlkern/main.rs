@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod accept;
+mod backend;
 mod cli_error;
 mod demo;
 mod files;

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use mlkern::Real;
 use mlkern::io::npy::{NpyArray, NpyData};
-use mlkern::linalg::{self, Accum, GemmBackend, Layout};
+use mlkern::linalg::{self, Accum, Layout};
 use serde_json::json;
 
+use crate::backend::{self, Backend};
 use crate::files::{Matrix, read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -22,27 +23,10 @@ pub struct Args {
     #[arg(short, long)]
     output: Option<PathBuf>,
     /// GEMM implementation.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    #[arg(long, value_parser = Backend::parser(backend::GEMM), default_value = "auto")]
     backend: Backend,
     #[command(flatten)]
     common: Common,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum Backend {
-    Auto,
-    Faer,
-    Portable,
-}
-
-impl From<Backend> for GemmBackend {
-    fn from(b: Backend) -> Self {
-        match b {
-            Backend::Auto => GemmBackend::Auto,
-            Backend::Faer => GemmBackend::Faer,
-            Backend::Portable => GemmBackend::Portable,
-        }
-    }
 }
 
 fn product<T: Real>(
@@ -55,7 +39,7 @@ fn product<T: Real>(
     let par = args.common.par();
     let ((), timing) = Timing::measure(args.common.repeat, || {
         linalg::matmul_with(
-            args.backend.into(),
+            args.backend.gemm(),
             linalg::view_mut(&mut c, m, n, Layout::RowMajor)?,
             Accum::Replace,
             linalg::view(a, m, k, Layout::RowMajor)?,
@@ -103,7 +87,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let summary = json!({
             "shape": [m, n],
             "dtype": dtype,
-            "backend": format!("{:?}", GemmBackend::from(args.backend)),
+            "backend": format!("{:?}", args.backend.gemm()),
             "gflops": flops / timing.median_s() / 1e9,
             "timing": timing.to_json(),
         });

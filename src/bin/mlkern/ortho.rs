@@ -9,6 +9,7 @@ use mlkern::io::npy::{NpyArray, NpyData};
 use mlkern::ortho::{self, Algo, NsConfig, NsReport, PRESETS, Schedule};
 use serde_json::json;
 
+use crate::backend::{self, Backend};
 use crate::files::{read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -30,7 +31,7 @@ pub struct Args {
     precision: Option<Precision>,
     /// Where the products run. `cublas` needs the `cublas` feature and a GPU; its `--repeat`
     /// times the device kernel alone, rerun on the device-resident iterate (no host transfers).
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    #[arg(long, value_parser = Backend::parser(backend::DEVICE), default_value = "cpu")]
     backend: Backend,
     #[command(flatten)]
     common: Common,
@@ -87,12 +88,6 @@ enum Precision {
     F32,
     F64,
     Bf16,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
-enum Backend {
-    Cpu,
-    Cublas,
 }
 
 /// Splits an m×n or b×m×n shape into `(b, m, n)`.
@@ -152,9 +147,10 @@ fn compute_gpu<T: GpuScalar>(
 
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<(), CliError> {
-    let gpu = match args.backend {
-        Backend::Cublas => Some(mlkern::gpu::Cuda::try_new()?),
-        Backend::Cpu => None,
+    let gpu = if args.backend == Backend::Cublas {
+        Some(mlkern::gpu::Cuda::try_new()?)
+    } else {
+        None
     };
     let array = read_array(&args.input)?;
     let dims = batch_shape(&array.shape)?;

@@ -11,6 +11,7 @@ use mlkern::spectrum::{
 };
 use serde_json::{Value, json};
 
+use crate::backend::{self, Backend};
 use crate::files::read_array;
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -35,7 +36,7 @@ pub struct Args {
     plot: Option<PathBuf>,
     /// Where the decomposition runs; `cublas` (feature `cublas`, a GPU) forms the f32 Gram
     /// matrix on the device and solves the small eigenproblem on the host.
-    #[arg(long, value_enum, default_value_t = Backend::Cpu)]
+    #[arg(long, value_parser = Backend::parser(backend::DEVICE), default_value = "cpu")]
     backend: Backend,
     #[command(flatten)]
     common: Common,
@@ -46,12 +47,6 @@ enum MethodArg {
     Auto,
     Svd,
     Gram,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
-enum Backend {
-    Cpu,
-    Cublas,
 }
 
 /// The input as row-major layers of rows × cols, in its own precision.
@@ -151,10 +146,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let per = rows * cols;
     let mut results = Vec::with_capacity(layers);
     let mut timings = Vec::with_capacity(layers);
-    let backend_name = match args.backend {
-        Backend::Cpu => "cpu",
-        Backend::Cublas => "cublas",
-    };
+    let backend_name = args.backend.name();
     if args.backend == Backend::Cublas {
         run_gpu(
             &data,

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 
 use mlkern::Real;
 use mlkern::io::npy::{NpyArray, NpyData};
-use mlkern::stft::{Complex, FftBackend, PadMode, Stft, StftConfig, Window, WindowKind};
+use mlkern::stft::{Complex, PadMode, Stft, StftConfig, Window, WindowKind};
 use serde_json::json;
 
+use crate::backend::{self, Backend};
 use crate::files::{read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -46,7 +47,7 @@ pub struct Framing {
     #[arg(long)]
     normalized: bool,
     /// FFT implementation: rustfft (auto) or the in-crate transform.
-    #[arg(long, value_enum, default_value_t = Backend::Auto)]
+    #[arg(long, value_parser = Backend::parser(backend::FFT), default_value = "auto")]
     fft: Backend,
 }
 
@@ -75,12 +76,6 @@ enum Pad {
     Constant,
     Replicate,
     Circular,
-}
-
-#[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum Backend {
-    Auto,
-    Builtin,
 }
 
 impl Framing {
@@ -115,10 +110,7 @@ impl Framing {
             },
             normalized: self.normalized,
             onesided: !self.two_sided,
-            backend: match self.fft {
-                Backend::Auto => FftBackend::Auto,
-                Backend::Builtin => FftBackend::Builtin,
-            },
+            backend: self.fft.fft(),
         };
         Ok(Stft::new(&cfg)?)
     }
