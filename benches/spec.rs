@@ -18,9 +18,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use mlkern::Par;
 use mlkern::spec::{
-    Batch, Draft, Input, NeighborTable, Philox, VerifyConfig, VerifyOutput, absorbed_mass, verify,
-    verify_par, verify_scratch_len,
+    Batch, Draft, Input, NeighborTable, Philox, VerifyConfig, VerifyOutput, absorbed_mass,
+    verify_into, verify_scratch_len,
 };
 
 mod common;
@@ -55,7 +56,7 @@ impl Case {
         cfg: &VerifyConfig<'_>,
         out: &mut (Vec<i32>, Vec<u32>, Vec<Option<mlkern::Error>>),
         scratch: &mut [f64],
-        threads: Option<usize>,
+        par: Par,
     ) {
         let batch = Batch {
             vocab: self.v,
@@ -74,10 +75,8 @@ impl Case {
             Input::Probs(&self.p[..]),
             Draft::Full(Input::Probs(&self.q[..])),
         );
-        match threads {
-            None => verify(&batch, t, d, cfg, &Philox, o, scratch).unwrap(),
-            Some(n) => verify_par(&batch, t, d, cfg, &Philox, o, n).unwrap(),
-        }
+        // With the default residual the minimal scratch has room for every group `par` makes.
+        verify_into(o, &batch, t, d, cfg, &Philox, scratch, par).unwrap();
     }
 }
 
@@ -126,11 +125,11 @@ fn verify_probs(c: &mut Criterion) {
         for (name, reject) in [("reject_last", true), ("all_accepted", false)] {
             let cs = case(1, v, reject);
             let mut out = outputs(1, cs.k);
-            let mut scratch = vec![0.0; verify_scratch_len(v)];
-            cs.run(&cfg, &mut out, &mut scratch, None);
+            let mut scratch = vec![0.0; verify_scratch_len(v).unwrap()];
+            cs.run(&cfg, &mut out, &mut scratch, Par::Seq);
             assert_eq!(out.1[0], if reject { 4 } else { 5 });
             c.bench_function(&format!("verify_probs_k4/{v}/{name}"), |b| {
-                b.iter(|| cs.run(&cfg, &mut out, &mut scratch, None))
+                b.iter(|| cs.run(&cfg, &mut out, &mut scratch, Par::Seq))
             });
         }
     }
@@ -142,7 +141,7 @@ fn verify_logits(c: &mut Criterion) {
     let lq: Vec<f32> = l[..k * v].to_vec(); // q = p: every draft is accepted, then a bonus
     let tokens: Vec<u32> = (0..k as u32).map(|i| i * 1000).collect();
     let cfg = VerifyConfig::default();
-    let mut scratch = vec![0.0; verify_scratch_len(v)];
+    let mut scratch = vec![0.0; verify_scratch_len(v).unwrap()];
     let mut out = outputs(1, k);
     let mut go = |out: &mut (Vec<i32>, Vec<u32>, Vec<Option<mlkern::Error>>)| {
         let batch = Batch {
@@ -152,7 +151,13 @@ fn verify_logits(c: &mut Criterion) {
             seeds: &[3],
             positions: None,
         };
-        verify(
+        verify_into(
+            VerifyOutput {
+                tokens: &mut out.0,
+                num_emitted: &mut out.1,
+                errors: &mut out.2,
+                diag: None,
+            },
             &batch,
             Input::Logits {
                 logits: &l,
@@ -164,13 +169,8 @@ fn verify_logits(c: &mut Criterion) {
             }),
             &cfg,
             &Philox,
-            VerifyOutput {
-                tokens: &mut out.0,
-                num_emitted: &mut out.1,
-                errors: &mut out.2,
-                diag: None,
-            },
             &mut scratch,
+            Par::Seq,
         )
         .unwrap();
     };
@@ -202,13 +202,13 @@ fn batch(c: &mut Criterion) {
     let cs = case(8, 128256, false);
     let cfg = VerifyConfig::default();
     let mut out = outputs(8, cs.k);
-    let mut scratch = vec![0.0; verify_scratch_len(cs.v)];
+    let mut scratch = vec![0.0; verify_scratch_len(cs.v).unwrap()];
     let mut g = c.benchmark_group("verify_batch8_k4/128256");
     g.bench_function("1_thread", |b| {
-        b.iter(|| cs.run(&cfg, &mut out, &mut scratch, None))
+        b.iter(|| cs.run(&cfg, &mut out, &mut scratch, Par::Seq))
     });
     g.bench_function("2_threads", |b| {
-        b.iter(|| cs.run(&cfg, &mut out, &mut scratch, Some(2)))
+        b.iter(|| cs.run(&cfg, &mut out, &mut scratch, Par::threads(2)))
     });
     g.finish();
 }

@@ -2,17 +2,15 @@
 //! against independent f64 oracles written here, grid-integrated laws of the kernel, Monte-Carlo
 //! chi-square tests, determinism and bad input.
 
-use mlkern::Error;
 use mlkern::simd::Isa;
-#[cfg(feature = "std")]
-use mlkern::spec::verify_par;
 use mlkern::spec::{
     Batch, Diag, Draft, Input, NeighborTable, Philox, Purpose, Residual, Rule, TreeScheme,
     TreeVerify, UniformKey, Uniforms, VerifyConfig, VerifyOutput, absorbed_mass,
     acceptance_probability, cool_omega_for_budget, cool_sd_schedule, expected_tokens,
-    nearest_neighbors, step_law, tv_distance, verify, verify_scratch_len, verify_tree,
+    nearest_neighbors, step_law, tv_distance, verify, verify_into, verify_scratch_len, verify_tree,
     verify_tree_scratch_len,
 };
+use mlkern::{Error, Par};
 use rand::rngs::SmallRng as StdRng;
 use rand::{RngExt, SeedableRng};
 
@@ -71,20 +69,21 @@ fn verify_one<T: mlkern::Real>(
     let mut n = [0u32];
     let mut errs = [None];
     let mut diag = vec![Diag::default(); k];
-    let mut scratch = vec![0.0; verify_scratch_len(v)];
-    verify(
-        &batch,
-        Input::Probs(p),
-        draft,
-        cfg,
-        rng,
+    let mut scratch = vec![0.0; verify_scratch_len(v).unwrap()];
+    verify_into(
         VerifyOutput {
             tokens: &mut toks,
             num_emitted: &mut n,
             errors: &mut errs,
             diag: Some(&mut diag),
         },
+        &batch,
+        Input::Probs(p),
+        draft,
+        cfg,
+        rng,
         &mut scratch,
+        Par::Seq,
     )
     .expect("batch-level error");
     One {
@@ -508,10 +507,7 @@ fn kernel_law_on_a_uniform_grid_matches_step_law() {
             {
                 continue;
             }
-            let cfg = VerifyConfig {
-                residual,
-                ..VerifyConfig::new(rule)
-            };
+            let cfg = VerifyConfig::new(rule).with_residual(residual);
             let got = grid_law(v, &P4, &Q4, &cfg, n, false);
             let mut want = [0.0; 4];
             let mut s = [0.0; 8];
@@ -615,7 +611,7 @@ fn sampled_first_token_law_passes_chi_square() {
                 (v - 1) as u32
             };
             let toks = [draw(0), draw(1)];
-            let cfg_t = VerifyConfig { trial: t, ..cfg };
+            let cfg_t = cfg.with_trial(t);
             let o = verify_one(v, &prows, Some(&qrows), &toks, &cfg_t, &Philox);
             assert!(o.err.is_none());
             counts[o.tokens[0] as usize] += 1;
@@ -676,10 +672,7 @@ fn accepted_length_law_matches_product_of_acceptances() {
                     .unwrap_or(v - 1) as u32
             })
             .collect();
-        let cfg = VerifyConfig {
-            trial: t,
-            ..VerifyConfig::default()
-        };
+        let cfg = VerifyConfig::default().with_trial(t);
         let o = verify_one(v, &prows, Some(&qrows), &toks, &cfg, &Philox);
         hist[o.n as usize - 1] += 1;
     }
@@ -809,19 +802,25 @@ fn run_batch(
         errors: &mut errs,
         diag: Some(&mut diag),
     };
-    match threads {
-        None => {
-            let mut scratch = vec![0.0; verify_scratch_len(rb.v)];
-            verify(&batch, target, draft, cfg, &Philox, out, &mut scratch).unwrap();
-        }
-        #[cfg(feature = "std")]
-        Some(t) => verify_par(&batch, target, draft, cfg, &Philox, out, t).unwrap(),
-        // Without `std` there is no parallel entry point: the sequential kernel stands in.
-        #[cfg(not(feature = "std"))]
-        Some(_) => {
-            let mut scratch = vec![0.0; verify_scratch_len(rb.v)];
-            verify(&batch, target, draft, cfg, &Philox, out, &mut scratch).unwrap();
-        }
+    // Without `std` a request for threads runs sequentially, with the same results.
+    let par = threads.map_or(Par::Seq, Par::threads);
+    // Room for every group the request can make (4 per thread with rayon).
+    let groups = 4 * par.thread_count();
+    let mut scratch = vec![0.0; groups * verify_scratch_len(rb.v).unwrap()];
+    verify_into(out, &batch, target, draft, cfg, &Philox, &mut scratch, par).unwrap();
+    // The owned tier gives the same tokens, counts, errors and diagnostics.
+    let owned = verify(&batch, target, draft, cfg, &Philox, par).unwrap();
+    let ow = owned.width(); // k_max + 1 ≤ w
+    assert!(ow <= w);
+    assert_eq!(owned.num_emitted(), &n[..]);
+    assert_eq!(owned.errors(), &errs[..]);
+    for r in 0..b {
+        assert_eq!(
+            owned.token_rows()[r * ow..(r + 1) * ow],
+            toks[r * w..r * w + ow]
+        );
+        assert_eq!(owned.tokens(r), &toks[r * w..r * w + n[r] as usize]);
+        assert_eq!(owned.diag(r), &diag[r * (w - 1)..r * (w - 1) + ow - 1]);
     }
     (toks, n, errs, diag)
 }
@@ -854,10 +853,7 @@ fn outputs_are_bit_identical_across_threads_isa_and_batch_order() {
                 );
             }
             for isa in Isa::supported() {
-                let cfg = VerifyConfig {
-                    isa,
-                    ..VerifyConfig::default()
-                };
+                let cfg = VerifyConfig::default().with_isa(isa);
                 assert_eq!(
                     run_batch(&rb, target, draft, &cfg, None),
                     base,
@@ -1094,20 +1090,21 @@ fn logits_at_temperature_match_probabilities() {
             let mut toks = [0i32; 2];
             let mut n = [0u32];
             let mut errs = [None];
-            let mut scratch = vec![0.0; verify_scratch_len(v)];
-            verify(
-                &batch,
-                target,
-                draft,
-                &VerifyConfig::default(),
-                &Philox,
+            let mut scratch = vec![0.0; verify_scratch_len(v).unwrap()];
+            verify_into(
                 VerifyOutput {
                     tokens: &mut toks,
                     num_emitted: &mut n,
                     errors: &mut errs,
                     diag: None,
                 },
+                &batch,
+                target,
+                draft,
+                &VerifyConfig::default(),
+                &Philox,
                 &mut scratch,
+                Par::Seq,
             )
             .unwrap();
             assert!(errs[0].is_none());
@@ -1154,8 +1151,14 @@ fn greedy_and_temperature_zero() {
     let mut toks = [0i32; 3];
     let mut n = [0u32];
     let mut errs = [None];
-    let mut scratch = vec![0.0; verify_scratch_len(3)];
-    verify(
+    let mut scratch = vec![0.0; verify_scratch_len(3).unwrap()];
+    verify_into(
+        VerifyOutput {
+            tokens: &mut toks,
+            num_emitted: &mut n,
+            errors: &mut errs,
+            diag: None,
+        },
         &batch,
         Input::Logits {
             logits: &logits,
@@ -1164,13 +1167,8 @@ fn greedy_and_temperature_zero() {
         Draft::OneHot,
         &VerifyConfig::default(),
         &Philox,
-        VerifyOutput {
-            tokens: &mut toks,
-            num_emitted: &mut n,
-            errors: &mut errs,
-            diag: None,
-        },
         &mut scratch,
+        Par::Seq,
     )
     .unwrap();
     assert_eq!((n[0], toks), (3, [2, 0, 1]));
@@ -1279,10 +1277,16 @@ fn batch_level_errors() {
     let mut toks = [0i32; 2];
     let mut n = [0u32];
     let mut errs = [None];
-    let mut scratch = vec![0.0; verify_scratch_len(2)];
+    let mut scratch = vec![0.0; verify_scratch_len(2).unwrap()];
     let mut call =
         |cu: &[usize], tokens: &[u32], seeds: &[u64], v: usize, target: &[f32], s: &mut [f64]| {
-            verify(
+            verify_into(
+                VerifyOutput {
+                    tokens: &mut toks,
+                    num_emitted: &mut n,
+                    errors: &mut errs,
+                    diag: None,
+                },
                 &Batch {
                     vocab: v,
                     draft_tokens: tokens,
@@ -1294,13 +1298,8 @@ fn batch_level_errors() {
                 Draft::OneHot,
                 &VerifyConfig::default(),
                 &Philox,
-                VerifyOutput {
-                    tokens: &mut toks,
-                    num_emitted: &mut n,
-                    errors: &mut errs,
-                    diag: None,
-                },
                 s,
+                Par::Seq,
             )
         };
     assert!(call(&[0, 1], &[0], &[1], 2, &p, &mut scratch).is_ok());
@@ -1317,7 +1316,13 @@ fn batch_level_errors() {
         Rule::MixtureBudget { delta: f64::NAN },
     ];
     for rule in bad_rules {
-        let r = verify(
+        let r = verify_into(
+            VerifyOutput {
+                tokens: &mut toks,
+                num_emitted: &mut n,
+                errors: &mut errs,
+                diag: None,
+            },
             &Batch {
                 vocab: 2,
                 draft_tokens: &[0],
@@ -1329,13 +1334,8 @@ fn batch_level_errors() {
             Draft::OneHot,
             &VerifyConfig::new(rule),
             &Philox,
-            VerifyOutput {
-                tokens: &mut toks,
-                num_emitted: &mut n,
-                errors: &mut errs,
-                diag: None,
-            },
             &mut scratch,
+            Par::Seq,
         );
         assert!(r.is_err(), "{rule:?}");
     }
@@ -1343,8 +1343,14 @@ fn batch_level_errors() {
 
 #[test]
 fn empty_batch_and_empty_drafts() {
-    let mut scratch = vec![0.0; verify_scratch_len(3)];
-    let r = verify::<f32, _>(
+    let mut scratch = vec![0.0; verify_scratch_len(3).unwrap()];
+    let r = verify_into::<f32, _>(
+        VerifyOutput {
+            tokens: &mut [],
+            num_emitted: &mut [],
+            errors: &mut [],
+            diag: None,
+        },
         &Batch {
             vocab: 3,
             draft_tokens: &[],
@@ -1356,13 +1362,8 @@ fn empty_batch_and_empty_drafts() {
         Draft::OneHot,
         &VerifyConfig::default(),
         &Philox,
-        VerifyOutput {
-            tokens: &mut [],
-            num_emitted: &mut [],
-            errors: &mut [],
-            diag: None,
-        },
         &mut scratch,
+        Par::Seq,
     );
     assert!(r.is_ok());
     // k = 0: only the bonus token, drawn from p.
@@ -1624,8 +1625,8 @@ fn tree_schemes_are_exact_by_enumeration_and_sampling() {
             };
             let mut out = [0i32; 3];
             let mut nodes = [0u32; 3];
-            let mut scratch = vec![0.0; verify_tree_scratch_len(v)];
-            let n = verify_tree(&tree, &Philox, &mut out, &mut nodes, &mut scratch).unwrap();
+            let mut scratch = vec![0.0; verify_tree_scratch_len(v).unwrap()];
+            let n = verify_tree(&mut out, &mut nodes, &tree, &Philox, &mut scratch).unwrap();
             counts[out[0] as usize] += 1;
             if n >= 2 {
                 assert_eq!(tokens[nodes[0] as usize - 1] as i32, out[0]);
@@ -1653,7 +1654,7 @@ fn tree_errors() {
     let rows = p.repeat(3);
     let mut out = [0i32; 3];
     let mut nodes = [0u32; 3];
-    let mut scratch = vec![0.0; verify_tree_scratch_len(2)];
+    let mut scratch = vec![0.0; verify_tree_scratch_len(2).unwrap()];
     let mk = |tokens: &'static [u32], parents: &'static [u32], scheme| TreeVerify {
         vocab: 2,
         tokens,
@@ -1671,18 +1672,24 @@ fn tree_errors() {
         mk(&[0, 1], &[0, 0], TreeScheme::MultiRound), // needs a draft
         mk(&[0], &[0], TreeScheme::OneHot),       // rows: 3 given, 2 needed
     ] {
-        assert!(verify_tree(&tree, &Philox, &mut out, &mut nodes, &mut scratch).is_err());
+        assert!(verify_tree(&mut out, &mut nodes, &tree, &Philox, &mut scratch).is_err());
     }
     let ok = mk(&[0, 1], &[0, 1], TreeScheme::OneHot);
-    assert!(verify_tree(&ok, &Philox, &mut out, &mut nodes, &mut scratch).is_ok());
-    assert!(verify_tree(&ok, &Philox, &mut out[..1], &mut nodes, &mut scratch).is_err());
+    assert!(verify_tree(&mut out, &mut nodes, &ok, &Philox, &mut scratch).is_ok());
+    assert!(verify_tree(&mut out[..1], &mut nodes, &ok, &Philox, &mut scratch).is_err());
 }
 
 #[test]
 fn review_regressions() {
-    let mut scratch = vec![0.0; verify_scratch_len(3)];
+    let mut scratch = vec![0.0; verify_scratch_len(3).unwrap()];
     // An empty batch with non-empty outputs is a shape error, not a panic.
-    let r = verify::<f32, _>(
+    let r = verify_into::<f32, _>(
+        VerifyOutput {
+            tokens: &mut [0; 1],
+            num_emitted: &mut [0; 1],
+            errors: &mut [None; 1],
+            diag: None,
+        },
         &Batch {
             vocab: 3,
             draft_tokens: &[],
@@ -1694,13 +1701,8 @@ fn review_regressions() {
         Draft::OneHot,
         &VerifyConfig::default(),
         &Philox,
-        VerifyOutput {
-            tokens: &mut [0; 1],
-            num_emitted: &mut [0; 1],
-            errors: &mut [None; 1],
-            diag: None,
-        },
         &mut scratch,
+        Par::Seq,
     );
     assert!(r.is_err());
     // A COOL-SD schedule shorter than k fails the request before any coin (deterministically).
@@ -1749,22 +1751,20 @@ fn review_regressions() {
         seeds: &[0],
         positions: None,
     };
-    let r = verify(
-        &batch,
-        Input::Probs(&rows[..6]),
-        Draft::OneHot,
-        &VerifyConfig {
-            residual: Residual::LanternDynamicTree,
-            ..VerifyConfig::default()
-        },
-        &Philox,
+    let r = verify_into(
         VerifyOutput {
             tokens: &mut [0; 2],
             num_emitted: &mut [0; 1],
             errors: &mut [None; 1],
             diag: None,
         },
+        &batch,
+        Input::Probs(&rows[..6]),
+        Draft::OneHot,
+        &VerifyConfig::default().with_residual(Residual::LanternDynamicTree),
+        &Philox,
         &mut scratch,
+        Par::Seq,
     );
     assert!(r.is_err());
     // The schedule stays finite for a negative ν; the builder rejects dim = 0.

@@ -8,10 +8,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mlkern::Par;
 use mlkern::spec::{
     Batch, Draft, Input, NeighborTable, Philox, Residual, Rule, TreeScheme, TreeVerify,
-    VerifyConfig, VerifyOutput, acceptance_probability, step_law, verify, verify_scratch_len,
-    verify_tree, verify_tree_scratch_len,
+    VerifyConfig, VerifyOutput, acceptance_probability, step_law, verify, verify_into,
+    verify_scratch_len, verify_tree, verify_tree_scratch_len,
 };
 use mlkern_fuzz::Bytes;
 
@@ -93,10 +94,9 @@ fuzz_target!(|data: &[u8]| {
         _ => Draft::Full(Input::Probs(&draft)),
     };
     let draft_len_ok = !matches!(dr, Draft::CondProbs(_)) || draft.len() >= n;
-    let cfg = VerifyConfig {
-        residual,
-        ..VerifyConfig::new(rule)
-    };
+    let cfg = VerifyConfig::new(rule).with_residual(residual);
+    // The parallel path: up to 3 threads (scratch for every group they can make).
+    let par = Par::threads(1 + usize::from(b.u8() % 3));
     let batch = Batch {
         vocab: v,
         draft_tokens: &tokens,
@@ -108,21 +108,32 @@ fuzz_target!(|data: &[u8]| {
     let mut toks = vec![0i32; nreq * w];
     let mut ne = vec![0u32; nreq];
     let mut errs = vec![None; nreq];
-    let mut scratch = vec![0.0; verify_scratch_len(v)];
-    let res = verify(
-        &batch,
-        tin,
-        dr,
-        &cfg,
-        &Philox,
+    let mut scratch = vec![0.0; 12 * verify_scratch_len(v).unwrap()];
+    let res = verify_into(
         VerifyOutput {
             tokens: &mut toks,
             num_emitted: &mut ne,
             errors: &mut errs,
             diag: None,
         },
+        &batch,
+        tin,
+        dr,
+        &cfg,
+        &Philox,
         &mut scratch,
+        par,
     );
+    // The owned tier agrees with the caller-buffer tier.
+    match verify(&batch, tin, dr, &cfg, &Philox, par) {
+        Ok(o) => {
+            assert_eq!((o.num_emitted(), o.errors()), (&ne[..], &errs[..]));
+            for r in 0..nreq {
+                assert_eq!(o.tokens(r), &toks[r * w..r * w + ne[r] as usize]);
+            }
+        }
+        Err(e) => assert_eq!(res, Err(e)),
+    }
     let Ok(()) = res else {
         assert!(draft_len_ok);
         assert!(
@@ -177,8 +188,8 @@ fuzz_target!(|data: &[u8]| {
         };
         let mut out = vec![0i32; nodes + 1];
         let mut nid = vec![0u32; nodes + 1];
-        let mut s = vec![0.0; verify_tree_scratch_len(v)];
-        if let Ok(m) = verify_tree(&tree, &Philox, &mut out, &mut nid, &mut s) {
+        let mut s = vec![0.0; verify_tree_scratch_len(v).unwrap()];
+        if let Ok(m) = verify_tree(&mut out, &mut nid, &tree, &Philox, &mut s) {
             assert!(m >= 1 && m <= nodes + 1);
             assert!((0..v as i32).contains(&out[m - 1]));
         }

@@ -239,7 +239,7 @@ pub fn step_law(
                 .map_err(|e| e.into_error(p))?
                 .count;
             let nbrs = table.row(x).unwrap_or(&[]);
-            super::verify::check_zap(nbrs, k, v)?;
+            super::request::check_zap(nbrs, k, v)?;
             let zap = if jstar >= 1 {
                 &nbrs[..(k + 1).min(nbrs.len())]
             } else {

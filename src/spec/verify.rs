@@ -1,710 +1,362 @@
-//! The batched verify kernel: accept tests, residual and bonus draws, per-request errors.
+//! The batched verify entry points: the caller-buffer [`verify_into`] (core tier), the owned
+//! [`verify`] returning [`Verified`] (alloc tier), their scratch size, and the split of a batch
+//! into jobs for a [`Par`] request.
 
-use crate::Real;
 use crate::error::{Error, Result, Shape};
-use crate::simd::Isa;
+use crate::{Par, Real};
 
-use super::neighbors::{AbsorbError, absorb};
-use super::rule::{Residual, Rule, mixture_lambda, typical_threshold};
-use super::scan::{BLOCK, Bad, Dist, QSide, Weights, blocks_for, pick, scan};
-use super::uniform::{Purpose, UniformKey, Uniforms, open_unit};
-use super::{Batch, Diag, Draft, Input, VerifyConfig, VerifyOutput};
+use super::batch::{Batch, Diag, Draft, Input, VerifyConfig, VerifyOutput, check_batch};
+use super::request::Ctx;
+use super::scan::blocks_for;
+use super::uniform::Uniforms;
 
-/// `f64` scratch the verify kernels need for vocabulary size `vocab` (per worker):
-/// `⌈V/1024⌉` block sums plus one `V`-row for LANTERN's reference residuals.
+#[cfg(feature = "alloc")]
+use alloc::vec::Vec;
+
+/// `f64` scratch one worker of [`verify_into`] needs for vocabulary size `vocab`: `⌈V/1024⌉`
+/// block sums plus one `V`-row for LANTERN's reference residuals.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when the size overflows `usize`.
 ///
 /// ```
-/// assert_eq!(mlkern::spec::verify_scratch_len(16384), 16 + 16384);
+/// assert_eq!(mlkern::spec::verify_scratch_len(16384)?, 16 + 16384);
+/// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn verify_scratch_len(vocab: usize) -> usize {
-    blocks_for(vocab) + vocab
-}
-
-/// Batch-level checks: everything whose failure makes the whole call meaningless.
-pub(crate) fn check_batch<T: Real>(
-    batch: &Batch<'_>,
-    target: &Input<'_, T>,
-    draft: &Draft<'_, T>,
-    cfg: &VerifyConfig<'_>,
-    out: &VerifyOutput<'_>,
-) -> Result<usize> {
-    let v = batch.vocab;
-    let shape = |what, expected, found| Error::ShapeMismatch {
-        what,
-        expected,
-        found,
-    };
-    if v == 0 {
-        return Err(Error::Empty {
-            what: "spec::verify: vocabulary",
-        });
-    }
-    if v > i32::MAX as usize {
-        return Err(Error::InvalidParameter {
+pub fn verify_scratch_len(vocab: usize) -> Result<usize> {
+    blocks_for(vocab)
+        .checked_add(vocab)
+        .ok_or(Error::InvalidParameter {
             name: "vocab",
-            reason: "at most i32::MAX (tokens are written as i32)",
-        });
-    }
-    let cu = batch.cu_num_drafts;
-    if cu.is_empty() || cu[0] != 0 {
-        return Err(Error::InvalidParameter {
-            name: "cu_num_drafts",
-            reason: "B + 1 offsets starting at 0",
-        });
-    }
-    let b = cu.len() - 1;
-    if cu.windows(2).any(|w| w[1] < w[0]) {
-        return Err(Error::InvalidParameter {
-            name: "cu_num_drafts",
-            reason: "non-decreasing",
-        });
-    }
-    let n = cu[b];
-    if batch.draft_tokens.len() != n {
-        return Err(shape(
-            "spec::verify: draft_tokens",
-            Shape::d1(n),
-            Shape::d1(batch.draft_tokens.len()),
-        ));
-    }
-    if batch.seeds.len() != b {
-        return Err(shape(
-            "spec::verify: seeds",
-            Shape::d1(b),
-            Shape::d1(batch.seeds.len()),
-        ));
-    }
-    if let Some(pos) = batch.positions
-        && pos.len() != b
-    {
-        return Err(shape(
-            "spec::verify: positions",
-            Shape::d1(b),
-            Shape::d1(pos.len()),
-        ));
-    }
-    let k_max = cu.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
-    let check_input = |inp: &Input<'_, T>, rows: usize, what| -> Result<()> {
-        let data = match inp {
-            Input::Probs(p) => p,
-            Input::Logits {
-                logits,
-                temperature,
-            } => {
-                if temperature.len() != b {
-                    return Err(shape(what, Shape::d1(b), Shape::d1(temperature.len())));
-                }
-                logits
-            }
-        };
-        if rows.checked_mul(v) != Some(data.len()) {
-            return Err(shape(what, Shape::d2(rows, v), Shape::d1(data.len())));
-        }
-        Ok(())
-    };
-    check_input(target, n + b, "spec::verify: target rows")?;
-    match draft {
-        Draft::Full(d) => check_input(d, n, "spec::verify: draft rows")?,
-        Draft::OneHot => {}
-        Draft::CondProbs(q) => {
-            if q.len() != n {
-                return Err(shape(
-                    "spec::verify: draft conditional probabilities",
-                    Shape::d1(n),
-                    Shape::d1(q.len()),
-                ));
-            }
-        }
-    }
-    cfg.rule.validate(v)?;
-    if cfg.residual.is_lantern_ref() && cfg.rule.lantern().is_none() {
-        return Err(Error::InvalidParameter {
-            name: "residual",
-            reason: "LANTERN's reference residuals need a LANTERN rule",
-        });
-    }
-    if matches!(cfg.rule, Rule::MixtureBudget { .. }) && matches!(draft, Draft::CondProbs(_)) {
-        return Err(Error::InvalidParameter {
-            name: "rule",
-            reason: "MixtureBudget needs full draft rows or one-hot drafts",
-        });
-    }
-    if b == 0 {
-        if !out.tokens.is_empty() || !out.num_emitted.is_empty() || !out.errors.is_empty() {
-            return Err(shape(
-                "spec::verify: outputs of an empty batch",
-                Shape::d1(0),
-                Shape::d1(
-                    out.tokens
-                        .len()
-                        .max(out.num_emitted.len())
-                        .max(out.errors.len()),
-                ),
-            ));
-        }
-        return Ok(k_max + 1);
-    }
-    let width = out.tokens.len() / b;
-    if width * b != out.tokens.len() || width < k_max + 1 {
-        return Err(shape(
-            "spec::verify: tokens",
-            Shape::d2(b, k_max + 1),
-            Shape::d1(out.tokens.len()),
-        ));
-    }
-    if out.num_emitted.len() != b {
-        return Err(shape(
-            "spec::verify: num_emitted",
-            Shape::d1(b),
-            Shape::d1(out.num_emitted.len()),
-        ));
-    }
-    if out.errors.len() != b {
-        return Err(shape(
-            "spec::verify: errors",
-            Shape::d1(b),
-            Shape::d1(out.errors.len()),
-        ));
-    }
-    if let Some(d) = &out.diag
-        && d.len() != b * (width - 1)
-    {
-        return Err(shape(
-            "spec::verify: diag",
-            Shape::d2(b, width - 1),
-            Shape::d1(d.len()),
-        ));
-    }
-    Ok(width)
+            reason: "the verify scratch size overflows usize",
+        })
 }
 
-/// Everything one request's verification reads.
-pub(crate) struct Ctx<'c, 'a, T, U: ?Sized> {
-    pub batch: &'c Batch<'a>,
-    pub target: &'c Input<'a, T>,
-    pub draft: &'c Draft<'a, T>,
-    pub cfg: &'c VerifyConfig<'a>,
-    pub rng: &'c U,
-}
-
-/// The outcome of one request: tokens emitted into its output row.
-pub(crate) type RequestResult = core::result::Result<u32, Error>;
-
-impl<T: Real, U: Uniforms + ?Sized> Ctx<'_, '_, T, U> {
-    fn uniform(&self, r: usize, pos: u64, purpose: Purpose) -> f64 {
-        let base = self.batch.positions.map_or(0, |p| p[r]);
-        open_unit(self.rng.uniform(UniformKey {
-            request: r,
-            seed: self.batch.seeds[r],
-            position: base.wrapping_add(pos),
-            purpose,
-            trial: self.cfg.trial,
-        }))
-    }
-
-    /// Verifies request `r`, writing its tokens (from index 0, −1 elsewhere) and diagnostics.
-    pub(crate) fn request(
-        &self,
-        r: usize,
-        tokens: &mut [i32],
-        mut diag: Option<&mut [Diag]>,
-        scratch: &mut [f64],
-    ) -> RequestResult {
-        tokens.fill(-1);
-        if let Some(d) = diag.as_deref_mut() {
-            d.fill(Diag::default());
-        }
-        let v = self.batch.vocab;
-        let isa = self.cfg.isa;
-        let cu = self.batch.cu_num_drafts;
-        let (first, k) = (cu[r], cu[r + 1] - cu[r]);
-        let first_row = first + r; // target rows of request r: first_row ..= first_row + k
-        let (blocks, dense) = scratch.split_at_mut(blocks_for(v));
-        let target_t = match self.target {
-            Input::Probs(_) => None,
-            Input::Logits { temperature, .. } => Some(f64::from(temperature[r])),
-        };
-        if let Some(t) = target_t
-            && !(t >= 0.0 && t.is_finite())
-        {
-            return Err(Error::InvalidParameter {
-                name: "temperature",
-                reason: "finite and non-negative (0 = greedy)",
-            });
-        }
-        let greedy = matches!(self.cfg.rule, Rule::Greedy) || target_t == Some(0.0);
-        if k > 0 && self.cfg.rule.omega(k - 1).is_none() {
-            // Checked before any coin, so the outcome never depends on how far a request gets.
-            return Err(Error::InvalidParameter {
-                name: "omega",
-                reason: "one value, or at least one per draft position",
-            });
-        }
-        let mut emitted = 0usize;
-        for i in 0..k {
-            let x = self.batch.draft_tokens[first + i] as usize;
-            if x >= v {
-                return Err(Error::InvalidParameter {
-                    name: "draft_tokens",
-                    reason: "token ids below the vocabulary size",
-                });
-            }
-            let row = first_row + i;
-            if greedy {
-                let a = self.argmax(self.target, row)?;
-                let hit = a == x;
-                if let Some(d) = diag.as_deref_mut() {
-                    d[i] = Diag {
-                        accept_prob: if hit { 1.0 } else { 0.0 },
-                        flags: if hit { Diag::ACCEPTED } else { Diag::REJECTED },
-                        ..Diag::default()
-                    };
-                }
-                tokens[emitted] = a as i32;
-                emitted += 1;
-                if !hit {
-                    return Ok(emitted as u32);
-                }
-                continue;
-            }
-            let p = self.dist(self.target, row, r, blocks, "spec::verify: target rows")?;
-            let px = p.prob(x, isa).map_err(|b| bad_error(b, row, v, "target"))?;
-            let (q, qx) = self.draft_side(r, first + i, x, blocks)?;
-            let omega = self.cfg.rule.omega(i).ok_or(Error::InvalidParameter {
-                name: "omega",
-                reason: "one value, or one per draft position",
-            })?;
-            let mut absorbed = 0.0;
-            let mut jstar = 0usize;
-            let (p_eff, coin) = match self.cfg.rule {
-                Rule::Exact | Rule::Greedy => (px, true),
-                Rule::Lantern { .. } | Rule::LanternPP { .. } => {
-                    let (table, kk, budget) =
-                        self.cfg
-                            .rule
-                            .lantern_budget(px)
-                            .ok_or(Error::InvalidParameter {
-                                name: "rule",
-                                reason: "a LANTERN rule",
-                            })?;
-                    let a = absorb(&p, &table, x, kk, budget, isa)
-                        .map_err(|e| absorb_error(e, row, v))?;
-                    (absorbed, jstar) = (a.mass, a.count);
-                    (px + a.mass, true)
-                }
-                Rule::CoolSd { .. } => (omega * px, true),
-                Rule::MixtureBudget { delta } => {
-                    let tv = match q {
-                        QSide::Row(qd) => scan(&Weights::Excess { p, q: qd }, isa, blocks)
-                            .map_err(|b| bad_error(b, row, v, "target or draft"))?,
-                        // One-hot q at `a` (the drafted token, or a greedy draft's argmax).
-                        QSide::Point { x: a, qx: 1.0 } => {
-                            let pa = if a == x {
-                                px
-                            } else {
-                                p.prob(a, isa).map_err(|b| bad_error(b, row, v, "target"))?
-                            };
-                            1.0 - pa.min(1.0)
-                        }
-                        QSide::Point { .. } => {
-                            return Err(Error::InvalidParameter {
-                                name: "rule",
-                                reason: "MixtureBudget needs full draft rows or one-hot drafts",
-                            });
-                        }
-                    };
-                    let lambda = mixture_lambda(delta, tv);
-                    let excess = if qx > px { qx - px } else { 0.0 };
-                    (px + lambda * excess, true)
-                }
-                Rule::Typical { eps, alpha } => {
-                    let h = entropy(&p, isa).map_err(|b| bad_error(b, row, v, "target"))?;
-                    let thr = typical_threshold(eps, alpha, h);
-                    (if px > thr { 1.0 } else { 0.0 }, false)
-                }
-            };
-            let accept = if coin {
-                let u = self.uniform(r, i as u64, Purpose::Accept);
-                u * qx < p_eff
-            } else {
-                p_eff > 0.0
-            };
-            let accept_prob = if !coin {
-                p_eff
-            } else if qx > 0.0 {
-                (p_eff / qx).min(1.0)
-            } else if p_eff > 0.0 {
-                1.0
-            } else {
-                0.0
-            };
-            let mut flags = if accept {
-                Diag::ACCEPTED
-            } else {
-                Diag::REJECTED
-            };
-            if qx == 0.0 {
-                flags |= Diag::Q_ZERO;
-            }
-            if accept {
-                if let Some(d) = diag.as_deref_mut() {
-                    d[i] = Diag {
-                        accept_prob,
-                        absorbed,
-                        residual_mass: 0.0,
-                        flags,
-                    };
-                }
-                tokens[emitted] = x as i32;
-                emitted += 1;
-                continue;
-            }
-            // Rejection: draw the replacement token.
-            let u = self.uniform(r, i as u64, Purpose::Residual);
-            let weights = if matches!(self.cfg.rule, Rule::Typical { .. }) {
-                Weights::Dist(p)
-            } else if self.cfg.residual.is_lantern_ref()
-                && let Some((table, kk)) = self.cfg.rule.lantern()
-            {
-                check_zap(table.row(x).unwrap_or(&[]), kk, v)?;
-                lantern_ref_row(
-                    self.cfg.residual,
-                    &p,
-                    q,
-                    x,
-                    table.row(x).unwrap_or(&[]),
-                    kk,
-                    jstar,
-                    &mut dense[..v],
-                    isa,
-                )
-                .map_err(|b| bad_error(b, row, v, "target or draft"))?;
-                Weights::Dense(&dense[..v])
-            } else {
-                let w = match self.cfg.residual {
-                    Residual::Optimal => omega.min(1.0),
-                    _ => 1.0,
-                };
-                Weights::Residual { p, q, omega: w }
-            };
-            let total =
-                scan(&weights, isa, blocks).map_err(|b| bad_error(b, row, v, "target or draft"))?;
-            let eps = v as f64 * T::EPS.as_f64() * 1e-6;
-            let (y, mass) = if total > eps {
-                (pick(&weights, isa, blocks, total, u), total)
-            } else {
-                flags |= Diag::RESIDUAL_DEGENERATE;
-                let w = Weights::Dist(p);
-                let t = scan(&w, isa, blocks).map_err(|b| bad_error(b, row, v, "target"))?;
-                if !(t > 0.0) {
-                    return Err(Error::InvalidParameter {
-                        name: "target rows",
-                        reason: "positive total mass",
-                    });
-                }
-                (pick(&w, isa, blocks, t, u), total)
-            };
-            if let Some(d) = diag.as_deref_mut() {
-                d[i] = Diag {
-                    accept_prob,
-                    absorbed,
-                    residual_mass: mass,
-                    flags,
-                };
-            }
-            tokens[emitted] = y as i32;
-            emitted += 1;
-            return Ok(emitted as u32);
-        }
-        // Every draft accepted: the bonus token from row k.
-        let row = first_row + k;
-        let y = if greedy {
-            self.argmax(self.target, row)?
-        } else {
-            let u = self.uniform(r, k as u64, Purpose::Bonus);
-            self.sample(self.target, row, r, u, blocks)?
-        };
-        tokens[emitted] = y as i32;
-        Ok(emitted as u32 + 1)
-    }
-
-    /// Row `row` of `inp` as a distribution (logit rows at the request's temperature).
-    fn dist<'x>(
-        &self,
-        inp: &Input<'x, T>,
-        row: usize,
-        r: usize,
-        blocks: &mut [f64],
-        what: &'static str,
-    ) -> core::result::Result<Dist<'x, T>, Error> {
-        let v = self.batch.vocab;
-        match *inp {
-            Input::Probs(p) => Ok(Dist::Probs(&p[row * v..(row + 1) * v])),
-            Input::Logits {
-                logits,
-                temperature,
-            } => {
-                let t = f64::from(temperature[r]);
-                if !(t > 0.0 && t.is_finite() && T::from_f64(1.0 / t).is_finite()) {
-                    return Err(Error::InvalidParameter {
-                        name: "temperature",
-                        reason: "finite and positive for a sampled row (1/T finite in the row type)",
-                    });
-                }
-                Dist::logits(&logits[row * v..(row + 1) * v], t, self.cfg.isa, blocks)
-                    .map_err(|b| bad_error(b, row, v, what))
-            }
-        }
-    }
-
-    /// The draft side at flat draft position `j` for drafted token `x`: the residual's `q` and
-    /// `q_eff(x)`.
-    fn draft_side(
-        &self,
-        r: usize,
-        j: usize,
-        x: usize,
-        blocks: &mut [f64],
-    ) -> core::result::Result<(QSide<'_, T>, f64), Error> {
-        let isa = self.cfg.isa;
-        let v = self.batch.vocab;
-        match self.draft {
-            Draft::OneHot => Ok((QSide::Point { x, qx: 1.0 }, 1.0)),
-            Draft::CondProbs(q) => {
-                let qx = q[j].as_f64();
-                if !(qx >= 0.0 && qx.is_finite()) {
-                    return Err(Error::NonFinite {
-                        what: "spec::verify: draft conditional probabilities (NaN, ±Inf or negative)",
-                        index: j,
-                    });
-                }
-                Ok((QSide::Point { x, qx }, qx))
-            }
-            Draft::Full(inp) => {
-                if let Input::Logits { temperature, .. } = inp
-                    && temperature[r] == 0.0
-                {
-                    let a = self.argmax(inp, j)?;
-                    let qx = if a == x { 1.0 } else { 0.0 };
-                    return Ok((QSide::Point { x: a, qx: 1.0 }, qx));
-                }
-                let q = self.dist(inp, j, r, blocks, "spec::verify: draft rows")?;
-                let qx = q.prob(x, isa).map_err(|b| bad_error(b, j, v, "draft"))?;
-                Ok((QSide::Row(q), qx))
-            }
-        }
-    }
-
-    fn argmax(&self, inp: &Input<'_, T>, row: usize) -> core::result::Result<usize, Error> {
-        let v = self.batch.vocab;
-        let data = match *inp {
-            Input::Probs(p) => p,
-            Input::Logits { logits, .. } => logits,
-        };
-        let r = &data[row * v..(row + 1) * v];
-        if let Input::Probs(_) = inp {
-            // Probabilities must be finite and non-negative here as everywhere (logits may be −∞).
-            if let Some(i) = self.cfg.isa.find_non_finite(r) {
-                return Err(Error::NonFinite {
-                    what: "spec::verify: row (NaN or ±Inf)",
-                    index: row * v + i,
-                });
-            }
-            if r.iter().any(|x| *x < T::zero()) {
-                return Err(Error::InvalidParameter {
-                    name: "probabilities",
-                    reason: "non-negative",
-                });
-            }
-        }
-        match self.cfg.isa.argmax(r) {
-            Ok((i, _)) => Ok(i),
-            Err(_) => Err(Error::NonFinite {
-                what: "spec::verify: row (NaN)",
-                index: row * v + r.iter().position(|x| x.is_nan()).unwrap_or(0),
-            }),
-        }
-    }
-
-    /// One inverse-CDF draw from row `row` of `inp`.
-    fn sample(
-        &self,
-        inp: &Input<'_, T>,
-        row: usize,
-        r: usize,
-        u: f64,
-        blocks: &mut [f64],
-    ) -> core::result::Result<usize, Error> {
-        let v = self.batch.vocab;
-        let isa = self.cfg.isa;
-        let d = self.dist(inp, row, r, blocks, "spec::verify: target rows")?;
-        let (d, total) = match d {
-            // `Dist::logits` left the block sums of the unnormalized weights in `blocks`.
-            Dist::Logits {
-                row: lr,
-                max,
-                inv_t,
-                z,
-            } => (
-                Dist::Logits {
-                    row: lr,
-                    max,
-                    inv_t,
-                    z: 1.0,
-                },
-                z,
-            ),
-            Dist::Probs(_) => {
-                let t = scan(&Weights::Dist(d), isa, blocks)
-                    .map_err(|b| bad_error(b, row, v, "target"))?;
-                (d, t)
-            }
-        };
-        if !(total > 0.0) {
-            return Err(Error::InvalidParameter {
-                name: "target rows",
-                reason: "positive total mass",
-            });
-        }
-        Ok(pick(&Weights::Dist(d), isa, blocks, total, u))
-    }
-}
-
-/// `−Σ p ln(p + 10⁻⁵)` (Medusa's entropy, with its `10⁻⁵` inside the log).
-fn entropy<T: Real>(p: &Dist<'_, T>, isa: Isa) -> core::result::Result<f64, Bad> {
-    let v = p.len();
-    let mut tmp = [T::zero(); BLOCK];
-    let mut buf = [0.0f64; BLOCK];
-    let mut h = 0.0;
-    for start in (0..v).step_by(BLOCK) {
-        let n = BLOCK.min(v - start);
-        p.fill(start, &mut buf[..n], &mut tmp[..n], isa);
-        for (j, &x) in buf[..n].iter().enumerate() {
-            Bad::check(start + j, x)?;
-            if x > 0.0 {
-                h -= x * num_traits::Float::ln(x + 1e-5);
-            }
-        }
-    }
-    Ok(h)
-}
-
-/// LANTERN's reference residual rows (see [`Residual`]), written to `dense`.
-#[allow(clippy::too_many_arguments)]
-fn lantern_ref_row<T: Real>(
-    mode: Residual,
-    p: &Dist<'_, T>,
-    q: QSide<'_, T>,
-    x: usize,
-    nbrs: &[u32],
-    k: usize,
-    jstar: usize,
-    dense: &mut [f64],
-    isa: Isa,
-) -> core::result::Result<(), Bad> {
-    let v = dense.len();
-    let mut tmp = [T::zero(); BLOCK];
-    for start in (0..v).step_by(BLOCK) {
-        let n = BLOCK.min(v - start);
-        p.fill(start, &mut dense[start..start + n], &mut tmp[..n], isa);
-    }
-    if let Some(b) = Bad::first(dense) {
-        return Err(b);
-    }
-    let zap: &[u32] = if jstar >= 1 {
-        &nbrs[..(k + 1).min(nbrs.len())]
+/// The `f64` scratch one job uses: the whole [`verify_scratch_len`] for LANTERN's reference
+/// residuals, the block sums alone otherwise.
+fn job_share(vocab: usize, cfg: &VerifyConfig<'_>, need: usize) -> usize {
+    if cfg.residual.is_lantern_ref() {
+        need
     } else {
-        &[]
-    };
-    match mode {
-        Residual::LanternDynamicTree => {
-            dense[x] = 0.0;
-            for &n in zap {
-                dense[n as usize] = 0.0;
-            }
-        }
-        Residual::LanternLuminaStatic | Residual::LanternLlamaGenStatic => {
-            // (p − q)₊ first: the official code zeroes q only at siblings tried before x, so for
-            // one drafted token per position q' = q.
-            match q {
-                QSide::Row(qd) => {
-                    let mut qbuf = [0.0f64; BLOCK];
-                    for start in (0..v).step_by(BLOCK) {
-                        let n = BLOCK.min(v - start);
-                        qd.fill(start, &mut qbuf[..n], &mut tmp[..n], isa);
-                        for (j, (d, &qv)) in dense[start..start + n]
-                            .iter_mut()
-                            .zip(&qbuf[..n])
-                            .enumerate()
-                        {
-                            Bad::check(start + j, qv)?;
-                            let r = *d - qv;
-                            *d = if r > 0.0 { r } else { 0.0 };
-                        }
-                    }
-                }
-                QSide::Point { x: a, qx } => {
-                    let r = dense[a] - qx;
-                    dense[a] = if r > 0.0 { r } else { 0.0 };
-                }
-            }
-            // Lumina zeroes p at the neighbours ((0 − q)₊ = 0); LlamaGen zeroes q there
-            // ((p − 0)₊ = p).
-            for &n in zap {
-                let n = n as usize;
-                dense[n] = if mode == Residual::LanternLuminaStatic {
-                    0.0
-                } else {
-                    p.prob(n, isa)?
-                };
-            }
-        }
-        _ => {}
+        blocks_for(vocab)
     }
-    if !dense.iter().any(|x| *x > 0.0) {
-        dense.fill(1.0);
-    }
-    Ok(())
 }
 
-/// The `k + 1` neighbours LANTERN's reference residuals zero must be token ids.
-pub(crate) fn check_zap(nbrs: &[u32], k: usize, v: usize) -> core::result::Result<(), Error> {
-    if nbrs[..(k + 1).min(nbrs.len())]
-        .iter()
-        .any(|&n| n as usize >= v)
-    {
-        return Err(Error::InvalidParameter {
-            name: "neighbors",
-            reason: "token ids below the vocabulary size",
+/// Verifies a batch into caller buffers (core tier; argument order: outputs, inputs, config,
+/// scratch, `par`).
+///
+/// `scratch` holds at least [`verify_scratch_len`]`(V)` values. With `par` asking for threads
+/// (and `std`), the requests are split into contiguous groups verified in parallel, each with
+/// its own share of `scratch`: up to `scratch.len() / verify_scratch_len(V)` groups (with the
+/// default residuals, up to `scratch.len() / ⌈V/1024⌉`), so a minimal `scratch` runs on the
+/// calling thread. Without `std`, or for [`Par::Seq`], everything runs on the calling thread.
+/// The output is bit-identical for every `par` and every scratch length. It never allocates on
+/// the calling thread's path; a parallel run allocates only its job list (a few words per group).
+///
+/// # Errors
+/// Batch-level problems only ([`Error::ShapeMismatch`] for inconsistent lengths or a short
+/// `scratch` (`what: "spec::verify: scratch"`), [`Error::InvalidParameter`] for bad offsets or
+/// rule parameters, [`Error::Empty`] for `V = 0`); per-request problems go to `out.errors`.
+///
+/// ```
+/// use mlkern::Par;
+/// use mlkern::spec::{verify_into, verify_scratch_len, Batch, Draft, Input, Philox, VerifyConfig, VerifyOutput};
+/// // One request, V = 4, two drafted tokens; p = q, so every draft is accepted.
+/// let p = [0.1f32, 0.2, 0.3, 0.4];
+/// let target: Vec<f32> = p.repeat(3);  // k + 1 = 3 rows
+/// let draft: Vec<f32> = p.repeat(2);   // k = 2 rows
+/// let batch = Batch { vocab: 4, draft_tokens: &[3, 1], cu_num_drafts: &[0, 2], seeds: &[7], positions: None };
+/// let (mut tokens, mut n, mut errors) = ([0i32; 3], [0u32; 1], [None; 1]);
+/// let mut scratch = vec![0.0; verify_scratch_len(4)?];
+/// verify_into(VerifyOutput { tokens: &mut tokens, num_emitted: &mut n, errors: &mut errors, diag: None },
+///             &batch, Input::Probs(&target), Draft::Full(Input::Probs(&draft)), &VerifyConfig::default(),
+///             &Philox, &mut scratch, Par::Seq)?;
+/// assert_eq!((n[0], &tokens[..2]), (3, &[3, 1][..]));
+/// assert!(errors[0].is_none() && (0..4).contains(&tokens[2]));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[allow(clippy::too_many_arguments)]
+pub fn verify_into<T: Real, U: Uniforms + ?Sized>(
+    out: VerifyOutput<'_>,
+    batch: &Batch<'_>,
+    target: Input<'_, T>,
+    draft: Draft<'_, T>,
+    cfg: &VerifyConfig<'_>,
+    rng: &U,
+    scratch: &mut [f64],
+    par: Par,
+) -> Result<()> {
+    let width = check_batch(batch, &target, &draft, cfg, &out)?;
+    let need = verify_scratch_len(batch.vocab)?;
+    if scratch.len() < need {
+        return Err(Error::ShapeMismatch {
+            what: "spec::verify: scratch",
+            expected: Shape::d1(need),
+            found: Shape::d1(scratch.len()),
         });
     }
+    let ctx = Ctx {
+        batch,
+        target: &target,
+        draft: &draft,
+        cfg,
+        rng,
+    };
+    let VerifyOutput {
+        tokens,
+        num_emitted,
+        errors,
+        diag,
+    } = out;
+    #[cfg(feature = "alloc")]
+    {
+        // Rejections cost an O(V) pass over two rows, full acceptance one over one row, so
+        // requests differ in cost: with rayon, four groups per thread let idle workers steal
+        // the slack.
+        let share = job_share(batch.vocab, cfg, need);
+        let groups = crate::jobs::job_count(num_emitted.len(), par).min(scratch.len() / share);
+        if groups > 1 {
+            run_groups(
+                &ctx,
+                width,
+                Outputs {
+                    tokens,
+                    num_emitted,
+                    errors,
+                    diag,
+                },
+                scratch,
+                share,
+                groups,
+            );
+            return Ok(());
+        }
+    }
+    #[cfg(not(feature = "alloc"))]
+    let _ = (par, job_share);
+    run_requests(&ctx, 0, width, tokens, num_emitted, errors, diag, scratch);
     Ok(())
 }
 
-fn bad_error(b: Bad, row: usize, v: usize, which: &'static str) -> Error {
-    match b {
-        Bad::NonFinite(i) => Error::NonFinite {
-            what: if which == "draft" {
-                "spec::verify: draft rows"
-            } else {
-                "spec::verify: target or draft rows"
-            },
-            index: row * v + i,
-        },
-        Bad::Negative(_) => Error::InvalidParameter {
-            name: "probabilities",
-            reason: "non-negative",
-        },
-        Bad::NoMass => Error::InvalidParameter {
-            name: "rows",
-            reason: "positive total mass (at least one finite logit)",
-        },
+/// Verifies the consecutive requests `first..first + n.len()` into their output rows (`width`
+/// tokens, `width − 1` diagnostics each); a failed request gets `−1` tokens and its error.
+#[allow(clippy::too_many_arguments)]
+fn run_requests<T: Real, U: Uniforms + ?Sized>(
+    ctx: &Ctx<'_, '_, T, U>,
+    first: usize,
+    width: usize,
+    tokens: &mut [i32],
+    n: &mut [u32],
+    errors: &mut [Option<Error>],
+    mut diag: Option<&mut [Diag]>,
+    scratch: &mut [f64],
+) {
+    let dw = width - 1;
+    for j in 0..n.len() {
+        let row = &mut tokens[j * width..(j + 1) * width];
+        let d = diag.as_deref_mut().map(|d| &mut d[j * dw..(j + 1) * dw]);
+        match ctx.request(first + j, row, d, scratch) {
+            Ok(k) => {
+                n[j] = k;
+                errors[j] = None;
+            }
+            Err(e) => {
+                row.fill(-1);
+                n[j] = 0;
+                errors[j] = Some(e);
+            }
+        }
     }
 }
 
-fn absorb_error(e: AbsorbError, row: usize, v: usize) -> Error {
-    match e {
-        AbsorbError::Row(b) => bad_error(b, row, v, "target"),
-        other => other.into_error::<f32>(&[]),
+/// The output buffers of a verify call, split into groups by [`run_groups`].
+#[cfg(feature = "alloc")]
+struct Outputs<'o> {
+    tokens: &'o mut [i32],
+    num_emitted: &'o mut [u32],
+    errors: &'o mut [Option<Error>],
+    diag: Option<&'o mut [Diag]>,
+}
+
+/// Splits the requests into `groups` contiguous groups (each with `share` values of `scratch`)
+/// and verifies them with [`crate::jobs::run_jobs`].
+#[cfg(feature = "alloc")]
+fn run_groups<T: Real, U: Uniforms + ?Sized>(
+    ctx: &Ctx<'_, '_, T, U>,
+    width: usize,
+    out: Outputs<'_>,
+    scratch: &mut [f64],
+    share: usize,
+    groups: usize,
+) {
+    let b = out.num_emitted.len();
+    let per = b.div_ceil(groups).max(1);
+    let dw = width - 1;
+    let mut diag_chunks: Vec<Option<&mut [Diag]>> = match out.diag {
+        Some(d) if dw > 0 => d.chunks_mut(per * dw).map(Some).collect(),
+        _ => Vec::new(),
+    };
+    diag_chunks.resize_with(b.div_ceil(per), || None);
+    let jobs: Vec<_> = out
+        .tokens
+        .chunks_mut(per * width)
+        .zip(out.num_emitted.chunks_mut(per))
+        .zip(out.errors.chunks_mut(per))
+        .zip(diag_chunks)
+        .zip(scratch.chunks_mut(share))
+        .enumerate()
+        .collect();
+    crate::jobs::run_jobs(jobs, |(c, ((((tok, n), err), dg), s))| {
+        run_requests(ctx, c * per, width, tok, n, err, dg, s);
+    });
+}
+
+/// The owned result of [`verify`]: vLLM's `[B, k_max + 1]` token layout (`−1` after the emitted
+/// tokens), the count and error of every request, and per-position diagnostics.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Verified {
+    tokens: Vec<i32>,
+    width: usize,
+    num_emitted: Vec<u32>,
+    errors: Vec<Option<Error>>,
+    diag: Vec<Diag>,
+}
+
+#[cfg(feature = "alloc")]
+impl Verified {
+    /// The number of requests `B`.
+    pub fn len(&self) -> usize {
+        self.num_emitted.len()
     }
+
+    /// Whether the batch had no request.
+    pub fn is_empty(&self) -> bool {
+        self.num_emitted.is_empty()
+    }
+
+    /// The row width `W = k_max + 1` of [`token_rows`](Self::token_rows).
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    /// The tokens request `r` emitted (empty for a request with an error).
+    ///
+    /// # Panics
+    /// If `r ≥ B`.
+    pub fn tokens(&self, r: usize) -> &[i32] {
+        &self.tokens[r * self.width..][..self.num_emitted[r] as usize]
+    }
+
+    /// All tokens, row-major `[B, W]`, `−1` after the emitted ones (vLLM's layout).
+    pub fn token_rows(&self) -> &[i32] {
+        &self.tokens
+    }
+
+    /// `[B]` tokens emitted per request (0 for a request with an error).
+    pub fn num_emitted(&self) -> &[u32] {
+        &self.num_emitted
+    }
+
+    /// `[B]` `None`, or what was wrong with the request.
+    pub fn errors(&self) -> &[Option<Error>] {
+        &self.errors
+    }
+
+    /// Request `r`'s diagnostics, one per draft position (`W − 1` entries; positions not
+    /// reached are zero).
+    ///
+    /// # Panics
+    /// If `r ≥ B`.
+    pub fn diag(&self, r: usize) -> &[Diag] {
+        let dw = self.width - 1;
+        &self.diag[r * dw..][..dw]
+    }
+}
+
+/// `len` copies of `value`, or [`Error::InvalidParameter`] naming `name` when they cannot be
+/// allocated (for the element types `crate::base::zeros` does not cover).
+#[cfg(feature = "alloc")]
+fn filled<T: Clone>(len: usize, value: T, name: &'static str) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| Error::InvalidParameter {
+            name,
+            reason: "the buffer for this size cannot be allocated",
+        })?;
+    v.resize(len, value);
+    Ok(v)
+}
+
+/// Verifies a batch and returns the owned [`Verified`] (alloc tier; [`verify_into`] with
+/// buffers and scratch allocated fallibly, enough scratch for every group `par` allows).
+///
+/// # Errors
+/// As [`verify_into`]; [`Error::InvalidParameter`] when the outputs cannot be allocated.
+///
+/// ```
+/// use mlkern::Par;
+/// use mlkern::spec::{verify, Batch, Draft, Input, Philox, VerifyConfig};
+/// let p = [0.1f32, 0.2, 0.3, 0.4];
+/// let (target, draft) = (p.repeat(3), p.repeat(2)); // k = 2 drafts: k + 1 target rows
+/// let batch = Batch { vocab: 4, draft_tokens: &[3, 1], cu_num_drafts: &[0, 2], seeds: &[7], positions: None };
+/// let out = verify(&batch, Input::Probs(&target), Draft::Full(Input::Probs(&draft)),
+///                  &VerifyConfig::default(), &Philox, Par::Seq)?;
+/// assert_eq!(out.tokens(0)[..2], [3, 1]); // p = q: every draft accepted, then a bonus token
+/// assert_eq!((out.num_emitted(), out.errors()), (&[3][..], &[None][..]));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[cfg(feature = "alloc")]
+pub fn verify<T: Real, U: Uniforms + ?Sized>(
+    batch: &Batch<'_>,
+    target: Input<'_, T>,
+    draft: Draft<'_, T>,
+    cfg: &VerifyConfig<'_>,
+    rng: &U,
+    par: Par,
+) -> Result<Verified> {
+    let k_max = super::batch::check_inputs(batch, &target, &draft, cfg)?;
+    let b = batch.cu_num_drafts.len() - 1;
+    let width = k_max + 1;
+    let too_big = Error::InvalidParameter {
+        name: "batch",
+        reason: "the output size overflows usize",
+    };
+    let mut tokens = filled(b.checked_mul(width).ok_or(too_big)?, -1i32, "batch")?;
+    let mut num_emitted = crate::base::zeros::<u32>(b, "batch")?;
+    let mut errors = filled(b, None, "batch")?;
+    let mut diag = filled(
+        b.checked_mul(k_max).ok_or(too_big)?,
+        Diag::default(),
+        "batch",
+    )?;
+    let need = verify_scratch_len(batch.vocab)?;
+    let groups = crate::jobs::job_count(b, par);
+    let len = job_share(batch.vocab, cfg, need)
+        .checked_mul(groups)
+        .ok_or(too_big)?
+        .max(need);
+    let mut scratch = crate::base::zeros::<f64>(len, "scratch")?;
+    verify_into(
+        VerifyOutput {
+            tokens: &mut tokens,
+            num_emitted: &mut num_emitted,
+            errors: &mut errors,
+            diag: Some(&mut diag),
+        },
+        batch,
+        target,
+        draft,
+        cfg,
+        rng,
+        &mut scratch,
+        par,
+    )?;
+    Ok(Verified {
+        tokens,
+        width,
+        num_emitted,
+        errors,
+        diag,
+    })
 }

@@ -65,14 +65,15 @@ pub extern "C" fn mlkern_nostd_verify(
         errors: &mut e,
         diag: None,
     };
-    match mlkern::spec::verify(
+    match mlkern::spec::verify_into(
+        out,
         &batch,
         Input::Probs(p),
         Draft::Full(Input::Probs(q)),
         &VerifyConfig::default(),
         &Philox,
-        out,
         s,
+        mlkern::Par::Seq,
     ) {
         Ok(()) if e[0].is_none() => n[0] as i32,
         _ => -1,

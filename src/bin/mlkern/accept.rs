@@ -8,8 +8,7 @@ use mlkern::Real;
 use mlkern::io::npy::{NpyArray, NpyData};
 use mlkern::spec::{
     Batch, Draft, Input, NeighborTable, Philox, Purpose, Residual, Rule, UniformKey, Uniforms,
-    VerifyConfig, VerifyOutput, acceptance_probability, cool_sd_schedule, step_law, tv_distance,
-    verify_par,
+    VerifyConfig, acceptance_probability, cool_sd_schedule, step_law, tv_distance, verify,
 };
 use serde_json::{Value, json};
 
@@ -244,10 +243,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
         ResidualArg::LanternLuminaStatic => Residual::LanternLuminaStatic,
         ResidualArg::LanternLlamagenStatic => Residual::LanternLlamaGenStatic,
     };
-    let cfg = VerifyConfig {
-        residual,
-        ..VerifyConfig::new(rule)
-    };
+    let cfg = VerifyConfig::new(rule).with_residual(residual);
     let both_f32 = matches!(p.data, NpyData::F32(_))
         && q.as_ref().is_none_or(|q| matches!(q.data, NpyData::F32(_)));
     let to_probs = |a: NpyArray| -> Result<Probs, CliError> {
@@ -302,14 +298,6 @@ struct Job<'j> {
 }
 
 impl Job<'_> {
-    fn threads(&self) -> usize {
-        self.common.threads.map(|t| t as usize).unwrap_or_else(|| {
-            std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1)
-        })
-    }
-
     fn seeds(&self) -> Vec<u64> {
         (0..self.b as u64)
             .map(|r| self.seed.wrapping_add(r))
@@ -327,15 +315,13 @@ impl Job<'_> {
             Some(q) if !args.one_hot => Draft::Full(Input::Probs(q)),
             _ => Draft::OneHot,
         };
-        let threads = self.threads();
-        let mut toks = vec![-1i32; b * (k + 1)];
-        let mut n = vec![0u32; b];
-        let mut errs = vec![None; b];
+        let par = self.common.par();
         if let Some(trials) = args.trials {
             let q = q.unwrap_or(&[]);
             let mut counts = vec![vec![0u64; self.v]; b];
             let mut emitted = vec![0u64; b];
             let mut drafted = vec![0u32; b * k];
+            let mut errs = vec![None; b];
             let (_, timing) = Timing::measure(1, || -> Result<(), CliError> {
                 for t in 0..trials {
                     self.draw_drafts(q, t, &seeds, &mut drafted);
@@ -346,30 +332,15 @@ impl Job<'_> {
                         seeds: &seeds,
                         positions: None,
                     };
-                    let cfg = VerifyConfig {
-                        trial: t,
-                        ..*self.cfg
-                    };
-                    verify_par(
-                        &batch,
-                        Input::Probs(p),
-                        draft,
-                        &cfg,
-                        &Philox,
-                        VerifyOutput {
-                            tokens: &mut toks,
-                            num_emitted: &mut n,
-                            errors: &mut errs,
-                            diag: None,
-                        },
-                        threads,
-                    )?;
+                    let cfg = self.cfg.with_trial(t);
+                    let out = verify(&batch, Input::Probs(p), draft, &cfg, &Philox, par)?;
                     for r in 0..b {
-                        if errs[r].is_none() {
-                            counts[r][toks[r * (k + 1)] as usize] += 1;
-                            emitted[r] += u64::from(n[r]);
+                        if out.errors()[r].is_none() {
+                            counts[r][out.tokens(r)[0] as usize] += 1;
+                            emitted[r] += u64::from(out.num_emitted()[r]);
                         }
                     }
+                    errs.copy_from_slice(out.errors());
                 }
                 Ok(())
             })?;
@@ -388,28 +359,19 @@ impl Job<'_> {
             seeds: &seeds,
             positions: None,
         };
-        let (_, timing) = Timing::measure(self.common.repeat, || {
-            verify_par(
-                &batch,
-                Input::Probs(p),
-                draft,
-                self.cfg,
-                &Philox,
-                VerifyOutput {
-                    tokens: &mut toks,
-                    num_emitted: &mut n,
-                    errors: &mut errs,
-                    diag: None,
-                },
-                threads,
-            )
+        let (out, timing) = Timing::measure(self.common.repeat, || {
+            verify(&batch, Input::Probs(p), draft, self.cfg, &Philox, par)
         })?;
-        let rows: Vec<Vec<i32>> = toks.chunks(k + 1).map(<[i32]>::to_vec).collect();
+        let rows: Vec<Vec<i32>> = out
+            .token_rows()
+            .chunks(out.width())
+            .map(<[i32]>::to_vec)
+            .collect();
         Ok(json!({
             "tokens": rows,
-            "num_emitted": n,
-            "errors": errs.iter().map(|e| e.map(|e| e.to_string())).collect::<Vec<_>>(),
-            "threads": threads,
+            "num_emitted": out.num_emitted(),
+            "errors": out.errors().iter().map(|e| e.map(|e| e.to_string())).collect::<Vec<_>>(),
+            "threads": par.thread_count(),
             "timing": timing.to_json(),
         }))
     }

@@ -1,9 +1,11 @@
 //! `mlkern demo` rows for speculative-decoding verification, each checked against a closed form
 //! or an independent f64 computation.
 
+use mlkern::Par;
 use mlkern::spec::{
     Batch, Diag, Draft, Input, NeighborTable, Philox, Purpose, Residual, Rule, UniformKey,
-    Uniforms, VerifyConfig, VerifyOutput, cool_omega_for_budget, step_law, tv_distance, verify_par,
+    Uniforms, VerifyConfig, VerifyOutput, cool_omega_for_budget, step_law, tv_distance, verify,
+    verify_into, verify_scratch_len,
 };
 
 use super::row::{Row, Step, data};
@@ -27,10 +29,10 @@ impl Uniforms for Grid {
 const P: [f64; 4] = [0.1, 0.2, 0.3, 0.4];
 const Q: [f64; 4] = [0.4, 0.3, 0.2, 0.1];
 
-/// Batch verify at Llama-3's vocabulary: 8 requests, k = 4, f32 probabilities, all threads.
+/// Batch verify at Llama-3's vocabulary: 8 requests, k = 4, f32 probabilities, `--threads`.
 /// Check: the output contract (accepted prefix = drafts, one replacement or bonus, −1 after).
 fn batch_row() -> Step {
-    Box::new(|repeat, _| {
+    Box::new(|repeat, par| {
         let (b, k, v) = (8usize, 4usize, 128_256usize);
         let soft = |seed: u64, rows: usize| -> Vec<f32> {
             let l = data(rows * v, seed);
@@ -54,30 +56,21 @@ fn batch_row() -> Step {
             seeds: &seeds,
             positions: None,
         };
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut toks = vec![0i32; b * (k + 1)];
-        let mut n = vec![0u32; b];
-        let mut errs = vec![None; b];
-        let ((), timing) = Timing::measure(repeat, || {
-            verify_par(
+        let (out, timing) = Timing::measure(repeat, || {
+            verify(
                 &batch,
                 Input::Probs(&p),
                 Draft::Full(Input::Probs(&q)),
                 &VerifyConfig::default(),
                 &Philox,
-                VerifyOutput {
-                    tokens: &mut toks,
-                    num_emitted: &mut n,
-                    errors: &mut errs,
-                    diag: None,
-                },
-                threads,
+                par,
             )
         })?;
+        let (toks, n) = (out.token_rows(), out.num_emitted());
         let ok = (0..b).all(|r| {
             let m = n[r] as usize;
             let row = &toks[r * (k + 1)..(r + 1) * (k + 1)];
-            errs[r].is_none()
+            out.errors()[r].is_none()
                 && (1..=k + 1).contains(&m)
                 && row[..m - 1]
                     .iter()
@@ -118,7 +111,7 @@ fn grid_row(lantern: bool) -> Step {
         let grid = 200usize;
         let (law, timing) = Timing::measure(repeat, || -> Result<Vec<f64>, mlkern::Error> {
             let mut law = vec![0.0; 4];
-            let mut scratch = vec![0.0; mlkern::spec::verify_scratch_len(4)];
+            let mut scratch = vec![0.0; verify_scratch_len(4)?];
             for x in 0..4u32 {
                 for i in 0..grid {
                     for j in 0..grid {
@@ -129,7 +122,13 @@ fn grid_row(lantern: bool) -> Step {
                         let mut t = [0i32; 2];
                         let (mut n, mut e) = ([0u32], [None]);
                         let mut d = [Diag::default()];
-                        mlkern::spec::verify(
+                        verify_into(
+                            VerifyOutput {
+                                tokens: &mut t,
+                                num_emitted: &mut n,
+                                errors: &mut e,
+                                diag: Some(&mut d),
+                            },
                             &Batch {
                                 vocab: 4,
                                 draft_tokens: &[x],
@@ -141,13 +140,8 @@ fn grid_row(lantern: bool) -> Step {
                             Draft::Full(Input::Probs(&Q)),
                             &cfg,
                             &u,
-                            VerifyOutput {
-                                tokens: &mut t,
-                                num_emitted: &mut n,
-                                errors: &mut e,
-                                diag: Some(&mut d),
-                            },
                             &mut scratch,
+                            Par::Seq,
                         )?;
                         law[t[0] as usize] += Q[x as usize] / (grid * grid) as f64;
                     }

@@ -62,11 +62,21 @@ pub struct TreeVerify<'a, T> {
 
 /// `f64` scratch for [`verify_tree`]: two rows and the block sums.
 ///
+/// # Errors
+/// [`Error::InvalidParameter`] when the size overflows `usize`.
+///
 /// ```
-/// assert_eq!(mlkern::spec::verify_tree_scratch_len(2048), 2 * 2048 + 2);
+/// assert_eq!(mlkern::spec::verify_tree_scratch_len(2048)?, 2 * 2048 + 2);
+/// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn verify_tree_scratch_len(vocab: usize) -> usize {
-    vocab.saturating_mul(2).saturating_add(blocks_for(vocab))
+pub fn verify_tree_scratch_len(vocab: usize) -> Result<usize> {
+    vocab
+        .checked_mul(2)
+        .and_then(|n| n.checked_add(blocks_for(vocab)))
+        .ok_or(Error::InvalidParameter {
+            name: "vocab",
+            reason: "the verify_tree scratch size overflows usize",
+        })
 }
 
 /// Verifies a token tree. Writes the emitted tokens to `out_tokens` and the tree node of each
@@ -91,17 +101,17 @@ pub fn verify_tree_scratch_len(vocab: usize) -> usize {
 /// let tree = TreeVerify { vocab: 3, tokens: &[2, 0], parents: &[0, 0], target: Input::Probs(&target),
 ///                         draft: None, scheme: TreeScheme::OneHot, seed: 1, position: 0 };
 /// let (mut toks, mut nodes) = ([0i32; 2], [0u32; 2]);
-/// let mut scratch = vec![0.0; verify_tree_scratch_len(3)];
-/// let n = verify_tree(&tree, &Philox, &mut toks, &mut nodes, &mut scratch)?;
+/// let mut scratch = vec![0.0; verify_tree_scratch_len(3)?];
+/// let n = verify_tree(&mut toks, &mut nodes, &tree, &Philox, &mut scratch)?;
 /// assert_eq!(n, 2); // a sibling is always accepted (p puts all its mass on them), then a bonus
 /// assert!(toks[0] == 2 || toks[0] == 0);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn verify_tree<T: Real, U: Uniforms + ?Sized>(
-    tree: &TreeVerify<'_, T>,
-    rng: &U,
     out_tokens: &mut [i32],
     out_nodes: &mut [u32],
+    tree: &TreeVerify<'_, T>,
+    rng: &U,
     scratch: &mut [f64],
 ) -> Result<usize> {
     let v = tree.vocab;
@@ -319,10 +329,11 @@ fn check_tree<T: Real>(
             found: Shape::d1(out_tokens.len().min(out_nodes.len())),
         });
     }
-    if scratch.len() < verify_tree_scratch_len(v) {
+    let need = verify_tree_scratch_len(v)?;
+    if scratch.len() < need {
         return Err(Error::ShapeMismatch {
             what: "spec::verify_tree: scratch",
-            expected: Shape::d1(verify_tree_scratch_len(v)),
+            expected: Shape::d1(need),
             found: Shape::d1(scratch.len()),
         });
     }
