@@ -48,11 +48,7 @@ fn fft_group<T: Real>(c: &mut Criterion) {
 fn stft(c: &mut Criterion) {
     let (b, l) = (64usize, 16_000usize);
     let x = data::<f32>(b * l, 11);
-    let plan = Stft::<f32>::new(&StftConfig {
-        hop: Some(128),
-        ..StftConfig::new(512)
-    })
-    .unwrap();
+    let plan = Stft::<f32>::new(&StftConfig::new(512).with_hop(128)).unwrap();
     let frames = plan.frames(l).unwrap();
     let mut out = vec![Complex::new(0.0f32, 0.0); b * plan.bins() * frames];
     let mut g = c.benchmark_group("stft_64x16000");

@@ -56,27 +56,21 @@ fuzz_target!(|data: &[u8]| {
     let alpha = f64::from(b.f32());
     let flags = b.u8();
     let custom: Vec<f64> = (0..l).map(|_| f64::from(b.f32())).collect();
-    let cfg = TiaraConfig {
-        window: if flags & 1 == 0 {
+    let cfg = TiaraConfig::new(alpha, l, band).with_window(if flags & 1 == 0 {
             TiaraWindow::Kind {
                 kind: WindowKind::Blackman,
                 periodic: flags & 2 != 0,
             }
         } else {
             TiaraWindow::Custom(&custom)
-        },
-        adaptive: flags & 4 == 0,
-        far: (flags & 8 != 0).then(|| FarBias {
+        }).with_adaptive(flags & 4 == 0).with_far((flags & 8 != 0).then(|| FarBias {
             distance: usize::from(b.u8() % 6),
             beta: f64::from(b.f32()),
-        }),
-        input: if flags & 16 == 0 {
+        })).with_input(if flags & 16 == 0 {
             TiaraInput::Probs
         } else {
             TiaraInput::Logits
-        },
-        ..TiaraConfig::new(alpha, l, band)
-    };
+        });
     let x: Vec<f32> = (0..mats * n * n + usize::from(flags >> 7))
         .map(|_| b.f32())
         .collect();
