@@ -248,14 +248,11 @@ impl<T: Real> Stft<T> {
             .zip(out.chunks_mut(chunk * span.len))
             .zip(rest.chunks_mut(worker))
             .collect();
-        run_jobs(
-            work,
-            |((ss, os), scratch): ((&[Complex<T>], &mut [T]), &mut [Complex<T>])| {
-                for (s, o) in ss.chunks_exact(per).zip(os.chunks_exact_mut(span.len)) {
-                    self.inverse_signal(s, &span, env, o, scratch);
-                }
-            },
-        );
+        run_jobs(work, |((ss, os), scratch)| {
+            for (s, o) in ss.chunks_exact(per).zip(os.chunks_exact_mut(span.len)) {
+                self.inverse_signal(s, &span, env, o, scratch);
+            }
+        });
         Ok(())
     }
 

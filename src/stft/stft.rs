@@ -487,15 +487,12 @@ impl<T: Real> Stft<T> {
             .zip(scratch.chunks_mut(worker))
             .enumerate()
             .collect();
-        run_jobs(
-            work,
-            |(c, (os, scratch)): (usize, (&mut [Complex<T>], &mut [Complex<T>]))| {
-                for (k, o) in os.chunks_exact_mut(per).enumerate() {
-                    let b = c * chunk + k;
-                    self.signal(&x[b * len..(b + 1) * len], frames, o, scratch);
-                }
-            },
-        );
+        run_jobs(work, |(c, (os, scratch))| {
+            for (k, o) in os.chunks_exact_mut(per).enumerate() {
+                let b = c * chunk + k;
+                self.signal(&x[b * len..(b + 1) * len], frames, o, scratch);
+            }
+        });
         Ok(())
     }
 

@@ -352,14 +352,11 @@ fn run_split<T: Real>(
                 .zip(results.iter_mut())
                 .enumerate()
                 .collect();
-            crate::jobs::run_jobs(
-                work,
-                |(c, (dst, res)): (usize, (&mut [T], &mut Result<()>))| {
-                    let base = c * chunk;
-                    let src = input.map(|s| &s[base..base + dst.len()]);
-                    *res = k.run(src, dst, base);
-                },
-            );
+            crate::jobs::run_jobs(work, |(c, (dst, res))| {
+                let base = c * chunk;
+                let src = input.map(|s| &s[base..base + dst.len()]);
+                *res = k.run(src, dst, base);
+            });
             return results.into_iter().collect();
         }
     }
