@@ -14,10 +14,11 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mlkern::Real;
 use mlkern::stft::{
-    Band, Complex, Direction, Fft, FftBackend, Stft, StftConfig, TiaraConfig, tiara_par,
+    Band, Complex, Direction, Fft, FftBackend, Stft, StftConfig, TiaraConfig, tiara_into,
+    tiara_scratch_len,
 };
+use mlkern::{Par, Real};
 
 mod common;
 use common::data;
@@ -32,7 +33,7 @@ fn fft_group<T: Real>(c: &mut Criterion) {
             ("builtin", FftBackend::Builtin),
         ] {
             let plan = Fft::<T>::with_backend(n, Direction::Forward, be).unwrap();
-            let mut scratch = plan.make_scratch();
+            let mut scratch = plan.make_scratch().unwrap();
             let mut buf = x.clone();
             g.bench_function(format!("{name}/{}/{n}", T::NAME), |b| {
                 b.iter(|| {
@@ -48,28 +49,40 @@ fn fft_group<T: Real>(c: &mut Criterion) {
 fn stft(c: &mut Criterion) {
     let (b, l) = (64usize, 16_000usize);
     let x = data::<f32>(b * l, 11);
-    let plan = Stft::<f32>::new(&StftConfig {
-        hop: Some(128),
-        ..StftConfig::new(512)
-    })
-    .unwrap();
+    let plan = Stft::<f32>::new(&StftConfig::new(512).with_hop(128)).unwrap();
     let frames = plan.frames(l).unwrap();
     let mut out = vec![Complex::new(0.0f32, 0.0); b * plan.bins() * frames];
     let mut g = c.benchmark_group("stft_64x16000");
     g.sample_size(20);
     for threads in [1usize, 2] {
+        let par = Par::threads(threads);
+        let mut scratch = plan.make_scratch(par).unwrap();
         g.bench_function(format!("{threads}_threads"), |bch| {
-            bch.iter(|| plan.stft_par(black_box(&x), b, &mut out, threads).unwrap())
+            bch.iter(|| {
+                plan.stft_into(&mut out, black_box(&x), b, &mut scratch, par)
+                    .unwrap()
+            })
         });
     }
     g.finish();
     let mut back = vec![0.0f32; b * l];
     let mut g = c.benchmark_group("istft_64x16000");
     g.sample_size(20);
+    let par = Par::threads(2);
+    let mut scratch =
+        vec![Complex::new(0.0f32, 0.0); plan.istft_scratch_len(frames, Some(l), par).unwrap()];
     g.bench_function("2_threads", |bch| {
         bch.iter(|| {
-            plan.istft_par(black_box(&out), b, frames, Some(l), &mut back, 2)
-                .unwrap()
+            plan.istft_into(
+                &mut back,
+                black_box(&out),
+                b,
+                frames,
+                Some(l),
+                &mut scratch,
+                par,
+            )
+            .unwrap()
         })
     });
     g.finish();
@@ -86,9 +99,11 @@ fn tiara(c: &mut Criterion) {
     let mut out = vec![0.0f32; p.len()];
     let mut g = c.benchmark_group("tiara_16384x16");
     g.sample_size(30);
+    let mut scratch = vec![0.0f32; tiara_scratch_len(&cfg, n).unwrap()];
     for threads in [1usize, 2] {
+        let par = Par::threads(threads);
         g.bench_function(format!("{threads}_threads"), |b| {
-            b.iter(|| tiara_par(&cfg, black_box(&p), &mut out, n, threads).unwrap())
+            b.iter(|| tiara_into(&mut out, black_box(&p), n, &cfg, &mut scratch, par).unwrap())
         });
     }
     g.finish();

@@ -7,12 +7,12 @@
 //! f64 1e-12; round trips 1e-5 (f32) and 1e-12 (f64) relative to max|x|; TiARA row sums 1e-12
 //! (f64) / 1e-6 (f32); logits vs probabilities 1e-12 (f64).
 
-use mlkern::Error;
 use mlkern::stft::{
-    Band, Complex, Direction, FarBias, Fft, FftBackend, PadMode, RealFft, Stft, StftConfig,
-    TiaraConfig, TiaraInput, Window, WindowKind, motion_intensity, tiara, tiara_in_place,
-    tiara_scratch_len, window,
+    Band, Complex, Direction, FarBias, Fft, FftBackend, PadMode, RealFft, Spectrogram, Stft,
+    StftConfig, TiaraConfig, TiaraInput, Window, WindowKind, motion_intensity, tiara,
+    tiara_in_place, tiara_into, tiara_scratch_len, window,
 };
+use mlkern::{Error, Par};
 use rand::rngs::SmallRng;
 use rand::{RngExt, SeedableRng};
 
@@ -51,7 +51,8 @@ fn fft_matches_a_naive_dft_for_every_length_up_to_300() {
             for be in backends() {
                 let p64 = Fft::<f64>::with_backend(n, dir, be).unwrap();
                 let mut y = x.clone();
-                p64.process(&mut y, &mut p64.make_scratch()).unwrap();
+                p64.process(&mut y, &mut p64.make_scratch().unwrap())
+                    .unwrap();
                 let e64 = y
                     .iter()
                     .zip(&want)
@@ -66,7 +67,8 @@ fn fft_matches_a_naive_dft_for_every_length_up_to_300() {
                     .iter()
                     .map(|v| Complex::new(v.re as f32, v.im as f32))
                     .collect();
-                p32.process(&mut y32, &mut p32.make_scratch()).unwrap();
+                p32.process(&mut y32, &mut p32.make_scratch().unwrap())
+                    .unwrap();
                 let e32 = y32
                     .iter()
                     .zip(&want)
@@ -104,7 +106,7 @@ fn builtin_uses_bluestein_only_for_large_prime_factors() {
     let want = naive_dft(&x, -1.0);
     let p = Fft::<f64>::with_backend(n, Direction::Forward, FftBackend::Builtin).unwrap();
     let mut y = x.clone();
-    p.process(&mut y, &mut p.make_scratch()).unwrap();
+    p.process(&mut y, &mut p.make_scratch().unwrap()).unwrap();
     let e = y
         .iter()
         .zip(&want)
@@ -121,7 +123,7 @@ fn parseval_and_real_fft_round_trip() {
             let plan = RealFft::<f64>::with_backend(n, be).unwrap();
             let x: Vec<f64> = (0..n).map(|_| r.random::<f64>() - 0.5).collect();
             let mut bins = vec![Complex::new(0.0, 0.0); plan.bins()];
-            let mut s = plan.make_scratch();
+            let mut s = plan.make_scratch().unwrap();
             plan.forward(&x, &mut bins, &mut s).unwrap();
             // Parseval over the Hermitian half: Σx² = (1/n)(|X0|² + 2Σ|Xk|² + |X_{n/2}|²).
             let mut e = 0.0;
@@ -148,13 +150,14 @@ fn fft_rejects_bad_sizes() {
     ));
     let p = Fft::<f32>::new(8, Direction::Forward).unwrap();
     let mut buf = vec![Complex::new(0.0, 0.0); 12];
-    assert!(p.process(&mut buf, &mut p.make_scratch()).is_err());
+    assert!(p.process(&mut buf, &mut p.make_scratch().unwrap()).is_err());
     let mut ok = vec![Complex::new(1.0f32, 0.0); 16]; // two transforms back to back
-    p.process(&mut ok, &mut p.make_scratch()).unwrap();
+    p.process(&mut ok, &mut p.make_scratch().unwrap()).unwrap();
     assert_eq!(ok[0].re, 8.0);
     assert_eq!(ok[8].re, 8.0);
     let mut empty: Vec<Complex<f32>> = Vec::new();
-    p.process(&mut empty, &mut p.make_scratch()).unwrap();
+    p.process(&mut empty, &mut p.make_scratch().unwrap())
+        .unwrap();
 }
 
 fn round_trip_error(
@@ -177,27 +180,19 @@ fn round_trip_error(
     cfg.backend = be;
     let p = Stft::<f64>::new(&cfg).unwrap();
     let frames = p.frames(len).unwrap();
-    let spec = p.stft(&x, 2).unwrap();
-    let back = p.istft(&spec, 2, frames, Some(len)).unwrap();
+    let spec = p.stft(&x, 2, Par::Seq).unwrap();
+    assert_eq!(spec.shape(), (2, p.bins(), frames));
+    let back = p.istft(&spec, Par::Seq).unwrap();
     let e64 = back
         .iter()
         .zip(&x)
         .map(|(a, b)| (a - b).abs())
         .fold(0.0, f64::max);
-    let cfg32 = StftConfig::<f32> {
-        window: Window::Kind(kind),
-        ..StftConfig::new(n_fft)
-    };
-    let p32 = Stft::<f32>::new(&StftConfig {
-        hop: Some(hop),
-        center,
-        backend: be,
-        ..cfg32
-    })
-    .unwrap();
+    let cfg32 = StftConfig::new(n_fft).with_window(Window::Kind(kind));
+    let p32 = Stft::<f32>::new(&cfg32.with_hop(hop).with_center(center).with_backend(be)).unwrap();
     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-    let spec32 = p32.stft(&x32, 2).unwrap();
-    let back32 = p32.istft(&spec32, 2, frames, Some(len)).unwrap();
+    let spec32 = p32.stft(&x32, 2, Par::Seq).unwrap();
+    let back32 = p32.istft(&spec32, Par::Seq).unwrap();
     let e32 = back32
         .iter()
         .zip(&x32)
@@ -225,6 +220,20 @@ fn stft_istft_round_trip_where_nola_holds() {
     }
 }
 
+/// The caller-buffer inverse into new buffers (raw spectra of any length).
+fn istft_vec(
+    p: &Stft<f64>,
+    spec: &[Complex<f64>],
+    batch: usize,
+    frames: usize,
+    length: Option<usize>,
+) -> Result<Vec<f64>, Error> {
+    let mut out = vec![0.0; batch * p.istft_len(frames, length)];
+    let mut s = vec![Complex::new(0.0, 0.0); p.istft_scratch_len(frames, length, Par::Seq)?];
+    p.istft_into(&mut out, spec, batch, frames, length, &mut s, Par::Seq)
+        .map(|()| out)
+}
+
 #[test]
 fn istft_reports_nola_violations() {
     // A rectangular window of 4 inside n_fft 8 with hop 8 leaves gaps.
@@ -236,40 +245,48 @@ fn istft_reports_nola_violations() {
     cfg.center = false;
     let p = Stft::<f64>::new(&cfg).unwrap();
     let spec = vec![Complex::new(1.0, 0.0); 5 * 3];
-    let e = p.istft(&spec, 1, 3, None).unwrap_err();
+    let e = istft_vec(&p, &spec, 1, 3, None).unwrap_err();
     assert!(e.to_string().contains("NOLA"), "{e}");
     // An all-zero window.
     let z = [0.0f64; 8];
-    let p = Stft::<f64>::new(&StftConfig {
-        window: Window::Custom(&z),
-        ..StftConfig::new(8)
-    })
-    .unwrap();
+    let p = Stft::<f64>::new(&StftConfig::new(8).with_window(Window::Custom(&z))).unwrap();
     assert!(
-        p.istft(&spec, 1, 3, None)
+        istft_vec(&p, &spec, 1, 3, None)
             .unwrap_err()
             .to_string()
             .contains("NOLA")
     );
     // hop > win_length is rejected as torch does.
-    let p = Stft::<f64>::new(&StftConfig {
-        hop: Some(9),
-        ..StftConfig::new(8)
-    })
-    .unwrap();
-    assert!(p.istft(&spec, 1, 3, None).is_err());
+    let p = Stft::<f64>::new(&StftConfig::new(8).with_hop(9)).unwrap();
+    assert!(istft_vec(&p, &spec, 1, 3, None).is_err());
     // The spectrum's size must be B·F·T.
     let p = Stft::<f64>::new(&StftConfig::new(8)).unwrap();
     assert!(matches!(
-        p.istft(&spec[..14], 1, 3, None),
+        istft_vec(&p, &spec[..14], 1, 3, None),
         Err(Error::ShapeMismatch { .. })
     ));
-    assert!(p.istft(&spec, 1, 0, None).is_err());
+    assert!(istft_vec(&p, &spec, 1, 0, None).is_err());
     let mut bad = spec.clone();
     bad[4].im = f64::NAN;
     assert!(matches!(
-        p.istft(&bad, 1, 3, None),
+        istft_vec(&p, &bad, 1, 3, None),
         Err(Error::NonFinite { index: 4, .. })
+    ));
+    // A spectrogram with the wrong bin count.
+    let wrong = Spectrogram::new(vec![Complex::new(1.0, 0.0); 9 * 3], 1, 9, 3).unwrap();
+    assert!(matches!(
+        p.istft(&wrong, Par::Seq),
+        Err(Error::ShapeMismatch { .. })
+    ));
+    // A short scratch.
+    let mut out = vec![0.0; p.istft_len(3, None)];
+    let mut s = vec![Complex::new(0.0, 0.0); p.istft_scratch_len(3, None, Par::Seq).unwrap() - 1];
+    assert!(matches!(
+        p.istft_into(&mut out, &spec, 1, 3, None, &mut s, Par::Seq),
+        Err(Error::ShapeMismatch {
+            what: "istft: scratch",
+            ..
+        })
     ));
 }
 
@@ -282,12 +299,12 @@ fn stft_shapes_follow_torch() {
         (1, 1, 5, true, 5),
         (5, 5, 5, false, 1),
     ] {
-        let p = Stft::<f32>::new(&StftConfig {
-            hop: Some(hop),
-            center,
-            window: Window::Kind(WindowKind::Rect),
-            ..StftConfig::new(n_fft)
-        })
+        let p = Stft::<f32>::new(
+            &StftConfig::new(n_fft)
+                .with_hop(hop)
+                .with_center(center)
+                .with_window(Window::Kind(WindowKind::Rect)),
+        )
         .unwrap();
         assert_eq!(
             p.frames(len).unwrap(),
@@ -296,16 +313,15 @@ fn stft_shapes_follow_torch() {
         );
         assert_eq!(p.bins(), n_fft / 2 + 1);
     }
-    let two = Stft::<f32>::new(&StftConfig {
-        onesided: false,
-        ..StftConfig::new(12)
-    })
-    .unwrap();
+    let two = Stft::<f32>::new(&StftConfig::new(12).with_onesided(false)).unwrap();
     assert_eq!(two.bins(), 12);
     // Two-sided output is the Hermitian extension of the one-sided one.
     let x: Vec<f32> = (0..40).map(|j| ((j * j) % 7) as f32 - 3.0).collect();
     let one = Stft::<f32>::new(&StftConfig::new(12)).unwrap();
-    let (a, b) = (one.stft(&x, 1).unwrap(), two.stft(&x, 1).unwrap());
+    let (a, b) = (
+        one.stft(&x, 1, Par::Seq).unwrap().into_vec(),
+        two.stft(&x, 1, Par::Seq).unwrap().into_vec(),
+    );
     let t = one.frames(40).unwrap();
     for f in 0..12 {
         for k in 0..t {
@@ -324,54 +340,55 @@ fn stft_rejects_bad_input_with_clear_errors() {
     let msg = |r: Result<Stft<f32>, Error>| r.unwrap_err().to_string();
     assert!(msg(Stft::new(&StftConfig::new(0))).contains("n_fft"));
     assert!(msg(Stft::new(&StftConfig::new(3))).contains("hop"));
-    assert!(
-        msg(Stft::new(&StftConfig {
-            win_length: Some(9),
-            ..StftConfig::new(8)
-        }))
-        .contains("win_length")
-    );
+    assert!(msg(Stft::new(&StftConfig::new(8).with_win_length(9))).contains("win_length"));
     let w = [1.0f32; 3];
     assert!(
-        msg(Stft::new(&StftConfig {
-            window: Window::Custom(&w),
-            ..StftConfig::new(8)
-        }))
+        msg(Stft::new(
+            &StftConfig::new(8).with_window(Window::Custom(&w))
+        ))
         .contains("window")
     );
     let nan = [f32::NAN; 8];
     assert!(matches!(
-        Stft::new(&StftConfig {
-            window: Window::Custom(&nan),
-            ..StftConfig::new(8)
-        }),
+        Stft::new(&StftConfig::new(8).with_window(Window::Custom(&nan))),
         Err(Error::NonFinite { .. })
     ));
     let p = Stft::<f32>::new(&StftConfig::new(8)).unwrap();
     assert!(
-        p.stft(&[1.0; 4], 1)
+        p.stft(&[1.0; 4], 1, Par::Seq)
             .unwrap_err()
             .to_string()
             .contains("reflect")
     );
-    assert!(p.stft(&[1.0; 10], 3).is_err());
-    assert!(p.stft(&[1.0; 10], 0).is_err());
+    assert!(p.stft(&[1.0; 10], 3, Par::Seq).is_err());
+    assert!(p.stft(&[1.0; 10], 0, Par::Seq).is_err());
     let mut x = vec![0.5f32; 20];
     x[13] = f32::INFINITY;
     assert!(matches!(
-        p.stft(&x, 1),
+        p.stft(&x, 1, Par::Seq),
         Err(Error::NonFinite { index: 13, .. })
     ));
-    let q = Stft::<f32>::new(&StftConfig {
-        pad_mode: PadMode::Replicate,
-        ..StftConfig::new(8)
-    })
-    .unwrap();
-    assert!(q.stft(&[], 1).is_err());
+    let q = Stft::<f32>::new(&StftConfig::new(8).with_pad_mode(PadMode::Replicate)).unwrap();
+    assert!(q.stft(&[], 1, Par::Seq).is_err());
     let mut out = vec![Complex::new(0.0, 0.0); 3];
     assert!(matches!(
-        p.stft_into(&[1.0; 20], 1, &mut out, &mut p.make_scratch()),
+        p.stft_into(
+            &mut out,
+            &[1.0; 20],
+            1,
+            &mut p.make_scratch(Par::Seq).unwrap(),
+            Par::Seq
+        ),
         Err(Error::ShapeMismatch { .. })
+    ));
+    let mut out = vec![Complex::new(0.0, 0.0); p.bins() * p.frames(20).unwrap()];
+    let mut short = vec![Complex::new(0.0, 0.0); p.scratch_len(Par::Seq).unwrap() - 1];
+    assert!(matches!(
+        p.stft_into(&mut out, &[1.0; 20], 1, &mut short, Par::Seq),
+        Err(Error::ShapeMismatch {
+            what: "stft: scratch",
+            ..
+        })
     ));
 }
 
@@ -391,6 +408,7 @@ fn padding_modes_agree_with_explicit_padding() {
             PadMode::Reflect => x[if i < 0 { -i } else { 2 * (l - 1) - i } as usize],
             PadMode::Replicate => x[i.clamp(0, l - 1) as usize],
             PadMode::Circular => x[i.rem_euclid(l) as usize],
+            _ => unreachable!("a padding mode this test does not know"),
         }
     };
     for mode in [
@@ -399,24 +417,15 @@ fn padding_modes_agree_with_explicit_padding() {
         PadMode::Replicate,
         PadMode::Circular,
     ] {
-        let centred = Stft::<f64>::new(&StftConfig {
-            pad_mode: mode,
-            hop: Some(3),
-            ..StftConfig::new(n)
-        })
-        .unwrap();
+        let centred =
+            Stft::<f64>::new(&StftConfig::new(n).with_pad_mode(mode).with_hop(3)).unwrap();
         let padded: Vec<f64> = (-(n as isize / 2)..x.len() as isize + n as isize / 2)
             .map(|i| pad(mode, i))
             .collect();
-        let plain = Stft::<f64>::new(&StftConfig {
-            center: false,
-            hop: Some(3),
-            ..StftConfig::new(n)
-        })
-        .unwrap();
+        let plain = Stft::<f64>::new(&StftConfig::new(n).with_center(false).with_hop(3)).unwrap();
         let (a, b) = (
-            centred.stft(&x, 1).unwrap(),
-            plain.stft(&padded, 1).unwrap(),
+            centred.stft(&x, 1, Par::Seq).unwrap().into_vec(),
+            plain.stft(&padded, 1, Par::Seq).unwrap().into_vec(),
         );
         assert_eq!(a.len(), b.len());
         for (u, v) in a.iter().zip(&b) {
@@ -431,16 +440,31 @@ fn threads_give_bit_identical_results() {
     let mut r = rng(5);
     let x: Vec<f32> = (0..7 * 1000).map(|_| r.random::<f32>() - 0.5).collect();
     let p = Stft::<f32>::new(&StftConfig::new(64)).unwrap();
-    let serial = p.stft(&x, 7).unwrap();
+    let serial = p.stft(&x, 7, Par::Seq).unwrap();
     let frames = p.frames(1000).unwrap();
+    let back = p.istft(&serial, Par::Seq).unwrap();
     for threads in [1, 2, 3, 8] {
-        let mut out = vec![Complex::new(0.0, 0.0); serial.len()];
-        p.stft_par(&x, 7, &mut out, threads).unwrap();
-        assert_eq!(out, serial);
-        let back = p.istft(&serial, 7, frames, Some(1000)).unwrap();
-        let mut par = vec![0.0f32; back.len()];
-        p.istft_par(&serial, 7, frames, Some(1000), &mut par, threads)
-            .unwrap();
+        let par = Par::threads(threads);
+        assert_eq!(p.stft(&x, 7, par).unwrap(), serial);
+        let mut out = vec![Complex::new(0.0, 0.0); serial.as_slice().len()];
+        let mut scratch = p.make_scratch(par).unwrap();
+        p.stft_into(&mut out, &x, 7, &mut scratch, par).unwrap();
+        assert_eq!(out, serial.as_slice());
+        assert_eq!(p.istft(&serial, par).unwrap(), back);
+        let mut into = vec![0.0f32; back.len()];
+        let mut scratch =
+            vec![Complex::new(0.0, 0.0); p.istft_scratch_len(frames, Some(1000), par).unwrap()];
+        p.istft_into(
+            &mut into,
+            serial.as_slice(),
+            7,
+            frames,
+            Some(1000),
+            &mut scratch,
+            par,
+        )
+        .unwrap();
+        let par = into;
         assert_eq!(par, back);
     }
 }
@@ -499,7 +523,7 @@ fn random_logits(r: &mut SmallRng, mats: usize, n: usize) -> Vec<f64> {
 fn run(cfg: &TiaraConfig<'_>, x: &[f64], n: usize) -> Vec<f64> {
     let mut s = vec![0.0; tiara_scratch_len(cfg, n).unwrap()];
     let mut out = vec![0.0; x.len()];
-    tiara(cfg, x, &mut out, n, &mut s).unwrap();
+    tiara_into(&mut out, x, n, cfg, &mut s, Par::Seq).unwrap();
     out
 }
 
@@ -509,7 +533,7 @@ fn rho_of(cfg: &TiaraConfig<'_>, row: &[f64], i: usize) -> f64 {
     m[i * n..(i + 1) * n].copy_from_slice(row);
     let mut rho = vec![0.0; n];
     let mut s = vec![0.0; tiara_scratch_len(cfg, n).unwrap()];
-    motion_intensity(cfg, &m, n, &mut rho, &mut s).unwrap();
+    motion_intensity(&mut rho, &m, n, cfg, &mut s).unwrap();
     rho[i]
 }
 
@@ -527,13 +551,10 @@ fn tiara_rows_are_distributions_and_alpha_zero_is_the_identity() {
                 phi2: n / 2 + 1,
             },
         );
-        let cfg = TiaraConfig {
-            band: Band::Bins {
-                phi1: usize::from(n > 1),
-                phi2: n / 2 + 1,
-            },
-            ..cfg
-        };
+        let cfg = cfg.with_band(Band::Bins {
+            phi1: usize::from(n > 1),
+            phi2: n / 2 + 1,
+        });
         let out = run(&cfg, &p, n);
         for (row, src) in out.chunks(n).zip(p.chunks(n)) {
             assert!((row.iter().sum::<f64>() - 1.0).abs() < 1e-12);
@@ -547,7 +568,7 @@ fn tiara_rows_are_distributions_and_alpha_zero_is_the_identity() {
                 assert!(*a <= *b + 1e-15);
             }
         }
-        let zero = run(&TiaraConfig { alpha: 0.0, ..cfg }, &p, n);
+        let zero = run(&cfg.with_alpha(0.0), &p, n);
         for (a, b) in zero.iter().zip(&p) {
             assert!((a - b).abs() <= 1e-15 * b.abs(), "{a} vs {b}");
         }
@@ -611,26 +632,17 @@ fn tiara_logits_path_equals_probability_path_and_keeps_ratios() {
             beta: 1.5,
         }),
     ] {
-        let cfg = TiaraConfig {
-            far,
-            ..TiaraConfig::new(
-                6.0,
-                7,
-                Band::Freq {
-                    f1: 0.125,
-                    f2: 0.375,
-                },
-            )
-        };
-        let from_probs = run(&cfg, &softmax_rows(&logits, n), n);
-        let from_logits = run(
-            &TiaraConfig {
-                input: TiaraInput::Logits,
-                ..cfg
+        let cfg = TiaraConfig::new(
+            6.0,
+            7,
+            Band::Freq {
+                f1: 0.125,
+                f2: 0.375,
             },
-            &logits,
-            n,
-        );
+        )
+        .with_far(far);
+        let from_probs = run(&cfg, &softmax_rows(&logits, n), n);
+        let from_logits = run(&cfg.with_input(TiaraInput::Logits), &logits, n);
         for (a, b) in from_probs.iter().zip(&from_logits) {
             assert!((a - b).abs() <= 1e-12, "{a} vs {b}");
         }
@@ -651,11 +663,9 @@ fn tiara_fixed_variant_matches_a_constant_bias() {
     let n = 6;
     let mut r = rng(13);
     let logits = random_logits(&mut r, 2, n);
-    let cfg = TiaraConfig {
-        adaptive: false,
-        input: TiaraInput::Logits,
-        ..TiaraConfig::new(3.0, 3, Band::Bins { phi1: 1, phi2: 2 })
-    };
+    let cfg = TiaraConfig::new(3.0, 3, Band::Bins { phi1: 1, phi2: 2 })
+        .with_adaptive(false)
+        .with_input(TiaraInput::Logits);
     let out = run(&cfg, &logits, n);
     let mut biased = logits.clone();
     for (k, v) in biased.iter_mut().enumerate() {
@@ -680,18 +690,24 @@ fn tiara_batched_in_place_parallel_and_f32_agree() {
     }
     let mut inplace = p.clone();
     let mut s = vec![0.0; tiara_scratch_len(&cfg, n).unwrap()];
-    tiara_in_place(&cfg, &mut inplace, n, &mut s).unwrap();
+    tiara_in_place(&mut inplace, n, &cfg, &mut s, Par::Seq).unwrap();
     assert_eq!(inplace, all);
+    assert_eq!(tiara(&p, n, &cfg, Par::Seq).unwrap(), all);
     #[cfg(feature = "std")]
     for threads in [1, 2, 5] {
+        assert_eq!(tiara(&p, n, &cfg, Par::threads(threads)).unwrap(), all);
         let mut out = vec![0.0; p.len()];
-        mlkern::stft::tiara_par(&cfg, &p, &mut out, n, threads).unwrap();
+        let mut s = vec![0.0; tiara_scratch_len(&cfg, n).unwrap()];
+        tiara_into(&mut out, &p, n, &cfg, &mut s, Par::threads(threads)).unwrap();
         assert_eq!(out, all);
+        let mut inplace = p.clone();
+        tiara_in_place(&mut inplace, n, &cfg, &mut s, Par::threads(threads)).unwrap();
+        assert_eq!(inplace, all);
     }
     let p32: Vec<f32> = p.iter().map(|&v| v as f32).collect();
     let mut s32 = vec![0.0f32; tiara_scratch_len(&cfg, n).unwrap()];
     let mut o32 = vec![0.0f32; p.len()];
-    tiara(&cfg, &p32, &mut o32, n, &mut s32).unwrap();
+    tiara_into(&mut o32, &p32, n, &cfg, &mut s32, Par::Seq).unwrap();
     for (a, b) in o32.iter().zip(&all) {
         assert!((*a as f64 - b).abs() < 2e-6);
     }
@@ -705,7 +721,7 @@ fn tiara_rejects_bad_input() {
     let go = |c: &TiaraConfig<'_>, x: &[f64]| -> Result<Vec<f64>, Error> {
         let mut s = vec![0.0; 64];
         let mut out = vec![0.0; x.len()];
-        tiara(c, x, &mut out, n, &mut s).map(|_| out)
+        tiara_into(&mut out, x, n, c, &mut s, Par::Seq).map(|_| out)
     };
     let mut nan = good.clone();
     nan[9] = f64::NAN;
@@ -725,10 +741,7 @@ fn tiara_rejects_bad_input() {
             .contains("sums to 0")
     );
     assert!(go(&cfg, &good[..15]).is_err());
-    let logits = TiaraConfig {
-        input: TiaraInput::Logits,
-        ..cfg
-    };
+    let logits = cfg.with_input(TiaraInput::Logits);
     let mut masked = good.clone();
     masked[0..4].fill(f64::NEG_INFINITY);
     assert!(
@@ -744,49 +757,22 @@ fn tiara_rejects_bad_input() {
         Err(Error::NonFinite { index: 5, .. })
     ));
     for bad in [
-        TiaraConfig { alpha: -1.0, ..cfg },
-        TiaraConfig {
-            alpha: f64::NAN,
-            ..cfg
-        },
-        TiaraConfig {
-            window_len: 0,
-            ..cfg
-        },
-        TiaraConfig {
-            window_len: 5,
-            ..cfg
-        },
-        TiaraConfig {
-            band: Band::Bins { phi1: 2, phi2: 2 },
-            ..cfg
-        },
-        TiaraConfig {
-            band: Band::Bins { phi1: 0, phi2: 4 },
-            ..cfg
-        },
-        TiaraConfig {
-            band: Band::Freq { f1: 0.3, f2: 0.2 },
-            ..cfg
-        },
-        TiaraConfig {
-            band: Band::Freq { f1: 0.1, f2: 0.12 },
-            ..cfg
-        }, // both round to bin 0
-        TiaraConfig {
-            far: Some(FarBias {
-                distance: 0,
-                beta: 1.0,
-            }),
-            ..cfg
-        },
-        TiaraConfig {
-            far: Some(FarBias {
-                distance: 2,
-                beta: f64::INFINITY,
-            }),
-            ..cfg
-        },
+        cfg.with_alpha(-1.0),
+        cfg.with_alpha(f64::NAN),
+        cfg.with_window_len(0),
+        cfg.with_window_len(5),
+        cfg.with_band(Band::Bins { phi1: 2, phi2: 2 }),
+        cfg.with_band(Band::Bins { phi1: 0, phi2: 4 }),
+        cfg.with_band(Band::Freq { f1: 0.3, f2: 0.2 }),
+        cfg.with_band(Band::Freq { f1: 0.1, f2: 0.12 }), // both round to bin 0
+        cfg.with_far(Some(FarBias {
+            distance: 0,
+            beta: 1.0,
+        })),
+        cfg.with_far(Some(FarBias {
+            distance: 2,
+            beta: f64::INFINITY,
+        })),
     ] {
         assert!(
             matches!(go(&bad, &good), Err(Error::InvalidParameter { .. })),
@@ -794,13 +780,13 @@ fn tiara_rejects_bad_input() {
         );
     }
     // Huge α: the diagonal vanishes (or keeps all the mass when it is the only mass).
-    let huge = run(&TiaraConfig { alpha: 1e6, ..cfg }, &good, n);
+    let huge = run(&cfg.with_alpha(1e6), &good, n);
     assert!(huge[0] == 0.0 && (huge[1] - 1.0 / 3.0).abs() < 1e-15);
     let mut delta = vec![0.0; n * n];
     for i in 0..n {
         delta[i * n + i] = 1.0;
     }
-    assert_eq!(run(&TiaraConfig { alpha: 1e6, ..cfg }, &delta, n), delta);
+    assert_eq!(run(&cfg.with_alpha(1e6), &delta, n), delta);
     // Tiny and huge scales.
     let tiny: Vec<f64> = good.iter().map(|v| v * 1e-300).collect();
     let big: Vec<f64> = good.iter().map(|v| v * 1e300).collect();
@@ -818,10 +804,8 @@ fn tiara_survives_overflowing_windows_and_weights() {
     // probability rows whose mass overflows f32 (the normalizer became ∞).
     let n = 2;
     let huge = [3.0e38f64, 1.0e38];
-    let cfg = TiaraConfig {
-        window: mlkern::stft::TiaraWindow::Custom(&huge),
-        ..TiaraConfig::new(5.0, 2, Band::Bins { phi1: 1, phi2: 2 })
-    };
+    let cfg = TiaraConfig::new(5.0, 2, Band::Bins { phi1: 1, phi2: 2 })
+        .with_window(mlkern::stft::TiaraWindow::Custom(&huge));
     let reference = |x: &[f32]| -> Vec<f64> {
         let x64: Vec<f64> = x.iter().map(|&v| f64::from(v)).collect();
         run(&cfg, &x64, n)
@@ -833,7 +817,7 @@ fn tiara_survives_overflowing_windows_and_weights() {
     ] {
         let mut s = vec![0.0f32; tiara_scratch_len(&cfg, n).unwrap()];
         let mut out = vec![0.0f32; 4];
-        tiara(&cfg, &x, &mut out, n, &mut s).unwrap();
+        tiara_into(&mut out, &x, n, &cfg, &mut s, Par::Seq).unwrap();
         let want = reference(&x);
         for (row, w) in out.chunks(n).zip(want.chunks(n)) {
             assert!(
@@ -858,18 +842,16 @@ fn tiara_survives_overflowing_windows_and_weights() {
 fn tiara_far_bias_that_underflows_still_gives_distributions() {
     // From the fuzzer: logits with a far-frame bias β = 97 (e^(−β) is subnormal in f32), so
     // the only off-diagonal term of row 0 is subnormal and its reciprocal overflows.
-    let cfg = TiaraConfig {
-        far: Some(FarBias {
+    let cfg = TiaraConfig::new(2.5, 1, Band::Bins { phi1: 0, phi2: 1 })
+        .with_far(Some(FarBias {
             distance: 1,
             beta: 97.0,
-        }),
-        input: TiaraInput::Logits,
-        ..TiaraConfig::new(2.5, 1, Band::Bins { phi1: 0, phi2: 1 })
-    };
+        }))
+        .with_input(TiaraInput::Logits);
     let x = [f32::NEG_INFINITY, 0.005, 0.78, 2.42];
     let mut s = vec![0.0f32; tiara_scratch_len(&cfg, 2).unwrap()];
     let mut out = [0.0f32; 4];
-    tiara(&cfg, &x, &mut out, 2, &mut s).unwrap();
+    tiara_into(&mut out, &x, 2, &cfg, &mut s, Par::Seq).unwrap();
     for row in out.chunks(2) {
         assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6, "{out:?}");
     }

@@ -6,8 +6,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mlkern::Par;
 use mlkern::stft::{
-    Complex, Direction, Fft, FftBackend, PadMode, RealFft, Stft, StftConfig, Window, WindowKind,
+    Complex, Direction, Fft, FftBackend, PadMode, RealFft, Spectrogram, Stft, StftConfig, Window,
+    WindowKind,
 };
 use mlkern_fuzz::Bytes;
 
@@ -39,7 +41,7 @@ fuzz_target!(|data: &[u8]| {
     for be in [FftBackend::Auto, FftBackend::Builtin] {
         let p = Fft::<f32>::with_backend(n, dir, be).unwrap();
         let mut y = x.clone();
-        p.process(&mut y, &mut p.make_scratch()).unwrap();
+        p.process(&mut y, &mut p.make_scratch().unwrap()).unwrap();
         outs.push(y);
     }
     if finite {
@@ -51,7 +53,8 @@ fuzz_target!(|data: &[u8]| {
     let rf = RealFft::<f32>::new(n).unwrap();
     let re: Vec<f32> = x.iter().map(|z| z.re).collect();
     let mut bins = vec![Complex::new(0.0, 0.0); rf.bins()];
-    rf.forward(&re, &mut bins, &mut rf.make_scratch()).unwrap();
+    rf.forward(&re, &mut bins, &mut rf.make_scratch().unwrap())
+        .unwrap();
 
     // STFT / ISTFT with arbitrary framing.
     let n_fft = usize::from(b.u8() % 40);
@@ -77,26 +80,30 @@ fuzz_target!(|data: &[u8]| {
         _ => Window::Kind(WindowKind::Hann),
     };
     let flags = b.u8();
-    let cfg = StftConfig {
-        n_fft,
-        hop,
-        win_length,
-        window,
-        periodic: flags & 1 == 0,
-        center: flags & 2 == 0,
-        pad_mode: match (flags >> 2) % 4 {
+    let mut cfg = StftConfig::new(n_fft)
+        .with_window(window)
+        .with_periodic(flags & 1 == 0)
+        .with_center(flags & 2 == 0)
+        .with_pad_mode(match (flags >> 2) % 4 {
             0 => PadMode::Reflect,
             1 => PadMode::Constant,
             2 => PadMode::Replicate,
             _ => PadMode::Circular,
-        },
-        normalized: flags & 16 != 0,
-        onesided: flags & 32 == 0,
-        backend: if flags & 64 == 0 {
+        })
+        .with_normalized(flags & 16 != 0)
+        .with_onesided(flags & 32 == 0)
+        .with_backend(if flags & 64 == 0 {
             FftBackend::Auto
         } else {
             FftBackend::Builtin
-        },
+        });
+    cfg.hop = hop;
+    cfg.win_length = win_length;
+    // Threads must not change a bit.
+    let par = if flags & 128 == 0 {
+        Par::Seq
+    } else {
+        Par::threads(2)
     };
     let Ok(plan) = Stft::<f32>::new(&cfg) else {
         return;
@@ -105,21 +112,33 @@ fuzz_target!(|data: &[u8]| {
     let len = usize::from(b.u8() % 70);
     let sig: Vec<f32> = (0..batch * len).map(|_| b.f32()).collect();
     let ok_sig = sig.iter().all(|v| v.is_finite());
-    match plan.stft(&sig, batch) {
+    match plan.stft(&sig, batch, par) {
         Ok(spec) => {
             let frames = plan.frames(len).unwrap();
-            assert_eq!(spec.len(), batch * plan.bins() * frames);
+            assert_eq!(spec.shape(), (batch, plan.bins(), frames));
+            assert_eq!(spec.length(), Some(len));
             assert!(ok_sig, "non-finite signal accepted");
             let length = if b.u8() % 2 == 0 {
                 None
             } else {
                 Some(usize::from(b.u8() % 80))
             };
-            let mut into = vec![Complex::new(0.0, 0.0); spec.len()];
-            plan.stft_into(&sig, batch, &mut into, &mut plan.make_scratch())
-                .unwrap();
-            assert!(into == spec || spec.iter().any(|z| z.re.is_nan() || z.im.is_nan()));
-            if let Ok(back) = plan.istft(&spec, batch, frames, length) {
+            let spec = spec.with_length(length);
+            let mut into = vec![Complex::new(0.0, 0.0); spec.as_slice().len()];
+            plan.stft_into(
+                &mut into,
+                &sig,
+                batch,
+                &mut plan.make_scratch(par).unwrap(),
+                Par::Seq,
+            )
+            .unwrap();
+            let nan = spec
+                .as_slice()
+                .iter()
+                .any(|z| z.re.is_nan() || z.im.is_nan());
+            assert!(into == spec.as_slice() || nan);
+            if let Ok(back) = plan.istft(&spec, par) {
                 assert_eq!(back.len(), batch * plan.istft_len(frames, length));
             }
         }
@@ -130,8 +149,11 @@ fuzz_target!(|data: &[u8]| {
     let spec: Vec<Complex<f32>> = (0..batch * plan.bins() * frames)
         .map(|_| Complex::new(b.f32(), b.f32()))
         .collect();
-    if let Ok(out) = plan.istft(&spec, batch, frames, None) {
+    let finite = spec.iter().all(|z| z.re.is_finite() && z.im.is_finite());
+    if let Ok(out) =
+        Spectrogram::new(spec, batch, plan.bins(), frames).and_then(|s| plan.istft(&s, par))
+    {
         assert_eq!(out.len(), batch * plan.istft_len(frames, None));
-        assert!(spec.iter().all(|z| z.re.is_finite() && z.im.is_finite()));
+        assert!(finite);
     }
 });

@@ -5,9 +5,10 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mlkern::Par;
 use mlkern::stft::{
     Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, WindowKind, tiara, tiara_in_place,
-    tiara_scratch_len,
+    tiara_into, tiara_scratch_len,
 };
 use mlkern_fuzz::Bytes;
 
@@ -41,27 +42,25 @@ fuzz_target!(|data: &[u8]| {
     let alpha = f64::from(b.f32());
     let flags = b.u8();
     let custom: Vec<f64> = (0..l).map(|_| f64::from(b.f32())).collect();
-    let cfg = TiaraConfig {
-        window: if flags & 1 == 0 {
+    let cfg = TiaraConfig::new(alpha, l, band)
+        .with_window(if flags & 1 == 0 {
             TiaraWindow::Kind {
                 kind: WindowKind::Blackman,
                 periodic: flags & 2 != 0,
             }
         } else {
             TiaraWindow::Custom(&custom)
-        },
-        adaptive: flags & 4 == 0,
-        far: (flags & 8 != 0).then(|| FarBias {
+        })
+        .with_adaptive(flags & 4 == 0)
+        .with_far((flags & 8 != 0).then(|| FarBias {
             distance: usize::from(b.u8() % 6),
             beta: f64::from(b.f32()),
-        }),
-        input: if flags & 16 == 0 {
+        }))
+        .with_input(if flags & 16 == 0 {
             TiaraInput::Probs
         } else {
             TiaraInput::Logits
-        },
-        ..TiaraConfig::new(alpha, l, band)
-    };
+        });
     let x: Vec<f32> = (0..mats * n * n + usize::from(flags >> 7))
         .map(|_| b.f32())
         .collect();
@@ -70,7 +69,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut scratch = vec![0.0f32; need];
     let mut out = vec![0.0f32; x.len()];
-    if tiara(&cfg, &x, &mut out, n, &mut scratch).is_ok() {
+    if tiara_into(&mut out, &x, n, &cfg, &mut scratch, Par::Seq).is_ok() {
         for row in out.chunks(n.max(1)) {
             let s: f32 = row.iter().sum();
             assert!(
@@ -83,7 +82,8 @@ fuzz_target!(|data: &[u8]| {
             );
         }
         let mut inplace = x.clone();
-        tiara_in_place(&cfg, &mut inplace, n, &mut scratch).unwrap();
+        tiara_in_place(&mut inplace, n, &cfg, &mut scratch, Par::threads(2)).unwrap();
         assert_eq!(inplace, out);
+        assert_eq!(tiara(&x, n, &cfg, Par::threads(3)).unwrap(), out);
     }
 });

@@ -1,16 +1,16 @@
 //! Complex FFT plans over two backends: rustfft (with `std`) and the in-crate transform.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use num_complex::Complex;
 
 use super::builtin::Builtin;
 use crate::Real;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
 
 /// Which implementation runs a transform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum FftBackend {
     /// rustfft (SIMD, any length) with the `std` feature; [`FftBackend::Builtin`] without it.
     #[default]
@@ -25,6 +25,7 @@ pub enum FftBackend {
 
 /// Sign of the exponent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Direction {
     /// `X_k = Σ x_j e^(−2πi·jk/n)`.
     Forward,
@@ -49,7 +50,7 @@ enum Imp<T: Real> {
 /// use mlkern::stft::{Complex, Direction, Fft, FftBackend};
 /// let plan = Fft::<f64>::with_backend(3, Direction::Forward, FftBackend::Builtin)?;
 /// let mut x = [Complex::new(1.0, 0.0), Complex::new(2.0, 0.0), Complex::new(3.0, 0.0)];
-/// let mut scratch = vec![Complex::new(0.0, 0.0); plan.scratch_len()];
+/// let mut scratch = vec![Complex::new(0.0, 0.0); plan.scratch_len()?];
 /// plan.process(&mut x, &mut scratch)?;
 /// assert!((x[0].re - 6.0).abs() < 1e-12);
 /// assert!((x[1].re + 1.5).abs() < 1e-12 && (x[1].im - 0.75f64.sqrt()).abs() < 1e-12);
@@ -143,7 +144,23 @@ impl<T: Real> Fft<T> {
     }
 
     /// Scratch elements [`Fft::process`] needs.
-    pub fn scratch_len(&self) -> usize {
+    ///
+    /// # Errors
+    /// None today (the size cannot overflow); `Result` for the crate-wide scratch convention.
+    ///
+    /// ```
+    /// use mlkern::stft::{Direction, Fft};
+    /// let plan = Fft::<f32>::new(12, Direction::Inverse)?;
+    /// let scratch = plan.make_scratch()?;
+    /// assert_eq!(scratch.len(), plan.scratch_len()?);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn scratch_len(&self) -> Result<usize> {
+        Ok(self.scratch_need())
+    }
+
+    /// The scratch length, infallible (crate-internal sizing).
+    pub(crate) fn scratch_need(&self) -> usize {
         match &self.imp {
             Imp::Builtin(b) => b.scratch_len(),
             #[cfg(feature = "std")]
@@ -152,15 +169,35 @@ impl<T: Real> Fft<T> {
     }
 
     /// A zeroed scratch buffer of [`Fft::scratch_len`] elements.
-    pub fn make_scratch(&self) -> Vec<Complex<T>> {
-        vec![Complex::new(T::zero(), T::zero()); self.scratch_len()]
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the buffer cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::stft::{Direction, Fft};
+    /// let plan = Fft::<f64>::new(7, Direction::Forward)?;
+    /// assert_eq!(plan.make_scratch()?.len(), plan.scratch_len()?);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn make_scratch(&self) -> Result<Vec<Complex<T>>> {
+        crate::base::zeros(self.scratch_need(), "scratch")
     }
 
     /// Transforms `buf` in place: one or more length-`n` transforms stored back to back.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `buf.len()` is not a multiple of `n` or `scratch` is
-    /// shorter than [`Fft::scratch_len`]. Non-finite input is not an error: it propagates.
+    /// [`Error::InvalidParameter`] if `buf.len()` is not a multiple of `n`;
+    /// [`Error::ShapeMismatch`] (`"fft: scratch"`) if `scratch` is shorter than
+    /// [`Fft::scratch_len`]. Non-finite input is not an error: it propagates.
+    ///
+    /// ```
+    /// use mlkern::stft::{Complex, Direction, Fft};
+    /// let plan = Fft::<f64>::new(2, Direction::Forward)?;
+    /// let mut x = [Complex::new(1.0, 0.0), Complex::new(3.0, 0.0)];
+    /// plan.process(&mut x, &mut plan.make_scratch()?)?;
+    /// assert_eq!(x, [Complex::new(4.0, 0.0), Complex::new(-2.0, 0.0)]);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn process(&self, buf: &mut [Complex<T>], scratch: &mut [Complex<T>]) -> Result<()> {
         if !buf.len().is_multiple_of(self.n) {
             return Err(Error::InvalidParameter {
@@ -168,11 +205,12 @@ impl<T: Real> Fft<T> {
                 reason: "the buffer length must be a multiple of the FFT length",
             });
         }
-        let need = self.scratch_len();
+        let need = self.scratch_need();
         if scratch.len() < need {
-            return Err(Error::InvalidParameter {
-                name: "scratch",
-                reason: "scratch is shorter than Fft::scratch_len()",
+            return Err(Error::ShapeMismatch {
+                what: "fft: scratch",
+                expected: Shape::d1(need),
+                found: Shape::d1(scratch.len()),
             });
         }
         self.run(buf, &mut scratch[..need]);

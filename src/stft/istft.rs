@@ -1,13 +1,14 @@
 //! The inverse STFT with `torch.istft` semantics: least-squares overlap-add.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use num_complex::Complex;
 
+use super::spectrogram::Spectrogram;
 use super::stft::Stft;
-use crate::Real;
 use crate::error::{Error, Result, Shape};
+use crate::jobs::{job_count, run_jobs};
+use crate::{Par, Real};
 
 /// torch's NOLA threshold: the overlap-added squared window must stay above it everywhere in
 /// the output range.
@@ -28,15 +29,25 @@ struct Span {
 impl<T: Real> Stft<T> {
     /// Output length of [`Stft::istft_into`] for `frames` frames: `length` if given, else
     /// `n_fft + hop·(frames − 1)` minus `n_fft/2` on each side when centred.
+    ///
+    /// ```
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f32>::new(&StftConfig::new(8).with_hop(2))?;
+    /// assert_eq!(plan.istft_len(11, None), 20); // 8 + 2·10 − 2·4
+    /// assert_eq!(plan.istft_len(11, Some(17)), 17);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn istft_len(&self, frames: usize, length: Option<usize>) -> usize {
         self.span(frames, length).len
     }
 
     fn span(&self, frames: usize, length: Option<usize>) -> Span {
-        let expected = self.n_fft + self.hop * frames.saturating_sub(1);
+        let expected = self
+            .n_fft
+            .saturating_add(self.hop.saturating_mul(frames.saturating_sub(1)));
         let start = if self.center { self.n_fft / 2 } else { 0 };
         let end = match length {
-            Some(l) => start + l,
+            Some(l) => start.saturating_add(l),
             None if self.center => expected.saturating_sub(self.n_fft / 2),
             None => expected,
         };
@@ -50,9 +61,37 @@ impl<T: Real> Stft<T> {
         }
     }
 
-    /// Scratch elements [`Stft::istft_into`] needs for `frames` frames and `length`.
-    pub fn istft_scratch_len(&self, frames: usize, length: Option<usize>) -> usize {
-        self.scratch_len() + self.span(frames, length).covered
+    /// Scratch elements [`Stft::istft_into`] needs for `frames` frames, `length` and `par`: the
+    /// inverse envelope of the covered output plus one block per job that `par` may run.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the size overflows `usize`.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f64>::new(&StftConfig::new(8))?;
+    /// let need = plan.istft_scratch_len(11, Some(20), Par::Seq)?;
+    /// assert_eq!(need, plan.scratch_len(Par::Seq)? + 20);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn istft_scratch_len(
+        &self,
+        frames: usize,
+        length: Option<usize>,
+        par: Par,
+    ) -> Result<usize> {
+        self.istft_scratch_for(&self.span(frames, length), job_count(usize::MAX, par))
+    }
+
+    /// Scratch for `jobs` workers: the envelope, then one block per worker.
+    fn istft_scratch_for(&self, span: &Span, jobs: usize) -> Result<usize> {
+        self.workers_scratch(jobs)?
+            .checked_add(span.covered)
+            .ok_or(Error::InvalidParameter {
+                name: "scratch",
+                reason: "the scratch size overflows usize",
+            })
     }
 
     /// Checks a spectrum and returns its geometry.
@@ -134,107 +173,141 @@ impl<T: Real> Stft<T> {
         }
     }
 
-    /// Inverse STFT of `batch` spectra (`[B, F, T]`, `F` = [`Stft::bins`], `T = frames`) into `out`
-    /// (`[B, len]`, `len` = [`Stft::istft_len`]), allocation-free, as `torch.istft(…,
-    /// return_complex=False)`: each frame's inverse real FFT (only bins `0..=n_fft/2` are read,
-    /// also for a two-sided spectrum; the imaginary parts of bin 0 and, for even `n_fft`, bin
-    /// `n_fft/2` are ignored) is windowed, overlap-added and divided by the overlap-added squared
-    /// window. Samples past the overlap-added range (a `length` beyond it) are zero.
+    /// Inverse STFT of `batch` spectra (`spec`: `[B, F, T]`, `F` = [`Stft::bins`],
+    /// `T = frames`) into `out` (`[B, len]`, `len` = [`Stft::istft_len`]), without allocating
+    /// scratch or output, as `torch.istft(…, length, return_complex=False)`: each frame's inverse
+    /// real FFT (only bins `0..=n_fft/2` are read, also for a two-sided spectrum; the imaginary
+    /// parts of bin 0 and, for even `n_fft`, bin `n_fft/2` are ignored) is windowed,
+    /// overlap-added and divided by the overlap-added squared window. Samples past the
+    /// overlap-added range (a `length` beyond it) are zero.
+    ///
+    /// With [`Par::threads`] (std) the signals are split over jobs, each with its own block of
+    /// `scratch`; bit-identical for every `par`. With [`Par::Seq`] nothing is allocated.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] for `batch == 0`, `frames == 0`, `hop > win_length`, a
-    /// short scratch, or a window that fails NOLA over the output
-    /// ([`NOLA_THRESHOLD`]); [`Error::ShapeMismatch`] for a spectrum that is not `B·F·T` long
-    /// or a wrong `out` length;
-    /// [`Error::NonFinite`] for NaN/±Inf in the spectrum.
+    /// [`Error::InvalidParameter`] for `batch == 0`, `frames == 0`, `hop > win_length`, or a
+    /// window that fails NOLA over the output ([`NOLA_THRESHOLD`]);
+    /// [`Error::ShapeMismatch`] for a spectrum that is not `B·F·T` long (a wrong bin count), a
+    /// wrong `out` length, or a scratch shorter than [`Stft::istft_scratch_len`]`(…, par)` asks
+    /// (`"istft: scratch"`); [`Error::NonFinite`] for NaN/±Inf in the spectrum.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Complex, Stft, StftConfig};
+    /// let plan = Stft::<f64>::new(&StftConfig::new(8))?;
+    /// let x: Vec<f64> = (0..20).map(|j| (0.5 * j as f64).sin()).collect();
+    /// let frames = plan.frames(20)?;
+    /// let mut spec = vec![Complex::new(0.0, 0.0); plan.bins() * frames];
+    /// plan.stft_into(&mut spec, &x, 1, &mut plan.make_scratch(Par::Seq)?, Par::Seq)?;
+    /// let mut back = vec![0.0; plan.istft_len(frames, Some(20))];
+    /// let mut scratch = vec![Complex::new(0.0, 0.0); plan.istft_scratch_len(frames, Some(20), Par::Seq)?];
+    /// plan.istft_into(&mut back, &spec, 1, frames, Some(20), &mut scratch, Par::Seq)?;
+    /// assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-12));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    #[allow(clippy::too_many_arguments)]
     pub fn istft_into(
         &self,
+        out: &mut [T],
         spec: &[Complex<T>],
         batch: usize,
         frames: usize,
         length: Option<usize>,
-        out: &mut [T],
         scratch: &mut [Complex<T>],
+        par: Par,
     ) -> Result<()> {
         let span = self.check_spectrum(spec, batch, frames, length)?;
         self.check_istft_out(out.len(), batch, span.len)?;
-        if scratch.len() < self.scratch_len() + span.covered {
-            return Err(Error::InvalidParameter {
-                name: "scratch",
-                reason: "scratch is shorter than Stft::istft_scratch_len()",
+        let jobs = job_count(batch, par);
+        let need = self.istft_scratch_for(&span, jobs)?;
+        if scratch.len() < need {
+            return Err(Error::ShapeMismatch {
+                what: "istft: scratch",
+                expected: Shape::d1(need),
+                found: Shape::d1(scratch.len()),
             });
         }
         let (env, rest) = scratch.split_at_mut(span.covered);
         self.inverse_envelope(&span, env)?;
-        let per = self.bins() * span.frames;
-        for (s, o) in spec
-            .chunks_exact(per)
-            .zip(out.chunks_exact_mut(span.len.max(1)))
-        {
-            self.inverse_signal(s, &span, env, o, rest);
-        }
-        Ok(())
-    }
-
-    /// [`Stft::istft_into`] with the signals split over `threads` threads (std).
-    ///
-    /// # Errors
-    /// As [`Stft::istft_into`] (without the scratch).
-    #[cfg(feature = "std")]
-    pub fn istft_par(
-        &self,
-        spec: &[Complex<T>],
-        batch: usize,
-        frames: usize,
-        length: Option<usize>,
-        out: &mut [T],
-        threads: usize,
-    ) -> Result<()> {
-        let span = self.check_spectrum(spec, batch, frames, length)?;
-        self.check_istft_out(out.len(), batch, span.len)?;
-        let mut env = vec![Complex::new(T::zero(), T::zero()); span.covered];
-        self.inverse_envelope(&span, &mut env)?;
         if span.len == 0 {
             return Ok(());
         }
+        let env = &*env;
         let per = self.bins() * span.frames;
-        let groups = crate::jobs::job_count(batch, crate::Par::threads(threads));
-        let chunk = batch.div_ceil(groups);
-        let jobs: Vec<_> = spec
+        let worker = self.worker_scratch();
+        if jobs == 1 {
+            let rest = &mut rest[..worker];
+            for (s, o) in spec.chunks_exact(per).zip(out.chunks_exact_mut(span.len)) {
+                self.inverse_signal(s, &span, env, o, rest);
+            }
+            return Ok(());
+        }
+        let chunk = batch.div_ceil(jobs);
+        let work: Vec<_> = spec
             .chunks(chunk * per)
             .zip(out.chunks_mut(chunk * span.len))
+            .zip(rest.chunks_mut(worker))
             .collect();
-        let env = &env;
-        crate::jobs::run_jobs(jobs, |(ss, os): (&[Complex<T>], &mut [T])| {
-            let mut scratch = self.make_scratch();
+        run_jobs(work, |((ss, os), scratch)| {
             for (s, o) in ss.chunks_exact(per).zip(os.chunks_exact_mut(span.len)) {
-                self.inverse_signal(s, &span, env, o, &mut scratch);
+                self.inverse_signal(s, &span, env, o, scratch);
             }
         });
         Ok(())
     }
 
-    /// The inverse STFT of `batch` spectra as a new `[B, len]` vector.
+    /// The inverse STFT of a [`Spectrogram`] as a new `[B, len]` vector, `len` =
+    /// [`Stft::istft_len`]`(spec.frames(), spec.length())`: the analysed length for a
+    /// spectrogram from [`Stft::stft`].
     ///
     /// # Errors
-    /// As [`Stft::istft_into`].
-    pub fn istft(
-        &self,
-        spec: &[Complex<T>],
-        batch: usize,
-        frames: usize,
-        length: Option<usize>,
-    ) -> Result<Vec<T>> {
-        let span = self.check_spectrum(spec, batch, frames, length)?;
-        let mut out = vec![T::zero(); batch * span.len];
-        let mut scratch =
-            vec![Complex::new(T::zero(), T::zero()); self.istft_scratch_len(frames, length)];
-        self.istft_into(spec, batch, frames, length, &mut out, &mut scratch)?;
+    /// As [`Stft::istft_into`]; [`Error::ShapeMismatch`] if `spec.bins()` is not
+    /// [`Stft::bins`]; [`Error::InvalidParameter`] if the output cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f32>::new(&StftConfig::new(16).with_hop(4))?;
+    /// let x: Vec<f32> = (0..3 * 50).map(|j| ((j % 13) as f32 - 6.0) / 6.0).collect();
+    /// let spec = plan.stft(&x, 3, Par::Seq)?;
+    /// let back = plan.istft(&spec, Par::threads(2))?;
+    /// assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-5));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn istft(&self, spec: &Spectrogram<T>, par: Par) -> Result<Vec<T>> {
+        let (batch, bins, frames) = spec.shape();
+        if bins != self.bins() {
+            return Err(Error::ShapeMismatch {
+                what: "istft: spectrum [B, F, T] (F = n_fft/2+1 one-sided, n_fft two-sided)",
+                expected: Shape::d3(batch, self.bins(), frames),
+                found: Shape::d3(batch, bins, frames),
+            });
+        }
+        let length = spec.length();
+        let span = self.check_spectrum(spec.as_slice(), batch, frames, length)?;
+        let total = batch.checked_mul(span.len).ok_or(Error::InvalidParameter {
+            name: "length",
+            reason: "the output size overflows usize",
+        })?;
+        let mut out = crate::base::zeros(total, "length")?;
+        let mut scratch = crate::base::zeros(
+            self.istft_scratch_for(&span, job_count(batch, par))?,
+            "scratch",
+        )?;
+        self.istft_into(
+            &mut out,
+            spec.as_slice(),
+            batch,
+            frames,
+            length,
+            &mut scratch,
+            par,
+        )?;
         Ok(out)
     }
 
     fn check_istft_out(&self, got: usize, batch: usize, len: usize) -> Result<()> {
-        if got != batch * len {
+        if batch.checked_mul(len) != Some(got) {
             return Err(Error::ShapeMismatch {
                 what: "istft: out [B, len]",
                 expected: Shape::d2(batch, len),

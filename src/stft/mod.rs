@@ -4,8 +4,8 @@
 //! |---|---|---|
 //! | [`Fft`], [`RealFft`] | complex and real-input FFTs of any length ≥ 1: rustfft with `std`, the in-crate mixed-radix/Bluestein transform ([`FftBackend::Builtin`]) without it | alloc |
 //! | [`window`] | Hann, Hamming, Blackman, rectangular; periodic or symmetric | core |
-//! | [`Stft`] | `torch.stft` / `torch.istft` semantics: `n_fft`, hop, `win_length` (zero-padded to the centre), `center` with reflect/constant/replicate/circular padding, one- or two-sided, `normalized`, batches `[B, L] → [B, F, T]`, the NOLA check, `length`; caller buffers with a scratch query; threads (std) | alloc |
-//! | [`tiara`] | TiARA on `[..., N, N]` attention matrices, probabilities or logits in, probabilities out; the fixed-α variant; the optional far-frame bias; [`tiara_par`] over threads (std) | core |
+//! | [`Stft`], [`Spectrogram`] | `torch.stft` / `torch.istft` semantics: `n_fft`, hop, `win_length` (zero-padded to the centre), `center` with reflect/constant/replicate/circular padding, one- or two-sided, `normalized`, batches `[B, L] → [B, F, T]`, the NOLA check, `length`; owned [`Spectrogram`] results or caller buffers with a scratch query; threads through [`Par`](crate::Par) (std) | alloc |
+//! | [`tiara_into`], [`tiara`] | TiARA on `[..., N, N]` attention matrices, probabilities or logits in, probabilities out; the fixed-α variant; the optional far-frame bias; threads through [`Par`](crate::Par) (std) | core (`tiara_into`, `tiara_in_place`), alloc (`tiara`) |
 //!
 //! # STFT conventions
 //!
@@ -40,14 +40,15 @@
 //! - **A10** no schedule: the caller decides on which layers and steps to apply it.
 //!
 //! ```
+//! use mlkern::Par;
 //! use mlkern::stft::{Stft, StftConfig, WindowKind, Window};
-//! let mut cfg = StftConfig::new(16);
-//! cfg.window = Window::Kind(WindowKind::Blackman);
-//! cfg.hop = Some(4);
+//! let cfg = StftConfig::new(16)
+//!     .with_window(Window::Kind(WindowKind::Blackman))
+//!     .with_hop(4);
 //! let plan = Stft::<f32>::new(&cfg)?;
 //! let x = vec![1.0f32; 2 * 64]; // two constant signals
-//! let spec = plan.stft(&x, 2)?;   // [2, 9, 17]
-//! assert_eq!(spec.len(), 2 * 9 * 17);
+//! let spec = plan.stft(&x, 2, Par::Seq)?;   // [2, 9, 17]
+//! assert_eq!(spec.shape(), (2, 9, 17));
 //! # Ok::<(), mlkern::Error>(())
 //! ```
 
@@ -62,10 +63,13 @@ mod real_fft;
 #[cfg(feature = "std")]
 pub(crate) mod rust_backend;
 #[cfg(feature = "alloc")]
+mod spectrogram;
+#[cfg(feature = "alloc")]
 #[allow(clippy::module_inception)]
 mod stft;
 mod tiara;
-mod tiara_kernel;
+mod tiara_edit;
+mod tiara_rho;
 mod window;
 
 pub use num_complex::Complex;
@@ -77,11 +81,13 @@ pub use istft::NOLA_THRESHOLD;
 #[cfg(feature = "alloc")]
 pub use real_fft::RealFft;
 #[cfg(feature = "alloc")]
+pub use spectrogram::Spectrogram;
+#[cfg(feature = "alloc")]
 pub use stft::{PadMode, Stft, StftConfig, Window};
-#[cfg(feature = "std")]
-pub use tiara::tiara_par;
+#[cfg(feature = "alloc")]
+pub use tiara::tiara;
 pub use tiara::{
-    Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, motion_intensity, tiara, tiara_in_place,
-    tiara_scratch_len,
+    Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, motion_intensity, tiara_in_place,
+    tiara_into, tiara_scratch_len,
 };
 pub use window::{WindowKind, window};

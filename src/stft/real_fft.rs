@@ -7,7 +7,7 @@ use num_complex::Complex;
 
 use super::fft::{Direction, Fft, FftBackend};
 use crate::Real;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, Shape};
 
 /// A planned real-input forward transform (`n` real samples → `n/2 + 1` bins, like
 /// `numpy.fft.rfft`) and its inverse (`n/2 + 1` bins → `n` samples, like `numpy.fft.irfft`
@@ -22,7 +22,7 @@ use crate::error::{Error, Result};
 /// use mlkern::stft::{Complex, RealFft};
 /// let plan = RealFft::<f64>::new(4)?;
 /// let mut bins = [Complex::new(0.0, 0.0); 3];
-/// let mut scratch = plan.make_scratch();
+/// let mut scratch = plan.make_scratch()?;
 /// plan.forward(&[1.0, 2.0, 3.0, 4.0], &mut bins, &mut scratch)?;
 /// assert_eq!(bins, [Complex::new(10.0, 0.0), Complex::new(-2.0, 2.0), Complex::new(-2.0, 0.0)]);
 /// let mut x = [0.0; 4];
@@ -110,17 +110,48 @@ impl<T: Real> RealFft<T> {
 
     /// Scratch for the packed transforms (the complex plans' scratch).
     pub(crate) fn fft_scratch_len(&self) -> usize {
-        self.fwd.scratch_len().max(self.inv.scratch_len())
+        self.fwd.scratch_need().max(self.inv.scratch_need())
+    }
+
+    /// Scratch elements [`Self::forward`] and [`Self::inverse`] need, infallible
+    /// (crate-internal sizing; cannot overflow: both terms are allocated plan sizes).
+    fn scratch_need(&self) -> usize {
+        self.packed_len().saturating_add(self.fft_scratch_len())
     }
 
     /// Scratch elements [`Self::forward`] and [`Self::inverse`] need.
-    pub fn scratch_len(&self) -> usize {
-        self.packed_len() + self.fft_scratch_len()
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the size overflows `usize`.
+    ///
+    /// ```
+    /// use mlkern::stft::RealFft;
+    /// let plan = RealFft::<f32>::new(10)?;
+    /// assert!(plan.scratch_len()? >= 6); // at least the n/2 + 1 packed values
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn scratch_len(&self) -> Result<usize> {
+        self.packed_len()
+            .checked_add(self.fft_scratch_len())
+            .ok_or(Error::InvalidParameter {
+                name: "scratch",
+                reason: "the scratch size overflows usize",
+            })
     }
 
     /// A zeroed scratch buffer of [`Self::scratch_len`] elements.
-    pub fn make_scratch(&self) -> Vec<Complex<T>> {
-        alloc::vec![Complex::new(T::zero(), T::zero()); self.scratch_len()]
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the size overflows or cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::stft::RealFft;
+    /// let plan = RealFft::<f64>::new(9)?;
+    /// assert_eq!(plan.make_scratch()?.len(), plan.scratch_len()?);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn make_scratch(&self) -> Result<Vec<Complex<T>>> {
+        crate::base::zeros(self.scratch_len()?, "scratch")
     }
 
     /// Sample `j` of a packed buffer.
@@ -215,8 +246,17 @@ impl<T: Real> RealFft<T> {
     /// `bins[..n/2 + 1]` ← the transform of the `n` samples `x`.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`] for wrong lengths, [`Error::InvalidParameter`] for a short
-    /// scratch.
+    /// [`Error::ShapeMismatch`] for wrong lengths and for a scratch shorter than
+    /// [`Self::scratch_len`] (`"real_fft: scratch"`).
+    ///
+    /// ```
+    /// use mlkern::stft::{Complex, RealFft};
+    /// let plan = RealFft::<f64>::new(2)?;
+    /// let mut bins = [Complex::new(0.0, 0.0); 2];
+    /// plan.forward(&[1.0, 3.0], &mut bins, &mut plan.make_scratch()?)?;
+    /// assert_eq!(bins, [Complex::new(4.0, 0.0), Complex::new(-2.0, 0.0)]);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn forward(
         &self,
         x: &[T],
@@ -237,6 +277,16 @@ impl<T: Real> RealFft<T> {
     ///
     /// # Errors
     /// As [`Self::forward`].
+    ///
+    /// ```
+    /// use mlkern::stft::{Complex, RealFft};
+    /// let plan = RealFft::<f64>::new(2)?;
+    /// let mut x = [0.0; 2];
+    /// let bins = [Complex::new(4.0, 0.0), Complex::new(-2.0, 0.0)];
+    /// plan.inverse(&bins, &mut x, &mut plan.make_scratch()?)?;
+    /// assert_eq!(x, [2.0, 6.0]); // 2·[1, 3]: unnormalized
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn inverse(
         &self,
         bins: &[Complex<T>],
@@ -254,7 +304,6 @@ impl<T: Real> RealFft<T> {
     }
 
     fn check(&self, x: usize, bins: usize, scratch: usize, what: &'static str) -> Result<()> {
-        use crate::error::Shape;
         if x != self.n {
             return Err(Error::ShapeMismatch {
                 what,
@@ -269,10 +318,12 @@ impl<T: Real> RealFft<T> {
                 found: Shape::d1(bins),
             });
         }
-        if scratch < self.scratch_len() {
-            return Err(Error::InvalidParameter {
-                name: "scratch",
-                reason: "scratch is shorter than RealFft::scratch_len()",
+        let need = self.scratch_need();
+        if scratch < need {
+            return Err(Error::ShapeMismatch {
+                what: "real_fft: scratch",
+                expected: Shape::d1(need),
+                found: Shape::d1(scratch),
             });
         }
         Ok(())

@@ -1,18 +1,20 @@
 //! The STFT plan ([`Stft`]) and the forward transform, with `torch.stft` semantics.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use num_complex::Complex;
 
 use super::fft::FftBackend;
 use super::real_fft::RealFft;
+use super::spectrogram::Spectrogram;
 use super::window::{WindowKind, window};
-use crate::Real;
 use crate::error::{Error, Result, Shape};
+use crate::jobs::{job_count, run_jobs};
+use crate::{Par, Real};
 
 /// How `center` pads the signal (`torch.nn.functional.pad` modes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum PadMode {
     /// Mirror without repeating the edge sample (`[a b c] → [c b | a b c | b a]`); needs
     /// `n_fft/2 < len` (torch's default).
@@ -28,6 +30,7 @@ pub enum PadMode {
 
 /// The analysis window of an [`StftConfig`].
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Window<'w, T> {
     /// A built-in shape of length `win_length`, periodic or symmetric per
     /// [`StftConfig::periodic`].
@@ -41,7 +44,20 @@ pub enum Window<'w, T> {
 /// [`StftConfig::new`] gives torch's defaults except the window: a **periodic Hann** window
 /// instead of torch's rectangular one (torch warns when no window is given; pass
 /// `Window::Kind(WindowKind::Rect)` for torch's behaviour).
+///
+/// The struct is `#[non_exhaustive]`: build it with [`StftConfig::new`] and the `with_…`
+/// methods (or assign the public fields of a value).
+///
+/// ```
+/// use mlkern::stft::{PadMode, StftConfig, Window, WindowKind};
+/// let cfg = StftConfig::<f32>::new(64)
+///     .with_hop(16)
+///     .with_window(Window::Kind(WindowKind::Hamming))
+///     .with_pad_mode(PadMode::Constant);
+/// assert_eq!((cfg.n_fft, cfg.hop, cfg.pad_mode), (64, Some(16), PadMode::Constant));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct StftConfig<'w, T> {
     /// FFT length (≥ 1).
     pub n_fft: usize,
@@ -66,9 +82,15 @@ pub struct StftConfig<'w, T> {
     pub backend: FftBackend,
 }
 
-impl<T> StftConfig<'_, T> {
+impl<'w, T> StftConfig<'w, T> {
     /// torch's defaults for `n_fft` (hop `n_fft/4`, full-length window, `center`, reflect
     /// padding, one-sided, not normalized) with a periodic Hann window.
+    ///
+    /// ```
+    /// use mlkern::stft::StftConfig;
+    /// let cfg = StftConfig::<f64>::new(400);
+    /// assert!(cfg.center && cfg.onesided && cfg.hop.is_none()); // hop n_fft/4 = 100
+    /// ```
     pub fn new(n_fft: usize) -> Self {
         StftConfig {
             n_fft,
@@ -83,6 +105,60 @@ impl<T> StftConfig<'_, T> {
             backend: FftBackend::Auto,
         }
     }
+
+    /// Sets the frame step ([`StftConfig::hop`]).
+    pub fn with_hop(mut self, hop: usize) -> Self {
+        self.hop = Some(hop);
+        self
+    }
+
+    /// Sets the window length ([`StftConfig::win_length`]).
+    pub fn with_win_length(mut self, win_length: usize) -> Self {
+        self.win_length = Some(win_length);
+        self
+    }
+
+    /// Sets the window ([`StftConfig::window`]).
+    pub fn with_window(mut self, window: Window<'w, T>) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Periodic or symmetric built-in windows ([`StftConfig::periodic`]).
+    pub fn with_periodic(mut self, periodic: bool) -> Self {
+        self.periodic = periodic;
+        self
+    }
+
+    /// Centre the frames ([`StftConfig::center`]).
+    pub fn with_center(mut self, center: bool) -> Self {
+        self.center = center;
+        self
+    }
+
+    /// Sets the padding mode ([`StftConfig::pad_mode`]).
+    pub fn with_pad_mode(mut self, pad_mode: PadMode) -> Self {
+        self.pad_mode = pad_mode;
+        self
+    }
+
+    /// Scale by `n_fft^(−1/2)` ([`StftConfig::normalized`]).
+    pub fn with_normalized(mut self, normalized: bool) -> Self {
+        self.normalized = normalized;
+        self
+    }
+
+    /// One- or two-sided output ([`StftConfig::onesided`]).
+    pub fn with_onesided(mut self, onesided: bool) -> Self {
+        self.onesided = onesided;
+        self
+    }
+
+    /// Sets the FFT implementation ([`StftConfig::backend`]).
+    pub fn with_backend(mut self, backend: FftBackend) -> Self {
+        self.backend = backend;
+        self
+    }
 }
 
 /// A planned STFT/ISTFT: the zero-padded window and the real FFT of one configuration.
@@ -92,13 +168,15 @@ impl<T> StftConfig<'_, T> {
 /// `torch.stft(x, …, return_complex=True)` returns it.
 ///
 /// ```
+/// use mlkern::Par;
 /// use mlkern::stft::{Stft, StftConfig};
 /// let plan = Stft::<f64>::new(&StftConfig::new(8))?; // hop 2, periodic Hann, centred
 /// let x: Vec<f64> = (0..20).map(|j| (0.3 * j as f64).sin()).collect();
-/// let spec = plan.stft(&x, 1)?;
+/// let spec = plan.stft(&x, 1, Par::Seq)?; // one signal: batch 1
 /// assert_eq!((plan.bins(), plan.frames(20)?), (5, 11));
-/// assert_eq!(spec.len(), 5 * 11);
-/// let back = plan.istft(&spec, 1, 11, Some(20))?;
+/// assert_eq!((spec.batch(), spec.bins(), spec.frames()), (1, 5, 11));
+/// let back = plan.istft(&spec, Par::Seq)?; // the original length, 20
+/// assert_eq!(back.len(), 20);
 /// assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-12));
 /// # Ok::<(), mlkern::Error>(())
 /// ```
@@ -129,6 +207,14 @@ impl<T: Real> Stft<T> {
     /// [`Error::InvalidParameter`] for `n_fft == 0`, a zero hop (also the default `n_fft/4`
     /// for `n_fft < 4`), `win_length` outside `1..=n_fft`, a custom window whose length is not
     /// `win_length`; [`Error::NonFinite`] for a custom window with NaN/±Inf.
+    ///
+    /// ```
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f32>::new(&StftConfig::new(16).with_win_length(8))?;
+    /// assert_eq!((plan.n_fft(), plan.hop(), plan.win_length(), plan.bins()), (16, 4, 8, 9));
+    /// assert!(Stft::<f32>::new(&StftConfig::new(3)).is_err()); // default hop 3/4 = 0
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn new(cfg: &StftConfig<'_, T>) -> Result<Self> {
         let n_fft = cfg.n_fft;
         if n_fft == 0 {
@@ -146,7 +232,7 @@ impl<T: Real> Stft<T> {
             return Err(invalid("win_length", "must be in 1..=n_fft"));
         }
         let left = (n_fft - win_length) / 2;
-        let mut padded = vec![T::zero(); n_fft];
+        let mut padded = crate::base::zeros(n_fft, "n_fft")?;
         let w = &mut padded[left..left + win_length];
         match cfg.window {
             Window::Kind(kind) => window(kind, cfg.periodic, w),
@@ -226,6 +312,14 @@ impl<T: Real> Stft<T> {
     /// `n_fft`, or if the padding mode needs a longer signal (reflect: `n_fft/2 < len`;
     /// circular: `n_fft/2 ≤ len`; replicate: `len ≥ 1`). An empty signal with constant
     /// padding gives frames of zeros, as in torch.
+    ///
+    /// ```
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f32>::new(&StftConfig::new(8).with_hop(2))?;
+    /// assert_eq!(plan.frames(20)?, 11); // 1 + (20 + 8 − 8)/2
+    /// assert!(plan.frames(4).is_err()); // reflect padding needs n_fft/2 < len
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn frames(&self, len: usize) -> Result<usize> {
         let pad = self.pad();
         match self.pad_mode {
@@ -249,7 +343,7 @@ impl<T: Real> Stft<T> {
             }
             _ => {}
         }
-        let padded = len + 2 * pad;
+        let padded = len.saturating_add(2 * pad);
         if padded < self.n_fft {
             return Err(invalid(
                 "signal",
@@ -259,14 +353,56 @@ impl<T: Real> Stft<T> {
         Ok(1 + (padded - self.n_fft) / self.hop)
     }
 
-    /// Scratch elements [`Stft::stft_into`] needs (one thread).
-    pub fn scratch_len(&self) -> usize {
-        FRAME_BLOCK * self.fft.packed_len() + self.fft.fft_scratch_len()
+    /// Scratch elements one worker of [`Stft::stft_into`] / [`Stft::istft_into`] uses
+    /// (cannot overflow: both terms are sizes of allocated plan buffers).
+    pub(super) fn worker_scratch(&self) -> usize {
+        FRAME_BLOCK
+            .saturating_mul(self.fft.packed_len())
+            .saturating_add(self.fft.fft_scratch_len())
     }
 
-    /// A zeroed scratch buffer of [`Stft::scratch_len`] elements.
-    pub fn make_scratch(&self) -> Vec<Complex<T>> {
-        vec![Complex::new(T::zero(), T::zero()); self.scratch_len()]
+    /// `worker_scratch · jobs` or the overflow error.
+    pub(super) fn workers_scratch(&self, jobs: usize) -> Result<usize> {
+        self.worker_scratch()
+            .checked_mul(jobs)
+            .ok_or(Error::InvalidParameter {
+                name: "scratch",
+                reason: "the scratch size overflows usize",
+            })
+    }
+
+    /// Scratch elements [`Stft::stft_into`] needs for `par`: one block per job that `par` may
+    /// run (one block for [`Par::Seq`] and without `std`).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the size overflows `usize`.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f32>::new(&StftConfig::new(64))?;
+    /// let one = plan.scratch_len(Par::Seq)?;
+    /// assert!(plan.scratch_len(Par::threads(4))? >= one);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn scratch_len(&self, par: Par) -> Result<usize> {
+        self.workers_scratch(job_count(usize::MAX, par))
+    }
+
+    /// A zeroed scratch buffer of [`Stft::scratch_len`]`(par)` elements.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] if the size overflows or cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f64>::new(&StftConfig::new(32))?;
+    /// assert_eq!(plan.make_scratch(Par::Seq)?.len(), plan.scratch_len(Par::Seq)?);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn make_scratch(&self, par: Par) -> Result<Vec<Complex<T>>> {
+        crate::base::zeros(self.scratch_len(par)?, "scratch")
     }
 
     /// Checks a batch of `batch` signals in `x` and returns `(len, frames)`.
@@ -291,79 +427,115 @@ impl<T: Real> Stft<T> {
         Ok((len, frames))
     }
 
-    /// STFT of `batch` signals stored back to back in `x` (`[B, L]`) into `out` (`[B, F, T]`),
-    /// allocation-free.
+    /// STFT of `batch` signals stored back to back in `x` (`[B, L]`) into `out` (`[B, F, T]`,
+    /// `F` = [`Stft::bins`], `T` = [`Stft::frames`]`(L)`), without allocating scratch or output.
+    ///
+    /// Signals are the unit of work: with [`Par::threads`] (std) the batch is split over
+    /// [`job_count`]-many jobs, each with its own block of `scratch`; a single signal runs on one
+    /// thread. Bit-identical for every `par`. With [`Par::Seq`] nothing is allocated; with
+    /// threads only the small job list is.
     ///
     /// # Errors
-    /// Those of [`Stft::frames`]; [`Error::InvalidParameter`] for `batch == 0`, an input length
-    /// that is not a multiple of `batch`, or a short scratch; [`Error::ShapeMismatch`] for a
-    /// wrong `out` length; [`Error::NonFinite`] (index into `x`) for NaN/±Inf samples.
+    /// Those of [`Stft::frames`]; [`Error::InvalidParameter`] for `batch == 0` or an input length
+    /// that is not a multiple of `batch`; [`Error::ShapeMismatch`] for a wrong `out` length or a
+    /// scratch shorter than [`Stft::scratch_len`]`(par)` asks (`"stft: scratch"`);
+    /// [`Error::NonFinite`] (index into `x`) for NaN/±Inf samples. Nothing is written on error.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Complex, Stft, StftConfig};
+    /// let plan = Stft::<f32>::new(&StftConfig::new(8))?;
+    /// let x = vec![0.5f32; 3 * 20]; // [3, 20]
+    /// let mut out = vec![Complex::new(0.0, 0.0); 3 * plan.bins() * plan.frames(20)?];
+    /// let par = Par::threads(2);
+    /// let mut scratch = plan.make_scratch(par)?;
+    /// plan.stft_into(&mut out, &x, 3, &mut scratch, par)?;
+    /// assert!((out[0].re - 2.0).abs() < 1e-6); // bin 0 of frame 0: Σ hann·0.5 = 2
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn stft_into(
         &self,
+        out: &mut [Complex<T>],
         x: &[T],
         batch: usize,
-        out: &mut [Complex<T>],
         scratch: &mut [Complex<T>],
+        par: Par,
     ) -> Result<()> {
         let (len, frames) = self.check_signals(x, batch)?;
         self.check_out(out.len(), batch, frames)?;
-        if scratch.len() < self.scratch_len() {
-            return Err(invalid(
-                "scratch",
-                "scratch is shorter than Stft::scratch_len()",
-            ));
+        let jobs = job_count(batch, par);
+        let need = self.workers_scratch(jobs)?;
+        if scratch.len() < need {
+            return Err(Error::ShapeMismatch {
+                what: "stft: scratch",
+                expected: Shape::d1(need),
+                found: Shape::d1(scratch.len()),
+            });
         }
         let per = self.bins() * frames;
-        for (b, o) in out.chunks_exact_mut(per).enumerate() {
-            self.signal(&x[b * len..(b + 1) * len], frames, o, scratch);
+        let worker = self.worker_scratch();
+        if jobs == 1 {
+            let scratch = &mut scratch[..worker];
+            for (b, o) in out.chunks_exact_mut(per).enumerate() {
+                self.signal(&x[b * len..(b + 1) * len], frames, o, scratch);
+            }
+            return Ok(());
         }
-        Ok(())
-    }
-
-    /// [`Stft::stft_into`] with the signals split over `threads` threads (std). Signals are the
-    /// unit of work, so a single signal runs on one thread. Bit-identical to the serial result.
-    ///
-    /// # Errors
-    /// As [`Stft::stft_into`] (without the scratch).
-    #[cfg(feature = "std")]
-    pub fn stft_par(
-        &self,
-        x: &[T],
-        batch: usize,
-        out: &mut [Complex<T>],
-        threads: usize,
-    ) -> Result<()> {
-        let (len, frames) = self.check_signals(x, batch)?;
-        self.check_out(out.len(), batch, frames)?;
-        let per = self.bins() * frames;
-        let groups = crate::jobs::job_count(batch, crate::Par::threads(threads));
-        let chunk = batch.div_ceil(groups);
-        let jobs: Vec<_> = out.chunks_mut(chunk * per).enumerate().collect();
-        crate::jobs::run_jobs(jobs, |(c, os): (usize, &mut [Complex<T>])| {
-            let mut scratch = self.make_scratch();
+        let chunk = batch.div_ceil(jobs);
+        let work: Vec<_> = out
+            .chunks_mut(chunk * per)
+            .zip(scratch.chunks_mut(worker))
+            .enumerate()
+            .collect();
+        run_jobs(work, |(c, (os, scratch))| {
             for (k, o) in os.chunks_exact_mut(per).enumerate() {
                 let b = c * chunk + k;
-                self.signal(&x[b * len..(b + 1) * len], frames, o, &mut scratch);
+                self.signal(&x[b * len..(b + 1) * len], frames, o, scratch);
             }
         });
         Ok(())
     }
 
-    /// The STFT of `batch` signals (`[B, L]` in `x`) as a new `[B, F, T]` vector.
+    /// The STFT of `batch` signals (`[B, L]` in `x`; a single signal is `batch = 1`) as a
+    /// [`Spectrogram`] (`[B, F, T]`, remembering `L` for [`Stft::istft`]).
     ///
     /// # Errors
-    /// As [`Stft::stft_into`].
-    pub fn stft(&self, x: &[T], batch: usize) -> Result<Vec<Complex<T>>> {
-        let (_, frames) = self.check_signals(x, batch)?;
-        let mut out = vec![Complex::new(T::zero(), T::zero()); batch * self.bins() * frames];
-        let mut scratch = self.make_scratch();
-        self.stft_into(x, batch, &mut out, &mut scratch)?;
-        Ok(out)
+    /// As [`Stft::stft_into`]; [`Error::InvalidParameter`] if the output cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::stft::{Stft, StftConfig};
+    /// let plan = Stft::<f64>::new(&StftConfig::new(16).with_hop(4))?;
+    /// let x: Vec<f64> = (0..2 * 64).map(|j| (0.1 * j as f64).cos()).collect();
+    /// let spec = plan.stft(&x, 2, Par::threads(2))?;
+    /// assert_eq!((spec.batch(), spec.bins(), spec.frames(), spec.length()), (2, 9, 17, Some(64)));
+    /// assert_eq!(spec.as_slice().len(), 2 * 9 * 17);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn stft(&self, x: &[T], batch: usize, par: Par) -> Result<Spectrogram<T>> {
+        let (len, frames) = self.check_signals(x, batch)?;
+        let total = batch
+            .checked_mul(self.bins())
+            .and_then(|v| v.checked_mul(frames))
+            .ok_or(invalid("x", "the spectrogram size overflows usize"))?;
+        let mut out = crate::base::zeros(total, "x")?;
+        let mut scratch =
+            crate::base::zeros(self.workers_scratch(job_count(batch, par))?, "scratch")?;
+        self.stft_into(&mut out, x, batch, &mut scratch, par)?;
+        Ok(Spectrogram::from_parts(
+            out,
+            batch,
+            self.bins(),
+            frames,
+            Some(len),
+        ))
     }
 
     fn check_out(&self, got: usize, batch: usize, frames: usize) -> Result<()> {
-        let want = batch * self.bins() * frames;
-        if got != want {
+        let want = batch
+            .checked_mul(self.bins())
+            .and_then(|v| v.checked_mul(frames));
+        if want != Some(got) {
             return Err(Error::ShapeMismatch {
                 what: "stft: out [B, F, T]",
                 expected: Shape::d3(batch, self.bins(), frames),

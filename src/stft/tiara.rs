@@ -3,13 +3,14 @@
 
 use num_traits::Float;
 
-use super::tiara_kernel::{Kernel, invalid, stride};
+use super::tiara_rho::{Kernel, invalid, scratch_need};
 use super::window::WindowKind;
-use crate::Real;
 use crate::error::{Error, Result};
+use crate::{Par, Real};
 
 /// The motion band `[φ1, φ2)` of ρ (assumption A6).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Band {
     /// Integer bins of the `N`-point DFT, `0 ≤ φ1 < φ2 ≤ N/2 + 1`.
     Bins {
@@ -30,6 +31,7 @@ pub enum Band {
 
 /// What the input matrices hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub enum TiaraInput {
     /// Attention probabilities (rows ≥ 0, finite, positive sum; a sum other than 1 is fine: the
     /// edit renormalizes).
@@ -41,6 +43,7 @@ pub enum TiaraInput {
 
 /// The window ψ of the per-row DSTFT.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum TiaraWindow<'w> {
     /// A built-in shape, periodic or symmetric.
     Kind {
@@ -64,7 +67,19 @@ pub struct FarBias {
 }
 
 /// TiARA's parameters (see the [module docs](super) for the algorithm and assumptions).
+///
+/// The struct is `#[non_exhaustive]`: build it with [`TiaraConfig::new`] and the `with_…`
+/// methods (or assign the public fields of a value).
+///
+/// ```
+/// use mlkern::stft::{Band, FarBias, TiaraConfig, TiaraInput};
+/// let cfg = TiaraConfig::new(6.0, 7, Band::Freq { f1: 0.1, f2: 0.4 })
+///     .with_input(TiaraInput::Logits)
+///     .with_far(Some(FarBias { distance: 4, beta: 1.0 }));
+/// assert!(cfg.adaptive && cfg.far.is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct TiaraConfig<'w> {
     /// Strength α ≥ 0 (the paper's 5–7); `Λᵢᵢ = −α(1 − ρᵢ)`.
     pub alpha: f64,
@@ -85,6 +100,12 @@ pub struct TiaraConfig<'w> {
 impl<'w> TiaraConfig<'w> {
     /// Adaptive TiARA with a symmetric Blackman window of `window_len` taps, probabilities in,
     /// no far-frame bias.
+    ///
+    /// ```
+    /// use mlkern::stft::{Band, TiaraConfig};
+    /// let cfg = TiaraConfig::new(5.0, 7, Band::Bins { phi1: 1, phi2: 3 });
+    /// assert!(cfg.adaptive && cfg.far.is_none());
+    /// ```
     pub fn new(alpha: f64, window_len: usize, band: Band) -> Self {
         TiaraConfig {
             alpha,
@@ -98,6 +119,48 @@ impl<'w> TiaraConfig<'w> {
             far: None,
             input: TiaraInput::Probs,
         }
+    }
+
+    /// Sets the strength α ([`TiaraConfig::alpha`]).
+    pub fn with_alpha(mut self, alpha: f64) -> Self {
+        self.alpha = alpha;
+        self
+    }
+
+    /// Sets the window length L ([`TiaraConfig::window_len`]).
+    pub fn with_window_len(mut self, window_len: usize) -> Self {
+        self.window_len = window_len;
+        self
+    }
+
+    /// Sets the motion band ([`TiaraConfig::band`]).
+    pub fn with_band(mut self, band: Band) -> Self {
+        self.band = band;
+        self
+    }
+
+    /// Sets the window ψ ([`TiaraConfig::window`]).
+    pub fn with_window(mut self, window: TiaraWindow<'w>) -> Self {
+        self.window = window;
+        self
+    }
+
+    /// Adaptive (ρ-driven) or the fixed variant `Λ = −αI` ([`TiaraConfig::adaptive`]).
+    pub fn with_adaptive(mut self, adaptive: bool) -> Self {
+        self.adaptive = adaptive;
+        self
+    }
+
+    /// Sets or clears the far-frame bias ([`TiaraConfig::far`]).
+    pub fn with_far(mut self, far: Option<FarBias>) -> Self {
+        self.far = far;
+        self
+    }
+
+    /// Probabilities or logits in ([`TiaraConfig::input`]).
+    pub fn with_input(mut self, input: TiaraInput) -> Self {
+        self.input = input;
+        self
     }
 }
 
@@ -127,10 +190,17 @@ fn bins(band: Band, n: usize) -> Result<(usize, usize)> {
 /// (the smallest ≥ 2φ2) or `2φ2` beyond 64.
 ///
 /// # Errors
-/// As [`tiara`] for the configuration.
+/// As [`tiara_into`] for the configuration; [`Error::InvalidParameter`] if the size overflows.
+///
+/// ```
+/// use mlkern::stft::{tiara_scratch_len, Band, TiaraConfig};
+/// let cfg = TiaraConfig::new(5.0, 3, Band::Bins { phi1: 1, phi2: 3 });
+/// assert_eq!(tiara_scratch_len(&cfg, 16)?, 3 * (1 + 2 * 3));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 pub fn tiara_scratch_len(cfg: &TiaraConfig<'_>, n: usize) -> Result<usize> {
     let (_, p2) = check(cfg, n)?;
-    Ok(cfg.window_len * (1 + stride(p2)))
+    scratch_need(cfg.window_len, p2)
 }
 
 fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
@@ -165,8 +235,9 @@ fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
     bins(cfg.band, n)
 }
 
-/// TiARA on a batch of `N × N` matrices (`[..., N, N]`, row-major) from `input` into `output`
-/// (probabilities), allocation-free; `scratch` holds [`tiara_scratch_len`] elements.
+/// TiARA on a batch of `N × N` matrices (`[..., N, N]`, row-major) from `input` into `out`
+/// (probabilities), allocation-free with [`Par::Seq`]; `scratch` holds [`tiara_scratch_len`]
+/// elements (the window and the DFT table, shared read-only by every thread).
 ///
 /// For each row `i` of each matrix (rows are independent):
 /// 1. `p` = the row (probabilities) or its softmax (logits; `−∞` → 0).
@@ -181,55 +252,125 @@ fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
 ///
 /// With α = 0 and no far bias the rows are only renormalized (identical up to rounding for rows
 /// that sum to 1).
-/// Cost `O(N·L·φ2)` per matrix; no allocation; no FFT.
+/// Cost `O(N·L·φ2)` per matrix; no FFT. With [`Par::threads`] (alloc + std) the matrices are
+/// split over jobs (only the job list is allocated, plus a tap buffer per job for windows over
+/// 64 taps); bit-identical for every `par`, and the first failing matrix in input order is
+/// reported. Without `std` it runs sequentially.
 ///
 /// # Errors
 /// [`Error::InvalidParameter`] for a bad configuration (see [`TiaraConfig`]), a data length
-/// that is not a multiple of `N²`, mismatched `input`/`output` lengths, a short scratch,
-/// negative probabilities, a row without mass, or an all-`−∞` logit row; [`Error::NonFinite`]
-/// (flat index) for NaN/±Inf probabilities or NaN/+∞ logits. On error, `output` may be partly
+/// that is not a multiple of `N²`, mismatched `input`/`out` lengths,
+/// negative probabilities, a row without mass, or an all-`−∞` logit row;
+/// [`Error::ShapeMismatch`] (`"tiara: scratch"`) for a short scratch; [`Error::NonFinite`]
+/// (flat index) for NaN/±Inf probabilities or NaN/+∞ logits. On error, `out` may be partly
 /// written.
 ///
 /// ```
-/// use mlkern::stft::{tiara, tiara_scratch_len, Band, TiaraConfig};
+/// use mlkern::Par;
+/// use mlkern::stft::{tiara_into, tiara_scratch_len, Band, TiaraConfig};
 /// let n = 4;
-/// let p = [0.7f64, 0.1, 0.1, 0.1].repeat(1); // one row …
 /// let mut m = Vec::new();
-/// for i in 0..n { let mut r = vec![0.1; n]; r[i] = 0.7; m.extend(r); } // … a 4×4 matrix
+/// for i in 0..n { let mut r = vec![0.1; n]; r[i] = 0.7; m.extend(r); } // a 4×4 matrix
 /// let cfg = TiaraConfig::new(5.0, 3, Band::Bins { phi1: 1, phi2: 3 });
 /// let mut scratch = vec![0.0; tiara_scratch_len(&cfg, n)?];
 /// let mut out = vec![0.0; m.len()];
-/// tiara(&cfg, &m, &mut out, n, &mut scratch)?;
+/// tiara_into(&mut out, &m, n, &cfg, &mut scratch, Par::Seq)?;
 /// assert!(out[0] < 0.7 && (out[..4].iter().sum::<f64>() - 1.0).abs() < 1e-12);
 /// assert!((out[1] / out[2] - 1.0).abs() < 1e-12); // off-diagonal ratios kept
-/// # let _ = p;
 /// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn tiara<T: Real>(
-    cfg: &TiaraConfig<'_>,
+pub fn tiara_into<T: Real>(
+    out: &mut [T],
     input: &[T],
-    output: &mut [T],
     n: usize,
+    cfg: &TiaraConfig<'_>,
     scratch: &mut [T],
+    par: Par,
 ) -> Result<()> {
     let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
     k.check_len(input.len())?;
-    if output.len() != input.len() {
+    if out.len() != input.len() {
         return Err(invalid(
             "output",
             "tiara: output must have the input's length",
         ));
     }
-    k.run(Some(input), output, 0)
+    run_split(&k, Some(input), out, par)
+}
+
+/// TiARA on a batch of `N × N` matrices (`[..., N, N]`) as a new vector of the same shape (the
+/// owned form of [`tiara_into`]; alloc).
+///
+/// # Errors
+/// As [`tiara_into`]; [`Error::InvalidParameter`] if the buffers cannot be allocated.
+///
+/// ```
+/// use mlkern::Par;
+/// use mlkern::stft::{tiara, Band, TiaraConfig, TiaraInput};
+/// let n = 8;
+/// let logits: Vec<f32> = (0..2 * n * n).map(|j| ((j * 7) % 5) as f32 * 0.3).collect();
+/// let cfg = TiaraConfig::new(6.0, 5, Band::Bins { phi1: 1, phi2: 4 }).with_input(TiaraInput::Logits);
+/// let p = tiara(&logits, n, &cfg, Par::threads(2))?; // two 8×8 matrices
+/// assert_eq!(p.len(), 2 * n * n);
+/// assert!(p.chunks(n).all(|row| (row.iter().sum::<f32>() - 1.0).abs() < 1e-5));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+#[cfg(feature = "alloc")]
+pub fn tiara<T: Real>(
+    input: &[T],
+    n: usize,
+    cfg: &TiaraConfig<'_>,
+    par: Par,
+) -> Result<alloc::vec::Vec<T>> {
+    let mut scratch = crate::base::zeros(tiara_scratch_len(cfg, n)?, "scratch")?;
+    let k = Kernel::new(cfg, n, check(cfg, n)?, &mut scratch)?;
+    k.check_len(input.len())?;
+    let mut out = crate::base::zeros(input.len(), "input")?;
+    run_split(&k, Some(input), &mut out, par)?;
+    Ok(out)
+}
+
+/// Runs the kernel on every matrix of `out` (from `input`, or in place), split over the jobs of
+/// `par` (sequential without `std`, or for one job).
+fn run_split<T: Real>(
+    k: &Kernel<'_, T>,
+    input: Option<&[T]>,
+    out: &mut [T],
+    par: Par,
+) -> Result<()> {
+    #[cfg(feature = "alloc")]
+    {
+        let nn = k.n * k.n;
+        let mats = out.len() / nn;
+        let jobs = crate::jobs::job_count(mats, par);
+        if jobs > 1 {
+            let chunk = mats.div_ceil(jobs) * nn;
+            let mut results: alloc::vec::Vec<Result<()>> =
+                alloc::vec![Ok(()); out.len().div_ceil(chunk)];
+            let work: alloc::vec::Vec<_> = out
+                .chunks_mut(chunk)
+                .zip(results.iter_mut())
+                .enumerate()
+                .collect();
+            crate::jobs::run_jobs(work, |(c, (dst, res))| {
+                let base = c * chunk;
+                let src = input.map(|s| &s[base..base + dst.len()]);
+                *res = k.run(src, dst, base);
+            });
+            return results.into_iter().collect();
+        }
+    }
+    let _ = par;
+    k.run(input, out, 0)
 }
 
 /// ρᵢ for every row of a batch of `N × N` probability matrices (`[..., N, N]`) into `rho`
-/// (`[..., N]`): the motion intensity step of [`tiara`] alone, for diagnostics and tuning of
-/// the band. `cfg.alpha` and `cfg.adaptive` are ignored; `cfg.input` must be
+/// (`[..., N]`): the motion intensity step of [`tiara_into`] alone, for diagnostics and tuning
+/// of the band. `cfg.alpha` and `cfg.adaptive` are ignored; `cfg.input` must be
 /// [`TiaraInput::Probs`] (softmax logits first).
 ///
 /// # Errors
-/// As [`tiara`]; [`Error::InvalidParameter`] for logits input or a wrong `rho` length.
+/// As [`tiara_into`]; [`Error::InvalidParameter`] for logits input or a wrong `rho` length.
 ///
 /// ```
 /// use mlkern::stft::{motion_intensity, tiara_scratch_len, Band, TiaraConfig};
@@ -238,15 +379,15 @@ pub fn tiara<T: Real>(
 /// for i in 0..n { eye[i * n + i] = 1.0; }
 /// let cfg = TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 4 });
 /// let mut rho = vec![0.0; n];
-/// motion_intensity(&cfg, &eye, n, &mut rho, &mut vec![0.0; tiara_scratch_len(&cfg, n)?])?;
+/// motion_intensity(&mut rho, &eye, n, &cfg, &mut vec![0.0; tiara_scratch_len(&cfg, n)?])?;
 /// assert!(rho.iter().all(|r| (r - 0.75).abs() < 1e-12)); // a delta row: (φ2 − φ1)/φ2
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn motion_intensity<T: Real>(
-    cfg: &TiaraConfig<'_>,
+    rho: &mut [T],
     input: &[T],
     n: usize,
-    rho: &mut [T],
+    cfg: &TiaraConfig<'_>,
     scratch: &mut [T],
 ) -> Result<()> {
     if cfg.input != TiaraInput::Probs {
@@ -263,67 +404,31 @@ pub fn motion_intensity<T: Real>(
     k.rhos(input, rho)
 }
 
-/// [`tiara`] in place.
+/// [`tiara_into`] in place.
 ///
 /// # Errors
-/// As [`tiara`]; on error, `data` may be partly edited.
+/// As [`tiara_into`]; on error, `data` may be partly edited.
+///
+/// ```
+/// use mlkern::Par;
+/// use mlkern::stft::{tiara_in_place, tiara_scratch_len, Band, TiaraConfig};
+/// let n = 3;
+/// let mut m = vec![1.0 / 3.0; n * n];
+/// let cfg = TiaraConfig::new(2.0, 3, Band::Bins { phi1: 1, phi2: 2 }).with_adaptive(false);
+/// let mut scratch = vec![0.0; tiara_scratch_len(&cfg, n)?];
+/// tiara_in_place(&mut m, n, &cfg, &mut scratch, Par::Seq)?;
+/// let e = (-2.0f64).exp(); // fixed variant: the diagonal weighs e^(−α)
+/// assert!((m[0] - e / (e + 2.0)).abs() < 1e-12);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 pub fn tiara_in_place<T: Real>(
-    cfg: &TiaraConfig<'_>,
     data: &mut [T],
     n: usize,
+    cfg: &TiaraConfig<'_>,
     scratch: &mut [T],
+    par: Par,
 ) -> Result<()> {
     let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
     k.check_len(data.len())?;
-    k.run(None, data, 0)
-}
-
-/// [`tiara`] with the matrices split over `threads` threads (std); allocates the small table
-/// once per job. Results are bit-identical to [`tiara`]'s. On error, the first failing
-/// matrix in input order is reported.
-///
-/// # Errors
-/// As [`tiara`] (without the scratch).
-#[cfg(feature = "std")]
-pub fn tiara_par<T: Real>(
-    cfg: &TiaraConfig<'_>,
-    input: &[T],
-    output: &mut [T],
-    n: usize,
-    threads: usize,
-) -> Result<()> {
-    let bins = check(cfg, n)?;
-    let need = tiara_scratch_len(cfg, n)?;
-    let nn = n * n;
-    if !input.len().is_multiple_of(nn) {
-        return Err(invalid(
-            "input",
-            "tiara: the data length must be a multiple of N*N ([..., N, N] matrices)",
-        ));
-    }
-    if output.len() != input.len() {
-        return Err(invalid(
-            "output",
-            "tiara: output must have the input's length",
-        ));
-    }
-    let mats = input.len() / nn;
-    if mats == 0 {
-        return Ok(());
-    }
-    let groups = crate::jobs::job_count(mats, crate::Par::threads(threads));
-    let chunk = mats.div_ceil(groups) * nn;
-    let mut results: alloc::vec::Vec<Result<()>> = alloc::vec![Ok(()); mats.div_ceil(chunk / nn)];
-    let jobs: alloc::vec::Vec<_> = input
-        .chunks(chunk)
-        .zip(output.chunks_mut(chunk))
-        .zip(results.iter_mut())
-        .enumerate()
-        .collect();
-    crate::jobs::run_jobs(jobs, |(c, ((src, dst), res))| {
-        let mut scratch = alloc::vec![T::zero(); need];
-        *res =
-            Kernel::new(cfg, n, bins, &mut scratch).and_then(|k| k.run(Some(src), dst, c * chunk));
-    });
-    results.into_iter().collect()
+    run_split(&k, None, data, par)
 }

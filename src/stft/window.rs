@@ -7,6 +7,7 @@ use crate::Real;
 
 /// A window shape.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum WindowKind {
     /// All ones.
     Rect,
@@ -20,6 +21,10 @@ pub enum WindowKind {
 
 impl WindowKind {
     /// The lower-case name (`"hann"`, …).
+    ///
+    /// ```
+    /// assert_eq!(mlkern::stft::WindowKind::Blackman.name(), "blackman");
+    /// ```
     pub fn name(self) -> &'static str {
         match self {
             WindowKind::Rect => "rect",

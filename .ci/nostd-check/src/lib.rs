@@ -196,6 +196,7 @@ pub extern "C" fn mlkern_nostd_tiara(
     scratch: *mut f32,
     scratch_len: usize,
 ) -> i32 {
+    use mlkern::Par;
     use mlkern::stft::{Band, TiaraConfig, tiara_in_place};
     if data.is_null() || scratch.is_null() {
         return -1;
@@ -208,7 +209,7 @@ pub extern "C" fn mlkern_nostd_tiara(
         )
     };
     let cfg = TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 3 });
-    if tiara_in_place(&cfg, x, n, s).is_ok() {
+    if tiara_in_place(x, n, &cfg, s, Par::Seq).is_ok() {
         0
     } else {
         1
@@ -239,8 +240,8 @@ pub extern "C" fn mlkern_nostd_stft(
     };
     let mut run = || -> mlkern::Result<()> {
         let plan = Stft::<f32>::new(&StftConfig::new(n_fft))?;
-        let spec = plan.stft(x, 1)?;
-        for (o, z) in out.chunks_exact_mut(2).zip(&spec) {
+        let spec = plan.stft(x, 1, mlkern::Par::Seq)?;
+        for (o, z) in out.chunks_exact_mut(2).zip(spec.as_slice()) {
             let z: &Complex<f32> = z;
             o[0] = z.re;
             o[1] = z.im;

@@ -95,23 +95,21 @@ impl Framing {
     }
 
     fn plan<T: Real>(&self, custom: Option<&[T]>) -> Result<Stft<T>, CliError> {
-        let cfg = StftConfig {
-            n_fft: self.n_fft as usize,
-            hop: self.hop,
-            win_length: self.win_length,
-            window: custom.map_or(Window::Kind(self.window.into()), Window::Custom),
-            periodic: !self.symmetric_window,
-            center: !self.no_center,
-            pad_mode: match self.pad_mode {
+        let mut cfg = StftConfig::new(self.n_fft as usize)
+            .with_window(custom.map_or(Window::Kind(self.window.into()), Window::Custom))
+            .with_periodic(!self.symmetric_window)
+            .with_center(!self.no_center)
+            .with_pad_mode(match self.pad_mode {
                 Pad::Reflect => PadMode::Reflect,
                 Pad::Constant => PadMode::Constant,
                 Pad::Replicate => PadMode::Replicate,
                 Pad::Circular => PadMode::Circular,
-            },
-            normalized: self.normalized,
-            onesided: !self.two_sided,
-            backend: self.fft.fft(),
-        };
+            })
+            .with_normalized(self.normalized)
+            .with_onesided(!self.two_sided)
+            .with_backend(self.fft.fft());
+        cfg.hop = self.hop;
+        cfg.win_length = self.win_length;
         Ok(Stft::new(&cfg)?)
     }
 
@@ -128,14 +126,6 @@ impl Framing {
             "fft_backend": format!("{:?}", plan.backend()),
         })
     }
-}
-
-fn threads(common: &Common) -> usize {
-    common.threads.map(|t| t as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    })
 }
 
 /// Arguments of `mlkern stft`.
@@ -183,9 +173,11 @@ fn forward<T: Real>(
     let len = x.len() / batch.max(1);
     let frames = plan.frames(len)?;
     let mut out = vec![Complex::new(T::zero(), T::zero()); batch * plan.bins() * frames];
-    let t = threads(&args.common);
-    let ((), timing) =
-        Timing::measure(args.common.repeat, || plan.stft_par(x, batch, &mut out, t))?;
+    let par = args.common.par();
+    let mut scratch = plan.make_scratch(par)?;
+    let ((), timing) = Timing::measure(args.common.repeat, || {
+        plan.stft_into(&mut out, x, batch, &mut scratch, par)
+    })?;
     Ok((
         out,
         plan.bins(),
@@ -287,9 +279,19 @@ fn inverse<T: Real>(
     }
     let len = plan.istft_len(frames, args.length);
     let mut out = vec![T::zero(); batch * len];
-    let t = threads(&args.common);
+    let par = args.common.par();
+    let mut scratch =
+        vec![Complex::new(T::zero(), T::zero()); plan.istft_scratch_len(frames, args.length, par)?];
     let ((), timing) = Timing::measure(args.common.repeat, || {
-        plan.istft_par(spec, batch, frames, args.length, &mut out, t)
+        plan.istft_into(
+            &mut out,
+            spec,
+            batch,
+            frames,
+            args.length,
+            &mut scratch,
+            par,
+        )
     })?;
     Ok((out, len, timing, args.framing.describe(&plan)))
 }

@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use mlkern::Real;
 use mlkern::io::npy::{NpyArray, NpyData};
-use mlkern::stft::{Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, tiara_par};
+use mlkern::stft::{
+    Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, tiara_into, tiara_scratch_len,
+};
 use serde_json::json;
 
 use crate::files::{read_array, write_array};
@@ -73,14 +75,11 @@ fn apply<T: Real>(
     x: &[T],
     n: usize,
 ) -> Result<(Vec<T>, Timing), CliError> {
-    let threads = args.common.threads.map(|t| t as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let par = args.common.par();
     let mut out = vec![T::zero(); x.len()];
+    let mut scratch = vec![T::zero(); tiara_scratch_len(cfg, n)?];
     let ((), timing) = Timing::measure(args.common.repeat, || {
-        tiara_par(cfg, x, &mut out, n, threads)
+        tiara_into(&mut out, x, n, cfg, &mut scratch, par)
     })?;
     Ok((out, timing))
 }
@@ -105,22 +104,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
             ));
         }
     };
-    let cfg = TiaraConfig {
-        window: TiaraWindow::Kind {
+    let cfg = TiaraConfig::new(args.alpha, args.window_len, band)
+        .with_window(TiaraWindow::Kind {
             kind: args.window.into(),
             periodic: args.periodic_window,
-        },
-        adaptive: !args.fixed,
-        far: args
-            .far_distance
-            .zip(args.far_beta)
-            .map(|(distance, beta)| FarBias { distance, beta }),
-        input: match args.input_kind {
+        })
+        .with_adaptive(!args.fixed)
+        .with_far(
+            args.far_distance
+                .zip(args.far_beta)
+                .map(|(distance, beta)| FarBias { distance, beta }),
+        )
+        .with_input(match args.input_kind {
             Kind::Probs => TiaraInput::Probs,
             Kind::Logits => TiaraInput::Logits,
-        },
-        ..TiaraConfig::new(args.alpha, args.window_len, band)
-    };
+        });
     let f32_in = matches!(a.data, NpyData::F32(_));
     let (data, timing) = if f32_in {
         let (o, t) = apply(&args, &cfg, &a.to_f32_vec()?, n)?;

@@ -2,32 +2,28 @@
 //! a naive f64 DFT, the ISTFT round trip, and the reference note's golden vector.
 
 use mlkern::stft::{
-    Band, Complex, Direction, Fft, FftBackend, Stft, StftConfig, TiaraConfig, TiaraInput, tiara,
-    tiara_par, tiara_scratch_len,
+    Band, Complex, Direction, Fft, FftBackend, Spectrogram, Stft, StftConfig, TiaraConfig,
+    TiaraInput, tiara, tiara_into, tiara_scratch_len,
 };
 
 use super::row::{Row, Step, data, f32s};
 use crate::timing::Timing;
 
-fn threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
 /// 64 signals × 16 000 samples, n_fft 512, hop 128, periodic Hann (the benchmark shape).
 /// Check: frame 10 of signal 3 against a naive f64 DFT of the same windowed samples (1e-5 of
 /// the frame's largest bin).
 fn stft_row() -> Step {
-    Box::new(|repeat, _| {
+    Box::new(|repeat, par| {
         let (b, l, n) = (64usize, 16_000usize, 512usize);
         let x = f32s(&data(b * l, 91));
-        let plan = Stft::<f32>::new(&StftConfig {
-            hop: Some(128),
-            ..StftConfig::new(n)
-        })?;
+        let plan = Stft::<f32>::new(&StftConfig::new(n).with_hop(128))?;
         let frames = plan.frames(l)?;
         let f = plan.bins();
         let mut out = vec![Complex::new(0.0f32, 0.0); b * f * frames];
-        let ((), timing) = Timing::measure(repeat, || plan.stft_par(&x, b, &mut out, threads()))?;
+        let mut scratch = plan.make_scratch(par)?;
+        let ((), timing) = Timing::measure(repeat, || {
+            plan.stft_into(&mut out, &x, b, &mut scratch, par)
+        })?;
         let (sig, t) = (3usize, 10usize);
         let w = plan.window();
         // Frame 10 starts at 10·128 − 256 ≥ 0: no padding involved.
@@ -62,18 +58,25 @@ fn stft_row() -> Step {
 /// The inverse of the above with `length` = 16 000. Check: the round trip reproduces the
 /// signal (Hann at hop n/4 satisfies NOLA) to 1e-5.
 fn istft_row() -> Step {
-    Box::new(|repeat, _| {
+    Box::new(|repeat, par| {
         let (b, l, n) = (64usize, 16_000usize, 512usize);
         let x = f32s(&data(b * l, 92));
-        let plan = Stft::<f32>::new(&StftConfig {
-            hop: Some(128),
-            ..StftConfig::new(n)
-        })?;
+        let plan = Stft::<f32>::new(&StftConfig::new(n).with_hop(128))?;
         let frames = plan.frames(l)?;
-        let spec = plan.stft(&x, b)?;
+        let spec: Spectrogram<f32> = plan.stft(&x, b, par)?;
         let mut back = vec![0.0f32; b * l];
+        let mut scratch =
+            vec![Complex::new(0.0f32, 0.0); plan.istft_scratch_len(frames, Some(l), par)?];
         let ((), timing) = Timing::measure(repeat, || {
-            plan.istft_par(&spec, b, frames, Some(l), &mut back, threads())
+            plan.istft_into(
+                &mut back,
+                spec.as_slice(),
+                b,
+                frames,
+                Some(l),
+                &mut scratch,
+                par,
+            )
         })?;
         let err = back
             .iter()
@@ -97,7 +100,7 @@ fn builtin_fft_row() -> Step {
         let v = data(2 * n, 93);
         let x: Vec<Complex<f64>> = v.chunks(2).map(|c| Complex::new(c[0], c[1])).collect();
         let plan = Fft::<f64>::with_backend(n, Direction::Forward, FftBackend::Builtin)?;
-        let mut scratch = plan.make_scratch();
+        let mut scratch = plan.make_scratch()?;
         let (y, timing) =
             Timing::measure(repeat, || -> Result<Vec<Complex<f64>>, mlkern::Error> {
                 let mut y = x.clone();
@@ -125,10 +128,10 @@ fn builtin_fft_row() -> Step {
     })
 }
 
-/// TiARA on 16 384 probability matrices of 16×16 (f32), α = 5, L = 7, bins [2, 6), timed on
-/// all threads. Check: the reference note's §1.8 golden vector (N = 8, logits in, f64) to 1e-5.
+/// TiARA on 16 384 probability matrices of 16×16 (f32), α = 5, L = 7, bins [2, 6), timed with
+/// the demo's `--threads`. Check: the reference note's §1.8 golden vector (N = 8, logits in, f64) to 1e-5.
 fn tiara_row() -> Step {
-    Box::new(|repeat, _| {
+    Box::new(|repeat, par| {
         let (m, n) = (16_384usize, 16usize);
         let noise = data(m * n * n, 94);
         let mut p = vec![0.0f32; m * n * n];
@@ -146,7 +149,10 @@ fn tiara_row() -> Step {
         }
         let cfg = TiaraConfig::new(5.0, 7, Band::Bins { phi1: 2, phi2: 6 });
         let mut out = vec![0.0f32; p.len()];
-        let ((), timing) = Timing::measure(repeat, || tiara_par(&cfg, &p, &mut out, n, threads()))?;
+        let mut scratch = vec![0.0f32; tiara_scratch_len(&cfg, n)?];
+        let ((), timing) = Timing::measure(repeat, || {
+            tiara_into(&mut out, &p, n, &cfg, &mut scratch, par)
+        })?;
         // The golden vector: S_ij = 2[i=j] + 0.5cos(0.7(i−j)) + 0.1((3i+5j) mod 7)/7.
         let g = 8usize;
         let mut s = vec![0.0f64; g * g];
@@ -157,18 +163,9 @@ fn tiara_row() -> Step {
                     + 0.1 * ((3 * i + 5 * j) % 7) as f64 / 7.0;
             }
         }
-        let gcfg = TiaraConfig {
-            input: TiaraInput::Logits,
-            ..TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 3 })
-        };
-        let mut gout = vec![0.0f64; g * g];
-        tiara(
-            &gcfg,
-            &s,
-            &mut gout,
-            g,
-            &mut vec![0.0; tiara_scratch_len(&gcfg, g)?],
-        )?;
+        let gcfg = TiaraConfig::new(5.0, 5, Band::Bins { phi1: 1, phi2: 3 })
+            .with_input(TiaraInput::Logits);
+        let gout = tiara(&s, g, &gcfg, mlkern::Par::Seq)?;
         let diag = [
             0.235398, 0.223870, 0.220067, 0.220225, 0.222376, 0.231806, 0.240655, 0.236161,
         ];
