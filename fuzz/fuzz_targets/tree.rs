@@ -8,8 +8,9 @@
 use libfuzzer_sys::fuzz_target;
 use mlkern::Par;
 use mlkern::tree::{
-    ChowLiuConfig, Codes, Correction, NjConfig, RgConfig, Samples, SnjConfig, Tree, chow_liu_discrete,
-    chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj, truncated_dot,
+    ChowLiuConfig, Codes, Correction, NjConfig, RgConfig, Samples, SnjConfig, Tree,
+    chow_liu_discrete, chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj,
+    truncated_dot,
 };
 
 struct Bytes<'a>(&'a [u8]);

@@ -26,6 +26,9 @@ pub(crate) fn check_samples<T: Real>(x: &Samples<'_, T>, what: &'static str) -> 
     Ok(())
 }
 
+/// One job of the statistics pass: its index, then its variables' means, scales and accumulators.
+type StatsJob<'a> = (usize, (&'a mut [f64], &'a mut [f64], &'a mut [f64]));
+
 /// Samples per standardized block of the symmetric product (`n_vars > 0`).
 fn block_width(n_samples: usize, n_vars: usize) -> usize {
     (4usize << 20)
@@ -146,7 +149,7 @@ pub fn correlation_matrix_into<T: Real>(
     // Pass 1: each variable's mean and 1/‖x − μ‖ (variables split over the threads); a variable
     // whose scale is NaN is constant.
     let rows_per = n_vars.div_ceil(crate::jobs::job_count(n_vars, par));
-    let pass1 = |(j, (m, s, acc)): (usize, (&mut [f64], &mut [f64], &mut [f64]))| {
+    let pass1 = |(j, (m, s, acc)): StatsJob<'_>| {
         let v0 = j * rows_per;
         match x.is_row_major() {
             false => {

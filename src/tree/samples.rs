@@ -129,6 +129,7 @@ impl<'a, T: Copy> Samples<'a, T> {
     }
 
     /// Variable `v` as a contiguous slice (variable-major data only).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn contiguous(&self, v: usize) -> Option<&'a [T]> {
         match self.layout {
             Layout::VariableMajor => Some(&self.data[v * self.n_samples..(v + 1) * self.n_samples]),
@@ -137,6 +138,7 @@ impl<'a, T: Copy> Samples<'a, T> {
     }
 
     /// The samples `t0..n_samples` of variable `v`, in order (strided for row-major data).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
     pub(crate) fn column(&self, v: usize, t0: usize) -> impl Iterator<Item = T> + 'a {
         let (start, step) = match self.layout {
             Layout::RowMajor => (t0 * self.n_vars + v, self.n_vars.max(1)),
