@@ -14,9 +14,10 @@ mod tree_common;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use mlkern::Par;
 use mlkern::tree::{
-    Center, ChowLiuOptions, Codes, RgOptions, SnjOptions, chow_liu_discrete, chow_liu_gaussian,
-    clrg, path_lengths, robust_covariance, spectral_nj,
+    Center, ChowLiuConfig, Codes, RgConfig, Samples, SnjConfig, chow_liu_discrete,
+    chow_liu_gaussian, clrg, path_lengths, robust_covariance, spectral_nj,
 };
 use rand::RngExt;
 use tree_common::*;
@@ -45,9 +46,11 @@ fn chow_liu(c: &mut Criterion) {
         let n = 10_000;
         let x = binary(p, n, p as u64);
         let states = vec![2u8; p];
-        let codes = Codes::new(&x, n, p, &states).unwrap();
+        let codes = Codes::new(Samples::variable_major(&x, p, n).unwrap(), &states).unwrap();
         g.bench_function(format!("{p}x{n}"), |b| {
-            b.iter(|| chow_liu_discrete(black_box(&codes), &ChowLiuOptions::default()).unwrap())
+            b.iter(|| {
+                chow_liu_discrete(black_box(&codes), &ChowLiuConfig::new(), Par::Seq).unwrap()
+            })
         });
     }
     g.finish();
@@ -58,12 +61,16 @@ fn chow_liu(c: &mut Criterion) {
     let (p, n) = (truth.n_observed(), 10_000);
     let x = gaussian_samples(&mut r, &truth, n);
     for threads in [1usize, 2] {
-        let opts = ChowLiuOptions {
-            threads,
-            ..Default::default()
-        };
+        let opts = ChowLiuConfig::new();
         g.bench_function(format!("{p}x{n}/{threads}_threads"), |b| {
-            b.iter(|| chow_liu_gaussian(black_box(&x), n, p, &opts).unwrap())
+            b.iter(|| {
+                chow_liu_gaussian(
+                    Samples::variable_major(black_box(&x), p, n).unwrap(),
+                    &opts,
+                    Par::threads(threads),
+                )
+                .unwrap()
+            })
         });
     }
     g.finish();
@@ -77,12 +84,12 @@ fn latent(c: &mut Criterion) {
     let m = truth.n_observed();
     let d = path_lengths(&truth);
     g.bench_function(format!("clrg/{m}"), |b| {
-        b.iter(|| clrg(black_box(&d), m, &RgOptions::population()).unwrap())
+        b.iter(|| clrg(black_box(&d), m, &RgConfig::population()).unwrap())
     });
     let truth = random_leaves(&mut r, 256, true);
     let d = path_lengths(&truth);
     g.bench_function("snj/256", |b| {
-        b.iter(|| spectral_nj(black_box(&d), 256, &SnjOptions::population()).unwrap())
+        b.iter(|| spectral_nj(black_box(&d), 256, &SnjConfig::population()).unwrap())
     });
     g.finish();
 }
@@ -94,7 +101,15 @@ fn robust(c: &mut Criterion) {
     let (p, n) = (100usize, 10_000usize);
     let x: Vec<f64> = (0..p * n).map(|_| normal(&mut r)).collect();
     g.bench_function(format!("{p}x{n}_trim100"), |b| {
-        b.iter(|| robust_covariance(black_box(&x), n, p, 100, Center::Median, 1).unwrap())
+        b.iter(|| {
+            robust_covariance(
+                Samples::variable_major(black_box(&x), p, n).unwrap(),
+                100,
+                Center::Median,
+                Par::Seq,
+            )
+            .unwrap()
+        })
     });
     g.finish();
 }

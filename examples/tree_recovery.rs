@@ -5,7 +5,7 @@
 //! Model: a hidden chain of 8 nodes with 3 observed leaves each (m = 24, an HMM-like tree;
 //! hidden nodes of degree 4–5), edge correlations ρ_e ~ U[0.4, 0.9] with random signs, drawn
 //! afresh for every trial. Distances −ln|ρ̂| from sample correlations; learners with their
-//! sample-mode defaults (`RgOptions::samples(n)`, `NjOptions::samples()`, SNJ contracting hidden
+//! sample-mode defaults (`RgConfig::samples(n)`, `NjConfig::samples()`, SNJ contracting hidden
 //! edges shorter than −ln 0.9). A trial counts as recovered when the learned tree equals the
 //! truth up to relabelling of hidden nodes (`exact_recovery`); the mean Robinson–Foulds distance
 //! is reported too. A second table repeats CLRG with n₁ = ⌊√n⌋ extra corrupted samples (two far
@@ -16,8 +16,9 @@ mod tree_common;
 
 use std::fmt::Write;
 
+use mlkern::Par;
 use mlkern::tree::{
-    Center, NjOptions, RgOptions, SnjOptions, Tree, clrg, correlation_matrix, exact_recovery,
+    Center, NjConfig, RgConfig, Samples, SnjConfig, Tree, clrg, correlation_matrix, exact_recovery,
     gaussian_distance_matrix, neighbor_joining, recursive_grouping, robinson_foulds,
     robust_correlation, spectral_nj,
 };
@@ -27,19 +28,12 @@ const SIZES: [usize; 7] = [250, 500, 1000, 2000, 5000, 10_000, 20_000];
 const TRIALS: usize = 40;
 
 fn learners(d: &[f64], m: usize, n: usize) -> [Tree; 4] {
-    let rg = RgOptions::samples(n);
+    let rg = RgConfig::samples(n);
     [
         recursive_grouping(d, m, &rg).unwrap(),
         clrg(d, m, &rg).unwrap(),
-        neighbor_joining(d, m, &NjOptions::samples()).unwrap(),
-        spectral_nj(
-            d,
-            m,
-            &SnjOptions {
-                contract: -(0.9f64).ln(),
-            },
-        )
-        .unwrap(),
+        neighbor_joining(d, m, &NjConfig::samples()).unwrap(),
+        spectral_nj(d, m, &SnjConfig::samples()).unwrap(),
     ]
 }
 
@@ -65,7 +59,11 @@ fn main() {
             let truth = with_correlations(&mut r, &chain, 0.4, 0.9);
             let m = truth.n_observed();
             let x = gaussian_samples(&mut r, &truth, n);
-            let d = gaussian_distance_matrix(&correlation_matrix(&x, n, m, 1).unwrap(), m).unwrap();
+            let d = gaussian_distance_matrix(
+                &correlation_matrix(Samples::variable_major(&x, m, n).unwrap(), Par::Seq).unwrap(),
+                m,
+            )
+            .unwrap();
             for (k, t) in learners(&d, m, n).iter().enumerate() {
                 ok[k] += exact_recovery(t, &truth) as usize;
                 rf[k] += robinson_foulds(t, &truth).unwrap();
@@ -85,11 +83,21 @@ fn main() {
                     };
                 }
             }
-            let rg = RgOptions::samples(n);
-            let dp =
-                gaussian_distance_matrix(&correlation_matrix(&xc, nn, m, 1).unwrap(), m).unwrap();
+            let rg = RgConfig::samples(n);
+            let dp = gaussian_distance_matrix(
+                &correlation_matrix(Samples::variable_major(&xc, m, nn).unwrap(), Par::Seq)
+                    .unwrap(),
+                m,
+            )
+            .unwrap();
             let dr = gaussian_distance_matrix(
-                &robust_correlation(&xc, nn, m, 2 * n1, Center::Median, 2).unwrap(),
+                &robust_correlation(
+                    Samples::variable_major(&xc, m, nn).unwrap(),
+                    2 * n1,
+                    Center::Median,
+                    Par::threads(2),
+                )
+                .unwrap(),
                 m,
             )
             .unwrap();

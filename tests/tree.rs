@@ -4,8 +4,8 @@
 
 mod tree_common;
 
-use mlkern::Error;
 use mlkern::tree::*;
+use mlkern::{Error, Par};
 use rand::RngExt;
 use tree_common::*;
 
@@ -183,9 +183,13 @@ fn tables_from_the_popcount_gram_equal_direct_counting() {
     for &n in &[1usize, 63, 64, 65, 200, 1000] {
         let states = [2u8, 3, 2, 4, 5, 1, 2];
         let x = random_codes(&mut r, n, &states);
-        let codes = Codes::new(&x, n, states.len(), &states).unwrap();
+        let codes = Codes::new(
+            Samples::variable_major(&x, states.len(), n).unwrap(),
+            &states,
+        )
+        .unwrap();
         for threads in [1, 2] {
-            let pc = PairCounts::new(&codes, threads).unwrap();
+            let pc = PairCounts::new(&codes, Par::threads(threads)).unwrap();
             for i in 0..states.len() {
                 for j in 0..states.len() {
                     let (ki, kj) = (states[i] as usize, states[j] as usize);
@@ -294,9 +298,13 @@ fn pair_counts_mi_matrix_matches_per_table_mi() {
     let states = [2u8, 3, 4, 2, 2];
     let n = 777;
     let x = random_codes(&mut r, n, &states);
-    let pc = PairCounts::new(&Codes::new(&x, n, 5, &states).unwrap(), 1).unwrap();
+    let pc = PairCounts::new(
+        &Codes::new(Samples::variable_major(&x, 5, n).unwrap(), &states).unwrap(),
+        Par::Seq,
+    )
+    .unwrap();
     for corr in [Correction::None, Correction::MillerMadow] {
-        let mi = pc.mutual_information(corr);
+        let mi = pc.mutual_information(corr).unwrap();
         for i in 0..5 {
             for j in 0..5 {
                 let (ki, kj) = (states[i] as usize, states[j] as usize);
@@ -318,26 +326,30 @@ fn pair_counts_mi_matrix_matches_per_table_mi() {
 #[test]
 fn codes_errors() {
     assert!(matches!(
-        Codes::new(&[0, 1, 2], 3, 1, &[2]),
+        Codes::new(Samples::variable_major(&[0, 1, 2], 1, 3).unwrap(), &[2]),
         Err(Error::Degenerate { index: 2, .. })
     ));
     assert!(matches!(
-        Codes::new(&[0, 1, 0], 2, 1, &[2]),
+        Samples::variable_major(&[0u8, 1, 0], 1, 2),
         Err(Error::ShapeMismatch { .. })
     ));
     assert!(matches!(
-        Codes::new(&[0, 0], 2, 1, &[0]),
+        Codes::new(Samples::variable_major(&[0, 0], 1, 2).unwrap(), &[0]),
         Err(Error::InvalidParameter { .. })
     ));
     assert!(matches!(
-        Codes::new(&[0, 0], 2, 1, &[1, 2]),
+        Codes::new(Samples::variable_major(&[0, 0], 1, 2).unwrap(), &[1, 2]),
         Err(Error::ShapeMismatch { .. })
     ));
     // Fewer than 2 samples: every MI would be 0, so Chow–Liu refuses.
-    let one = Codes::new(&[0, 1, 1], 1, 3, &[2, 2, 2]).unwrap();
-    assert!(chow_liu_discrete(&one, &ChowLiuOptions::default()).is_err());
-    let none = Codes::new(&[], 0, 3, &[2, 2, 2]).unwrap();
-    assert!(chow_liu_discrete(&none, &ChowLiuOptions::default()).is_err());
+    let one = Codes::new(
+        Samples::variable_major(&[0, 1, 1], 3, 1).unwrap(),
+        &[2, 2, 2],
+    )
+    .unwrap();
+    assert!(chow_liu_discrete(&one, &ChowLiuConfig::new(), Par::Seq).is_err());
+    let none = Codes::new(Samples::variable_major(&[], 3, 0).unwrap(), &[2, 2, 2]).unwrap();
+    assert!(chow_liu_discrete(&none, &ChowLiuConfig::new(), Par::Seq).is_err());
 }
 
 // ---------------------------------------------------------------- distances
@@ -424,8 +436,14 @@ fn gaussian_equivalences() {
         let t = random_internal(&mut r, 12, 0.0);
         let x = gaussian_samples(&mut r, &t, 300);
         let p = t.n_observed();
-        let corr = correlation_matrix(&x, 300, p, 1).unwrap();
-        let cl = chow_liu_gaussian(&x, 300, p, &ChowLiuOptions::default()).unwrap();
+        let corr =
+            correlation_matrix(Samples::variable_major(&x, p, 300).unwrap(), Par::Seq).unwrap();
+        let cl = chow_liu_gaussian(
+            Samples::variable_major(&x, p, 300).unwrap(),
+            &ChowLiuConfig::new(),
+            Par::Seq,
+        )
+        .unwrap();
         let abs: Vec<f64> = corr.iter().map(|v| v.abs()).collect();
         let by_abs = spanning_tree(&abs, p, Objective::Maximum).unwrap();
         let dist = gaussian_distance_matrix(&corr, p).unwrap();
@@ -443,7 +461,8 @@ fn correlation_matrix_against_f64_reference_and_scales() {
     let mut r = rng(7);
     let (n, p) = (101, 9);
     let x: Vec<f64> = (0..n * p).map(|_| normal(&mut r)).collect();
-    let c = correlation_matrix(&x, n, p, 2).unwrap();
+    let c =
+        correlation_matrix(Samples::variable_major(&x, p, n).unwrap(), Par::threads(2)).unwrap();
     for i in 0..p {
         for j in 0..p {
             let (xi, xj) = (&x[i * n..(i + 1) * n], &x[j * n..(j + 1) * n]);
@@ -460,17 +479,17 @@ fn correlation_matrix_against_f64_reference_and_scales() {
     // Huge and tiny scales, f32 input.
     for s in [1e-300, 1e300] {
         let xs: Vec<f64> = x.iter().map(|v| v * s).collect();
-        let cs = correlation_matrix(&xs, n, p, 1).unwrap();
+        let cs = correlation_matrix(Samples::variable_major(&xs, p, n).unwrap(), Par::Seq).unwrap();
         assert!(cs.iter().zip(&c).all(|(a, b)| (a - b).abs() < 1e-13));
     }
     let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-    let c32 = correlation_matrix(&x32, n, p, 1).unwrap();
+    let c32 = correlation_matrix(Samples::variable_major(&x32, p, n).unwrap(), Par::Seq).unwrap();
     assert!(c32.iter().zip(&c).all(|(a, b)| (a - b).abs() < 1e-6));
     // Errors: NaN (flat index), constant variable (its index), one sample.
     let mut bad = x.clone();
     bad[3 * n + 5] = f64::NAN;
     assert_eq!(
-        correlation_matrix(&bad, n, p, 1),
+        correlation_matrix(Samples::variable_major(&bad, p, n).unwrap(), Par::Seq),
         Err(Error::NonFinite {
             what: "correlation_matrix: x",
             index: 3 * n + 5
@@ -479,12 +498,18 @@ fn correlation_matrix_against_f64_reference_and_scales() {
     let mut flat = x.clone();
     flat[2 * n..3 * n].fill(4.0);
     assert!(matches!(
-        correlation_matrix(&flat, n, p, 1),
+        correlation_matrix(Samples::variable_major(&flat, p, n).unwrap(), Par::Seq),
         Err(Error::Degenerate { index: 2, .. })
     ));
-    assert!(correlation_matrix(&[1.0, 2.0], 1, 2, 1).is_err());
+    assert!(
+        correlation_matrix(
+            Samples::variable_major(&[1.0, 2.0], 2, 1).unwrap(),
+            Par::Seq
+        )
+        .is_err()
+    );
     assert_eq!(
-        correlation_matrix::<f64>(&[], 0, 0, 1).unwrap(),
+        correlation_matrix(Samples::<f64>::variable_major(&[], 0, 0).unwrap(), Par::Seq).unwrap(),
         Vec::<f64>::new()
     );
 }
@@ -669,7 +694,13 @@ fn robust_covariance_matches_elementwise_truncated_dots() {
     let x: Vec<f64> = (0..n * p).map(|_| normal(&mut r) + 3.0).collect();
     for center in [Center::None, Center::Mean, Center::Median] {
         for threads in [1, 2] {
-            let c = robust_covariance(&x, n, p, k, center, threads).unwrap();
+            let c = robust_covariance(
+                Samples::variable_major(&x, p, n).unwrap(),
+                k,
+                center,
+                Par::threads(threads),
+            )
+            .unwrap();
             for i in 0..p {
                 for j in 0..p {
                     let cen = |v: usize| -> Vec<f64> {
@@ -680,6 +711,7 @@ fn robust_covariance_matches_elementwise_truncated_dots() {
                             Center::None => 0.0,
                             Center::Mean => col.iter().sum::<f64>() / n as f64,
                             Center::Median => 0.5 * (s[n / 2 - 1] + s[n / 2]),
+                            _ => unreachable!(),
                         };
                         col.iter().map(|v| v - c0).collect()
                     };
@@ -689,7 +721,15 @@ fn robust_covariance_matches_elementwise_truncated_dots() {
             }
         }
     }
-    assert!(robust_covariance(&x, n, p, n, Center::None, 1).is_err());
+    assert!(
+        robust_covariance(
+            Samples::variable_major(&x, p, n).unwrap(),
+            n,
+            Center::None,
+            Par::Seq
+        )
+        .is_err()
+    );
 }
 
 // ---------------------------------------------------------------- latent trees
@@ -719,10 +759,10 @@ fn learn_all(d: &[f64], m: usize, which: &[&'static str]) -> Vec<(&'static str, 
         .iter()
         .map(|&name| {
             let t = match name {
-                "RG" => recursive_grouping(d, m, &RgOptions::population()),
-                "CLRG" => clrg(d, m, &RgOptions::population()),
-                "NJ" => neighbor_joining(d, m, &NjOptions::population()),
-                "SNJ" => spectral_nj(d, m, &SnjOptions::population()),
+                "RG" => recursive_grouping(d, m, &RgConfig::population()),
+                "CLRG" => clrg(d, m, &RgConfig::population()),
+                "NJ" => neighbor_joining(d, m, &NjConfig::population()),
+                "SNJ" => spectral_nj(d, m, &SnjConfig::population()),
                 _ => unreachable!("unknown learner {name}"),
             };
             (name, t.unwrap())
@@ -778,13 +818,13 @@ fn population_recovery_with_observed_leaves() {
         let m = truth.n_observed();
         check_recovery(
             "CLRG hmm",
-            &clrg(&d, m, &RgOptions::population()).unwrap(),
+            &clrg(&d, m, &RgConfig::population()).unwrap(),
             &truth,
             &d,
         );
         check_recovery(
             "SNJ hmm",
-            &spectral_nj(&d, m, &SnjOptions::population()).unwrap(),
+            &spectral_nj(&d, m, &SnjConfig::population()).unwrap(),
             &truth,
             &d,
         );
@@ -808,12 +848,12 @@ fn latent_learners_are_permutation_equivariant() {
     for (name, t) in [
         (
             "RG",
-            recursive_grouping(&dp, m, &RgOptions::population()).unwrap(),
+            recursive_grouping(&dp, m, &RgConfig::population()).unwrap(),
         ),
-        ("CLRG", clrg(&dp, m, &RgOptions::population()).unwrap()),
+        ("CLRG", clrg(&dp, m, &RgConfig::population()).unwrap()),
         (
             "NJ",
-            neighbor_joining(&dp, m, &NjOptions::population()).unwrap(),
+            neighbor_joining(&dp, m, &NjConfig::population()).unwrap(),
         ),
     ] {
         let n = t.n_nodes();
@@ -843,7 +883,12 @@ fn chow_liu_is_permutation_equivariant_on_tie_free_data() {
     let p = truth.n_observed();
     let n = 500;
     let x = gaussian_samples(&mut r, &truth, n);
-    let t = chow_liu_gaussian(&x, n, p, &ChowLiuOptions::default()).unwrap();
+    let t = chow_liu_gaussian(
+        Samples::variable_major(&x, p, n).unwrap(),
+        &ChowLiuConfig::new(),
+        Par::Seq,
+    )
+    .unwrap();
     let mut perm: Vec<usize> = (0..p).collect();
     for i in (1..p).rev() {
         perm.swap(i, r.random_range(0..=i));
@@ -851,7 +896,12 @@ fn chow_liu_is_permutation_equivariant_on_tie_free_data() {
     let xp: Vec<f64> = (0..p)
         .flat_map(|v| x[perm[v] * n..(perm[v] + 1) * n].to_vec())
         .collect();
-    let tp = chow_liu_gaussian(&xp, n, p, &ChowLiuOptions::default()).unwrap();
+    let tp = chow_liu_gaussian(
+        Samples::variable_major(&xp, p, n).unwrap(),
+        &ChowLiuConfig::new(),
+        Par::Seq,
+    )
+    .unwrap();
     let mut mapped: Vec<(usize, usize)> = tp
         .edges()
         .iter()
@@ -872,10 +922,10 @@ fn latent_learners_reject_bad_distance_matrices() {
         (&good, 3),
     ];
     for (d, m) in cases {
-        assert!(recursive_grouping(d, m, &RgOptions::population()).is_err());
-        assert!(clrg(d, m, &RgOptions::population()).is_err());
-        assert!(neighbor_joining(d, m, &NjOptions::population()).is_err());
-        assert!(spectral_nj(d, m, &SnjOptions::population()).is_err());
+        assert!(recursive_grouping(d, m, &RgConfig::population()).is_err());
+        assert!(clrg(d, m, &RgConfig::population()).is_err());
+        assert!(neighbor_joining(d, m, &NjConfig::population()).is_err());
+        assert!(spectral_nj(d, m, &SnjConfig::population()).is_err());
     }
     // Tiny inputs.
     for m in 0..=2usize {
@@ -883,19 +933,16 @@ fn latent_learners_reject_bad_distance_matrices() {
             .map(|k| if k / m == k % m { 0.0 } else { 1.0 })
             .collect();
         for t in [
-            recursive_grouping(&d, m, &RgOptions::population()).unwrap(),
-            clrg(&d, m, &RgOptions::population()).unwrap(),
-            neighbor_joining(&d, m, &NjOptions::population()).unwrap(),
-            spectral_nj(&d, m, &SnjOptions::population()).unwrap(),
+            recursive_grouping(&d, m, &RgConfig::population()).unwrap(),
+            clrg(&d, m, &RgConfig::population()).unwrap(),
+            neighbor_joining(&d, m, &NjConfig::population()).unwrap(),
+            spectral_nj(&d, m, &SnjConfig::population()).unwrap(),
         ] {
             assert_eq!(t.n_nodes(), m);
             assert_eq!(t.edges().len(), m.saturating_sub(1));
         }
     }
-    let bad = RgOptions {
-        eps: f64::NAN,
-        ..RgOptions::population()
-    };
+    let bad = RgConfig::population().eps(f64::NAN);
     assert!(recursive_grouping(&good, 2, &bad).is_err());
 }
 
@@ -915,15 +962,15 @@ fn noisy_distances_always_give_valid_trees() {
                         .sqrt()
                 })
                 .collect();
-            for opts in [RgOptions::population(), RgOptions::samples(1000)] {
+            for opts in [RgConfig::population(), RgConfig::samples(1000)] {
                 assert!(is_spanning_tree(&recursive_grouping(&d, m, &opts).unwrap()));
                 assert!(is_spanning_tree(&clrg(&d, m, &opts).unwrap()));
             }
             assert!(is_spanning_tree(
-                &neighbor_joining(&d, m, &NjOptions::samples()).unwrap()
+                &neighbor_joining(&d, m, &NjConfig::samples()).unwrap()
             ));
             assert!(is_spanning_tree(
-                &spectral_nj(&d, m, &SnjOptions::population()).unwrap()
+                &spectral_nj(&d, m, &SnjConfig::population()).unwrap()
             ));
         }
     }
@@ -966,10 +1013,7 @@ fn robust_chow_liu_and_clrg_survive_gross_corruptions() {
     let mut r = rng(17);
     let (n2, n1) = (6400, 80); // n₁ = √n₂
     let n = n2 + n1;
-    let robust_opts = ChowLiuOptions {
-        robust_trim: 2 * n1,
-        ..Default::default()
-    };
+    let robust_opts = ChowLiuConfig::new().robust_trim(2 * n1);
 
     // Chow–Liu: a fully observed tree; the corruption links two nodes far apart.
     let truth = random_internal(&mut r, 18, 0.0);
@@ -978,10 +1022,27 @@ fn robust_chow_liu_and_clrg_survive_gross_corruptions() {
     let (a, b) = (0, (0..m).max_by_key(|&v| hops[v]).unwrap());
     let clean = gaussian_samples(&mut r, &truth, n2);
     let x = corrupt(&mut r, &clean, m, n2, n1, a, b);
-    let plain = chow_liu_gaussian(&x, n, m, &ChowLiuOptions::default()).unwrap();
-    let robust = chow_liu_gaussian(&x, n, m, &robust_opts).unwrap();
+    let plain = chow_liu_gaussian(
+        Samples::variable_major(&x, m, n).unwrap(),
+        &ChowLiuConfig::new(),
+        Par::Seq,
+    )
+    .unwrap();
+    let robust = chow_liu_gaussian(
+        Samples::variable_major(&x, m, n).unwrap(),
+        &robust_opts,
+        Par::Seq,
+    )
+    .unwrap();
     assert_eq!(
-        edge_pairs(&chow_liu_gaussian(&clean, n2, m, &ChowLiuOptions::default()).unwrap()),
+        edge_pairs(
+            &chow_liu_gaussian(
+                Samples::variable_major(&clean, m, n2).unwrap(),
+                &ChowLiuConfig::new(),
+                Par::Seq
+            )
+            .unwrap()
+        ),
         edge_pairs(&truth)
     );
     assert!(
@@ -1000,11 +1061,22 @@ fn robust_chow_liu_and_clrg_survive_gross_corruptions() {
     let m = truth.n_observed();
     let clean = gaussian_samples(&mut r, &truth, n2);
     let x = corrupt(&mut r, &clean, m, n2, n1, 0, m - 1);
-    let opts = RgOptions::samples(n2);
+    let opts = RgConfig::samples(n2);
     let dist = |c: Vec<f64>| gaussian_distance_matrix(&c, m).unwrap();
-    let d_clean = dist(correlation_matrix(&clean, n2, m, 1).unwrap());
-    let d_plain = dist(correlation_matrix(&x, n, m, 1).unwrap());
-    let d_robust = dist(robust_correlation(&x, n, m, 2 * n1, Center::Median, 2).unwrap());
+    let d_clean = dist(
+        correlation_matrix(Samples::variable_major(&clean, m, n2).unwrap(), Par::Seq).unwrap(),
+    );
+    let d_plain =
+        dist(correlation_matrix(Samples::variable_major(&x, m, n).unwrap(), Par::Seq).unwrap());
+    let d_robust = dist(
+        robust_correlation(
+            Samples::variable_major(&x, m, n).unwrap(),
+            2 * n1,
+            Center::Median,
+            Par::threads(2),
+        )
+        .unwrap(),
+    );
     let learned = clrg(&d_clean, m, &opts).unwrap();
     eprintln!(
         "clean CLRG: {} hidden (truth {}), RF {}",
@@ -1093,13 +1165,25 @@ fn newick_and_dot_writers() {
 #[test]
 fn huge_sizes_and_overflows_are_errors() {
     assert!(spanning_tree(&[], 1 << 62, Objective::Minimum).is_err());
-    assert!(correlation_matrix::<f64>(&[], 0, 1 << 32, 1).is_err());
+    assert!(
+        correlation_matrix(
+            Samples::<f64>::variable_major(&[], 1 << 32, 0).unwrap(),
+            Par::Seq
+        )
+        .is_err()
+    );
     assert!(gaussian_distance_matrix(&[], 1 << 32).is_err());
     assert!(vector_distances(&[], 1 << 32, &[1 << 32]).is_err());
     assert!(vector_distances(&[0.0; 4], 2, &[usize::MAX, 3]).is_err());
     assert!(mutual_information(&[u32::MAX, 1], 1, 2, Correction::None).is_err());
     let too_many = vec![255u8; 200];
-    assert!(PairCounts::new(&Codes::new(&[], 0, 200, &too_many).unwrap(), 1).is_err());
+    assert!(
+        PairCounts::new(
+            &Codes::new(Samples::variable_major(&[], 200, 0).unwrap(), &too_many).unwrap(),
+            Par::Seq
+        )
+        .is_err()
+    );
     // A kept product overflowing f64.
     assert!(truncated_dot(&[1e200, 1e200, 1.0], &[1e200, 1e200, 1.0], 1, &mut [0.0]).is_err());
     // NaN correlations stay NaN (and are then rejected by the matrix functions).
@@ -1121,12 +1205,32 @@ fn robust_statistics_at_huge_scale() {
         .map(|v| v * 1e160)
         .chain(b.iter().copied())
         .collect();
-    let c1 = robust_correlation(&small, n, 2, 10, Center::Median, 1).unwrap();
-    let c2 = robust_correlation(&huge, n, 2, 10, Center::Median, 1).unwrap();
+    let c1 = robust_correlation(
+        Samples::variable_major(&small, 2, n).unwrap(),
+        10,
+        Center::Median,
+        Par::Seq,
+    )
+    .unwrap();
+    let c2 = robust_correlation(
+        Samples::variable_major(&huge, 2, n).unwrap(),
+        10,
+        Center::Median,
+        Par::Seq,
+    )
+    .unwrap();
     assert!((c1[1] - c2[1]).abs() < 1e-12, "{} vs {}", c1[1], c2[1]);
     assert!(c1[1] > 0.5);
     // The covariance itself (variance ≈ 1e320) does not fit in f64: an error, not inf.
-    assert!(robust_covariance(&huge, n, 2, 10, Center::Median, 1).is_err());
+    assert!(
+        robust_covariance(
+            Samples::variable_major(&huge, 2, n).unwrap(),
+            10,
+            Center::Median,
+            Par::Seq
+        )
+        .is_err()
+    );
 }
 
 #[test]
@@ -1135,7 +1239,222 @@ fn plain_nj_recovers_binary_trees() {
     for m in [4usize, 9, 50] {
         let truth = random_leaves(&mut r, m, true);
         let d = path_lengths(&truth);
-        let t = neighbor_joining(&d, m, &NjOptions { tol: 0.0 }).unwrap();
+        let t = neighbor_joining(&d, m, &NjConfig::new().tol(0.0)).unwrap();
         assert!(exact_recovery(&t, &truth), "m = {m}");
     }
+}
+
+// ---------------------------------------------------------------- layouts, Par, Learner
+
+fn transpose<T: Copy>(vm: &[T], p: usize, n: usize) -> Vec<T> {
+    (0..n * p).map(|k| vm[(k % p) * n + k / p]).collect()
+}
+
+fn bits(v: &[f64]) -> Vec<u64> {
+    v.iter().map(|x| x.to_bits()).collect()
+}
+
+fn tree_bits(t: &Tree) -> Vec<(usize, usize, u64)> {
+    t.edges()
+        .iter()
+        .map(|e| (e.a, e.b, e.weight.to_bits()))
+        .collect()
+}
+
+#[test]
+fn row_major_and_variable_major_give_bit_identical_results() {
+    let mut r = rng(31);
+    let pars = [Par::Seq, Par::threads(2), Par::threads(3)];
+    for (n, p, scale) in [
+        (2usize, 1usize, 1.0),
+        (7, 3, 1.0),
+        (9, 5, 1e-150), // sums of squares underflow: the scaled-norm path
+        (200, 6, 1.0),
+        (64, 4, 1e307), // sums overflow: the mean of x/n path
+        (1037, 13, 3.0),
+    ] {
+        let vm: Vec<f64> = (0..n * p).map(|_| (normal(&mut r) + 0.5) * scale).collect();
+        let rm = transpose(&vm, p, n);
+        let a = Samples::variable_major(&vm, p, n).unwrap();
+        let b = Samples::row_major(&rm, n, p).unwrap();
+        let want = bits(&correlation_matrix(a, Par::Seq).unwrap());
+        let mut scratch = vec![0.0; correlation_scratch_len(n, p).unwrap()];
+        for par in pars {
+            assert_eq!(bits(&correlation_matrix(a, par).unwrap()), want, "{n}×{p}");
+            assert_eq!(bits(&correlation_matrix(b, par).unwrap()), want, "{n}×{p}");
+            let mut out = vec![0.0; p * p];
+            correlation_matrix_into(&mut out, b, &mut scratch, par).unwrap();
+            assert_eq!(bits(&out), want);
+            for center in [Center::None, Center::Mean, Center::Median] {
+                let k = n / 5;
+                assert_eq!(
+                    bits(&robust_correlation(a, k, center, par).unwrap()),
+                    bits(&robust_correlation(b, k, center, Par::Seq).unwrap())
+                );
+                if scale < 1e300 {
+                    assert_eq!(
+                        bits(&robust_covariance(a, k, center, par).unwrap()),
+                        bits(&robust_covariance(b, k, center, Par::Seq).unwrap())
+                    );
+                }
+            }
+            for cfg in [
+                ChowLiuConfig::new(),
+                ChowLiuConfig::new().robust_trim(n / 4),
+            ] {
+                assert_eq!(
+                    tree_bits(&chow_liu_gaussian(a, &cfg, par).unwrap()),
+                    tree_bits(&chow_liu_gaussian(b, &cfg, Par::Seq).unwrap())
+                );
+            }
+        }
+        // f32 input.
+        let v32: Vec<f32> = vm.iter().map(|&v| (v / scale) as f32).collect();
+        let r32 = transpose(&v32, p, n);
+        assert_eq!(
+            bits(
+                &correlation_matrix(Samples::variable_major(&v32, p, n).unwrap(), Par::Seq)
+                    .unwrap()
+            ),
+            bits(
+                &correlation_matrix(Samples::row_major(&r32, n, p).unwrap(), Par::threads(2))
+                    .unwrap()
+            )
+        );
+        // Discrete codes.
+        let states: Vec<u8> = (0..p).map(|v| [2u8, 3, 5, 1][v % 4]).collect();
+        let cv: Vec<u8> = (0..n * p)
+            .map(|k| r.random_range(0..states[k / n]))
+            .collect();
+        let cr = transpose(&cv, p, n);
+        let ca = Codes::new(Samples::variable_major(&cv, p, n).unwrap(), &states).unwrap();
+        let cb = Codes::new(Samples::row_major(&cr, n, p).unwrap(), &states).unwrap();
+        let mi = bits(
+            &PairCounts::new(&ca, Par::Seq)
+                .unwrap()
+                .mutual_information(Correction::MillerMadow)
+                .unwrap(),
+        );
+        for par in pars {
+            let pb = PairCounts::new(&cb, par).unwrap();
+            assert_eq!(
+                bits(&pb.mutual_information(Correction::MillerMadow).unwrap()),
+                mi
+            );
+            let pa = PairCounts::new(&ca, par).unwrap();
+            for i in 0..p {
+                for j in 0..p {
+                    let len = states[i] as usize * states[j] as usize;
+                    let (mut ta, mut tb) = (vec![0u32; len], vec![0u32; len]);
+                    pa.table_into(i, j, &mut ta).unwrap();
+                    pb.table_into(i, j, &mut tb).unwrap();
+                    assert_eq!(ta, tb);
+                }
+            }
+            if n >= 2 {
+                assert_eq!(
+                    tree_bits(&chow_liu_discrete(&ca, &ChowLiuConfig::new(), par).unwrap()),
+                    tree_bits(&chow_liu_discrete(&cb, &ChowLiuConfig::new(), Par::Seq).unwrap())
+                );
+            }
+        }
+    }
+    // An out-of-range code is found in either layout (flat index into the data as given).
+    let bad = [0u8, 1, 1, 2]; // 2 samples × 2 binary variables, row-major: sample 1 of variable 1
+    assert!(matches!(
+        Codes::new(Samples::row_major(&bad, 2, 2).unwrap(), &[2, 2]),
+        Err(Error::Degenerate { index: 3, .. })
+    ));
+}
+
+#[test]
+fn correlation_matrix_into_checks_its_scratch() {
+    let x = [1.0, 2.0, 3.0, 4.0, 2.0, 1.0, 4.0, 3.0];
+    let s = Samples::variable_major(&x, 2, 4).unwrap();
+    let need = correlation_scratch_len(4, 2).unwrap();
+    let mut out = [7.0; 4];
+    let mut short = vec![0.0; need - 1];
+    assert!(matches!(
+        correlation_matrix_into(&mut out, s, &mut short, Par::Seq),
+        Err(Error::ShapeMismatch {
+            what: "correlation_matrix: scratch",
+            ..
+        })
+    ));
+    assert_eq!(out, [7.0; 4]);
+    let mut scratch = vec![0.0; need + 3];
+    correlation_matrix_into(&mut out, s, &mut scratch, Par::Seq).unwrap();
+    assert_eq!(bits(&out), bits(&correlation_matrix(s, Par::Seq).unwrap()));
+    assert!(correlation_scratch_len(usize::MAX, usize::MAX / 2).is_err());
+}
+
+#[test]
+fn learner_matches_the_direct_calls() {
+    let mut r = rng(32);
+    let truth = random_internal(&mut r, 9, 0.0);
+    let m = truth.n_observed();
+    let n = 500;
+    let x = gaussian_samples(&mut r, &truth, n);
+    let s = Samples::variable_major(&x, m, n).unwrap();
+    let plain = TreeData::gaussian(s);
+    assert_eq!(
+        tree_bits(
+            &Learner::ChowLiu {
+                correction: Correction::None
+            }
+            .learn(plain, Par::threads(2))
+            .unwrap()
+        ),
+        tree_bits(&chow_liu_gaussian(s, &ChowLiuConfig::new(), Par::Seq).unwrap())
+    );
+    let robust = TreeData::Gaussian {
+        x: s,
+        robust_trim: 10,
+        center: Center::Median,
+    };
+    let d = gaussian_distance_matrix(
+        &robust_correlation(s, 10, Center::Median, Par::Seq).unwrap(),
+        m,
+    )
+    .unwrap();
+    let rg = RgConfig::samples(n);
+    let cases = [
+        (
+            Learner::RecursiveGrouping(rg),
+            recursive_grouping(&d, m, &rg),
+        ),
+        (Learner::Clrg(rg), clrg(&d, m, &rg)),
+        (
+            Learner::NeighborJoining(NjConfig::samples()),
+            neighbor_joining(&d, m, &NjConfig::samples()),
+        ),
+        (
+            Learner::SpectralNj(SnjConfig::samples()),
+            spectral_nj(&d, m, &SnjConfig::samples()),
+        ),
+    ];
+    for (learner, want) in cases {
+        let got = learner.learn(robust, Par::Seq);
+        match (got, want) {
+            (Ok(a), Ok(b)) => assert_eq!(tree_bits(&a), tree_bits(&b), "{learner:?}"),
+            (a, b) => assert_eq!(a.is_err(), b.is_err(), "{learner:?}"),
+        }
+        let dd = TreeData::distances(&d, m);
+        assert_eq!(
+            learner.learn(dd, Par::Seq).map(|t| tree_bits(&t)).ok(),
+            learner.learn(robust, Par::Seq).map(|t| tree_bits(&t)).ok()
+        );
+    }
+    // Chow–Liu on distances is their minimum spanning tree.
+    let dd = TreeData::distances(&d, m);
+    assert_eq!(
+        tree_bits(
+            &Learner::ChowLiu {
+                correction: Correction::None
+            }
+            .learn(dd, Par::Seq)
+            .unwrap()
+        ),
+        tree_bits(&spanning_tree(&d, m, Objective::Minimum).unwrap())
+    );
 }

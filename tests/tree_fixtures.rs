@@ -6,6 +6,7 @@
 //! integers, so only the order of log/sum operations differs); edge sets agree exactly (the
 //! script checked that the fixtures' spanning trees are unique, with a relative gap ≥ 1e-3).
 
+use mlkern::Par;
 use mlkern::io::csv::parse_categorical;
 use mlkern::io::npy;
 use mlkern::tree::*;
@@ -86,23 +87,17 @@ fn discrete_chow_liu_matches_pgmpy_and_sklearn() {
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let (x, states, n, p) = codes_of(case);
-        let codes = Codes::new(&x, n, p, &states).unwrap();
+        let codes = Codes::new(Samples::variable_major(&x, p, n).unwrap(), &states).unwrap();
         for threads in [1, 2] {
-            let pc = PairCounts::new(&codes, threads).unwrap();
+            let pc = PairCounts::new(&codes, Par::threads(threads)).unwrap();
             assert_close(
-                &pc.mutual_information(Correction::None),
+                &pc.mutual_information(Correction::None).unwrap(),
                 &f64s(&case["mi"]),
                 1e-12,
                 name,
             );
-            let t = chow_liu_discrete(
-                &codes,
-                &ChowLiuOptions {
-                    threads,
-                    ..Default::default()
-                },
-            )
-            .unwrap();
+            let t =
+                chow_liu_discrete(&codes, &ChowLiuConfig::new(), Par::threads(threads)).unwrap();
             assert_eq!(
                 tree_pairs(&t),
                 pairs(&case["edges"]),
@@ -155,15 +150,26 @@ fn gaussian_statistics_and_tree_match_numpy_and_scipy() {
         let (n, p) = (a.shape[0], a.shape[1]);
         let v = a.to_f64_vec().unwrap();
         let x: Vec<f64> = (0..p * n).map(|k| v[(k % n) * p + k / n]).collect();
-        let corr = correlation_matrix(&x, n, p, 1).unwrap();
+        let corr =
+            correlation_matrix(Samples::variable_major(&x, p, n).unwrap(), Par::Seq).unwrap();
         assert_close(&corr, &f64s(&case["corr"]), 1e-12, name);
         let mi = gaussian_mi_matrix(&corr, p).unwrap();
         assert_close(&mi, &f64s(&case["mi"]), 1e-12, name);
-        let t = chow_liu_gaussian(&x, n, p, &ChowLiuOptions::default()).unwrap();
+        let t = chow_liu_gaussian(
+            Samples::variable_major(&x, p, n).unwrap(),
+            &ChowLiuConfig::new(),
+            Par::Seq,
+        )
+        .unwrap();
         assert_eq!(tree_pairs(&t), pairs(&case["edges"]), "{name}");
         // f32 input: the same tree, MI within f32 data resolution.
         let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
-        let t32 = chow_liu_gaussian(&x32, n, p, &ChowLiuOptions::default()).unwrap();
+        let t32 = chow_liu_gaussian(
+            Samples::variable_major(&x32, p, n).unwrap(),
+            &ChowLiuConfig::new(),
+            Par::Seq,
+        )
+        .unwrap();
         assert_eq!(tree_pairs(&t32), tree_pairs(&t), "{name} f32");
     }
 }
@@ -214,14 +220,18 @@ fn labelled_csv_matches_pgmpy() {
         assert_eq!(t.labels[c], cats);
     }
     let p = t.names.len();
-    let codes = Codes::new(&t.codes, t.rows, p, &t.states).unwrap();
-    let pc = PairCounts::new(&codes, 1).unwrap();
+    let codes = Codes::new(
+        Samples::variable_major(&t.codes, p, t.rows).unwrap(),
+        &t.states,
+    )
+    .unwrap();
+    let pc = PairCounts::new(&codes, Par::Seq).unwrap();
     assert_close(
-        &pc.mutual_information(Correction::None),
+        &pc.mutual_information(Correction::None).unwrap(),
         &f64s(&case["mi"]),
         1e-12,
         "labels",
     );
-    let tree = chow_liu_discrete(&codes, &ChowLiuOptions::default()).unwrap();
+    let tree = chow_liu_discrete(&codes, &ChowLiuConfig::new(), Par::Seq).unwrap();
     assert_eq!(tree_pairs(&tree), pairs(&case["edges"]));
 }

@@ -6,9 +6,11 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mlkern::Par;
 use mlkern::tree::{
-    ChowLiuOptions, Codes, Correction, NjOptions, RgOptions, SnjOptions, Tree, chow_liu_discrete,
-    chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj, truncated_dot,
+    ChowLiuConfig, Codes, Correction, NjConfig, RgConfig, Samples, SnjConfig, Tree,
+    chow_liu_discrete, chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj,
+    truncated_dot,
 };
 use mlkern_fuzz::Bytes;
 
@@ -36,16 +38,19 @@ fuzz_target!(|data: &[u8]| {
             let (n, p) = (usize::from(b.u8() % 70), usize::from(b.u8() % 7));
             let states: Vec<u8> = (0..p).map(|_| b.u8() % 5).collect();
             let codes: Vec<u8> = (0..n * p).map(|_| b.u8() % 6).collect();
-            if let Ok(c) = Codes::new(&codes, n, p, &states) {
-                let opts = ChowLiuOptions {
-                    correction: if b.u8() % 2 == 0 {
-                        Correction::None
-                    } else {
-                        Correction::MillerMadow
-                    },
-                    ..Default::default()
-                };
-                match chow_liu_discrete(&c, &opts) {
+            let samples = if b.u8() % 2 == 0 {
+                Samples::row_major(&codes, n, p)
+            } else {
+                Samples::variable_major(&codes, p, n)
+            }
+            .expect("n·p codes");
+            if let Ok(c) = Codes::new(samples, &states) {
+                let opts = ChowLiuConfig::new().correction(if b.u8() % 2 == 0 {
+                    Correction::None
+                } else {
+                    Correction::MillerMadow
+                });
+                match chow_liu_discrete(&c, &opts, Par::Seq) {
                     Ok(t) => check(&t, p),
                     Err(_) => assert!(n < 2 && p > 1, "valid codes rejected"),
                 }
@@ -54,11 +59,14 @@ fuzz_target!(|data: &[u8]| {
         1 => {
             let (n, p) = (usize::from(b.u8() % 40), usize::from(b.u8() % 6));
             let x: Vec<f64> = (0..n * p).map(|_| b.f64()).collect();
-            let opts = ChowLiuOptions {
-                robust_trim: usize::from(b.u8() % 5),
-                ..Default::default()
-            };
-            if let Ok(t) = chow_liu_gaussian(&x, n, p, &opts) {
+            let opts = ChowLiuConfig::new().robust_trim(usize::from(b.u8() % 5));
+            let samples = if b.u8() % 2 == 0 {
+                Samples::row_major(&x, n, p)
+            } else {
+                Samples::variable_major(&x, p, n)
+            }
+            .expect("n·p values");
+            if let Ok(t) = chow_liu_gaussian(samples, &opts, Par::Seq) {
                 check(&t, p);
             }
         }
@@ -66,8 +74,10 @@ fuzz_target!(|data: &[u8]| {
             let text: String = b.0.iter().map(|&c| char::from(c % 128)).collect();
             if let Ok(t) = mlkern::io::csv::parse_categorical(&text) {
                 let p = t.names.len();
-                let c = Codes::new(&t.codes, t.rows, p, &t.states).expect("parser output is valid");
-                match chow_liu_discrete(&c, &ChowLiuOptions::default()) {
+                let c = Samples::variable_major(&t.codes, p, t.rows)
+                    .and_then(|s| Codes::new(s, &t.states))
+                    .expect("parser output is valid");
+                match chow_liu_discrete(&c, &ChowLiuConfig::new(), Par::Seq) {
                     Ok(tree) => check(&tree, p),
                     Err(_) => assert!(t.rows < 2 && p > 1, "parsed codes rejected"),
                 }
@@ -95,15 +105,12 @@ fuzz_target!(|data: &[u8]| {
             let valid = d.iter().all(|v| v.is_finite() && *v >= 0.0)
                 && (0..m).all(|i| (0..m).all(|j| d[i * m + j] == d[j * m + i]));
             let eps = f64::from(b.u8()) / 64.0;
-            let rg = RgOptions {
-                eps,
-                ..RgOptions::samples(100)
-            };
+            let rg = RgConfig::samples(100).eps(eps);
             let results = [
                 recursive_grouping(&d, m, &rg),
                 clrg(&d, m, &rg),
-                neighbor_joining(&d, m, &NjOptions { tol: eps }),
-                spectral_nj(&d, m, &SnjOptions::population()),
+                neighbor_joining(&d, m, &NjConfig::new().tol(eps)),
+                spectral_nj(&d, m, &SnjConfig::population()),
             ];
             for r in results {
                 match r {

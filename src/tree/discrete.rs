@@ -5,49 +5,47 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
+use super::Samples;
 use super::info::{Correction, XLogX, mi_from_counts};
-use crate::{Error, Result, Shape};
+use crate::base::zeros;
+use crate::{Error, Par, Result, Shape};
 
-/// Discrete samples in variable-major layout: `data[v·n_samples + t]` is the state of variable
-/// `v` in sample `t`, in `0..states[v]`.
+/// Discrete samples: a [`Samples`] of `u8` codes (either layout) in which sample `t` of
+/// variable `v` is a state in `0..states[v]`.
 ///
 /// ```
-/// use mlkern::tree::Codes;
+/// use mlkern::tree::{Codes, Samples};
 /// let data = [0u8, 1, 1, 0,   2, 0, 1, 1]; // 2 variables × 4 samples
-/// let c = Codes::new(&data, 4, 2, &[2, 3])?;
-/// assert_eq!(c.column(1), &[2, 0, 1, 1]);
-/// assert!(Codes::new(&data, 4, 2, &[2, 2]).is_err()); // a 2 in a binary variable
+/// let c = Codes::new(Samples::variable_major(&data, 2, 4)?, &[2, 3])?;
+/// assert_eq!(c.samples().get(0, 1), 2);
+/// // A 2 in a binary variable:
+/// assert!(Codes::new(Samples::variable_major(&data, 2, 4)?, &[2, 2]).is_err());
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Codes<'a> {
-    data: &'a [u8],
-    n_samples: usize,
-    n_vars: usize,
+    samples: Samples<'a, u8>,
     states: &'a [u8],
 }
 
 impl<'a> Codes<'a> {
-    /// Checks the shapes, that every variable has at least one state, and that every code is
-    /// below its variable's state count.
+    /// Checks that there is one state count per variable, that every variable has at least one
+    /// state, and that every code is below its variable's state count.
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] or [`Error::InvalidParameter`] (the message names the problem;
-    /// [`Error::Degenerate`] gives the flat index of an out-of-range code).
-    pub fn new(data: &'a [u8], n_samples: usize, n_vars: usize, states: &'a [u8]) -> Result<Self> {
-        let want = n_samples
-            .checked_mul(n_vars)
-            .ok_or(Error::InvalidParameter {
-                name: "codes",
-                reason: "n_samples·n_vars overflows usize",
-            })?;
-        if data.len() != want {
-            return Err(Error::ShapeMismatch {
-                what: "codes: data (variables × samples)",
-                expected: Shape::d2(n_vars, n_samples),
-                found: Shape::d1(data.len()),
-            });
-        }
+    /// [`Error::Degenerate`] gives the flat index in [`Samples::data`] of an out-of-range code).
+    ///
+    /// ```
+    /// use mlkern::tree::{Codes, Samples};
+    /// let rows = [0u8, 2,   1, 0,   1, 1,   0, 1]; // 4 samples × 2 variables (NumPy order)
+    /// let c = Codes::new(Samples::row_major(&rows, 4, 2)?, &[2, 3])?;
+    /// assert_eq!((c.n_samples(), c.n_vars()), (4, 2));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn new(samples: Samples<'a, u8>, states: &'a [u8]) -> Result<Self> {
+        let (n_samples, n_vars) = (samples.n_samples(), samples.n_vars());
+        let data = samples.data();
         if states.len() != n_vars {
             return Err(Error::ShapeMismatch {
                 what: "codes: states (one count per variable)",
@@ -61,34 +59,40 @@ impl<'a> Codes<'a> {
                 reason: "every variable needs at least one state",
             });
         }
-        for (v, col) in data.chunks(n_samples.max(1)).enumerate().take(n_vars) {
-            // The maximum vectorizes; the position is only searched on failure.
-            if col.iter().copied().max().unwrap_or(0) < states[v] {
-                continue;
+        let bad = |index| Error::Degenerate {
+            what: "codes: a code is not below its variable's state count",
+            index,
+        };
+        if samples.is_row_major() {
+            if n_vars > 0 {
+                for (t, row) in data.chunks_exact(n_vars).enumerate() {
+                    if let Some(v) = row.iter().zip(states).position(|(&c, &k)| c >= k) {
+                        return Err(bad(t * n_vars + v));
+                    }
+                }
             }
-            if let Some(t) = col.iter().position(|&c| c >= states[v]) {
-                return Err(Error::Degenerate {
-                    what: "codes: a code is not below its variable's state count",
-                    index: v * n_samples + t,
-                });
+        } else {
+            for (v, col) in data.chunks(n_samples.max(1)).enumerate().take(n_vars) {
+                // The maximum vectorizes; the position is only searched on failure.
+                if col.iter().copied().max().unwrap_or(0) < states[v] {
+                    continue;
+                }
+                if let Some(t) = col.iter().position(|&c| c >= states[v]) {
+                    return Err(bad(v * n_samples + t));
+                }
             }
         }
-        Ok(Codes {
-            data,
-            n_samples,
-            n_vars,
-            states,
-        })
+        Ok(Codes { samples, states })
     }
 
     /// Number of samples.
     pub fn n_samples(&self) -> usize {
-        self.n_samples
+        self.samples.n_samples()
     }
 
     /// Number of variables.
     pub fn n_vars(&self) -> usize {
-        self.n_vars
+        self.samples.n_vars()
     }
 
     /// State counts, one per variable.
@@ -96,9 +100,9 @@ impl<'a> Codes<'a> {
         self.states
     }
 
-    /// The samples of variable `v`.
-    pub fn column(&self, v: usize) -> &'a [u8] {
-        &self.data[v * self.n_samples..(v + 1) * self.n_samples]
+    /// The codes.
+    pub fn samples(&self) -> Samples<'a, u8> {
+        self.samples
     }
 }
 
@@ -107,17 +111,20 @@ impl<'a> Codes<'a> {
 /// from the totals, so a binary variable costs one column).
 ///
 /// Building it costs `n/64 · c(c+1)/2` AND+popcount word operations for `c = Σ(K_v − 1)`
-/// indicator columns (one per binary variable), split over `threads`. Counts are exact integers.
+/// indicator columns (one per binary variable), split over the threads of `par`. Counts are
+/// exact integers, the same for every [`Par`] and either [`Samples`] layout.
 ///
 /// ```
-/// use mlkern::tree::{Codes, Correction, PairCounts};
+/// use mlkern::Par;
+/// use mlkern::tree::{Codes, Correction, PairCounts, Samples};
 /// // x1 copies x0 except in one sample of 4.
 /// let data = [0u8, 0, 1, 1,   0, 0, 1, 0];
-/// let counts = PairCounts::new(&Codes::new(&data, 4, 2, &[2, 2])?, 1)?;
+/// let codes = Codes::new(Samples::variable_major(&data, 2, 4)?, &[2, 2])?;
+/// let counts = PairCounts::new(&codes, Par::Seq)?;
 /// let mut t = [0u32; 4];
 /// counts.table_into(0, 1, &mut t)?;
 /// assert_eq!(t, [2, 0, 1, 1]); // rows: states of x0; columns: states of x1
-/// let mi = counts.mutual_information(Correction::None);
+/// let mi = counts.mutual_information(Correction::None)?;
 /// assert!((mi[1] - 0.2157615543388357).abs() < 1e-15); // I(x0; x1) in nats
 /// # Ok::<(), mlkern::Error>(())
 /// ```
@@ -136,20 +143,33 @@ pub struct PairCounts {
 }
 
 impl PairCounts {
-    /// Packs the indicators and computes their Gram on `threads` threads (`0` or `1`: the
-    /// calling thread; more needs the `std` feature, and is ignored without it).
+    /// Packs the indicators and computes their Gram with the threads of `par` (sequential
+    /// without the `std` feature).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when `n_samples` exceeds `u32::MAX` (counts are `u32`).
-    pub fn new(codes: &Codes<'_>, threads: usize) -> Result<Self> {
-        let n = codes.n_samples;
+    /// [`Error::InvalidParameter`] when `n_samples` exceeds `u32::MAX` (counts are `u32`) or a
+    /// buffer cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::tree::{Codes, PairCounts, Samples};
+    /// let rows = [0u8, 1,   1, 1,   1, 0]; // 3 samples × 2 variables
+    /// let pc = PairCounts::new(&Codes::new(Samples::row_major(&rows, 3, 2)?, &[2, 2])?, Par::Seq)?;
+    /// let mut m = [0u32; 2];
+    /// pc.marginal_into(0, &mut m)?;
+    /// assert_eq!(m, [1, 2]);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn new(codes: &Codes<'_>, par: Par) -> Result<Self> {
+        let n = codes.n_samples();
+        let n_vars = codes.n_vars();
         if n > u32::MAX as usize {
             return Err(Error::InvalidParameter {
                 name: "pair counts: n_samples",
                 reason: "at most 2³² − 1 samples (counts are u32)",
             });
         }
-        let mut first = Vec::with_capacity(codes.n_vars + 1);
+        let mut first = Vec::with_capacity(n_vars + 1);
         let mut c = 0usize;
         for &k in codes.states {
             first.push(c);
@@ -164,24 +184,42 @@ impl PairCounts {
             });
         }
         let words = n.div_ceil(64);
-        let mut bits = vec![0u64; c * words];
-        for v in 0..codes.n_vars {
-            let col = codes.column(v);
-            for s in 1..codes.states[v] {
-                let dst = &mut bits[(first[v] + s as usize - 1) * words..][..words];
-                pack_indicator(col, s, dst);
+        let bits_len = c.checked_mul(words).ok_or(Error::InvalidParameter {
+            name: "pair counts: n_samples",
+            reason: "the packed indicators overflow usize",
+        })?;
+        let mut bits = zeros::<u64>(bits_len, "pair counts: packed indicators")?;
+        let samples = codes.samples();
+        if !samples.is_row_major() {
+            for v in 0..n_vars {
+                let col = samples.contiguous(v).unwrap_or_default();
+                for s in 1..codes.states[v] {
+                    let dst = &mut bits[(first[v] + s as usize - 1) * words..][..words];
+                    pack_indicator(col, s, dst);
+                }
+            }
+        } else if n_vars > 0 && n > 0 {
+            // Row-major: one pass over the rows, 64 samples per word of every indicator column.
+            for (w, block) in samples.data().chunks(64 * n_vars).enumerate() {
+                for (i, row) in block.chunks_exact(n_vars).enumerate() {
+                    for (v, &code) in row.iter().enumerate() {
+                        if code != 0 {
+                            bits[(first[v] + code as usize - 1) * words + w] |= 1u64 << i;
+                        }
+                    }
+                }
             }
         }
-        let mut gram = vec![0u32; c * c];
-        super::popcount::gram_upper(&bits, words, c, &mut gram, threads);
+        let mut gram = zeros::<u32>(c * c, "pair counts: Gram")?;
+        super::popcount::gram_upper(&bits, words, c, &mut gram, par);
         for i in 0..c {
             for j in 0..i {
                 gram[i * c + j] = gram[j * c + i];
             }
         }
-        let mut marginal_start = Vec::with_capacity(codes.n_vars + 1);
+        let mut marginal_start = Vec::with_capacity(n_vars + 1);
         let mut marginals = Vec::new();
-        for v in 0..codes.n_vars {
+        for v in 0..n_vars {
             marginal_start.push(marginals.len());
             let k = codes.states[v] as usize;
             let mut rest = n as u32;
@@ -273,19 +311,42 @@ impl PairCounts {
     /// The `p×p` plug-in mutual information matrix in nats, `I(X_i; X_j)` off the diagonal and
     /// the entropy `H(X_i)` on it (`I(X; X) = H(X)`), with the optional Miller–Madow
     /// correction. See [`mutual_information`](super::mutual_information) for the formula.
-    pub fn mutual_information(&self, correction: Correction) -> Vec<f64> {
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] when the `p·p` matrix cannot be allocated.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::tree::{Codes, Correction, PairCounts, Samples};
+    /// let data = [0u8, 1, 0, 1,   0, 1, 0, 1]; // two copies of a fair coin
+    /// let pc = PairCounts::new(&Codes::new(Samples::variable_major(&data, 2, 4)?, &[2, 2])?, Par::Seq)?;
+    /// let mi = pc.mutual_information(Correction::None)?;
+    /// assert!((mi[1] - 2f64.ln()).abs() < 1e-15);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn mutual_information(&self, correction: Correction) -> Result<Vec<f64>> {
         let p = self.n_vars();
-        let mut out = vec![0.0; p * p];
-        self.mutual_information_into(correction, &mut out)
-            .unwrap_or_else(|_| unreachable!("the buffer has p·p entries"));
-        out
+        let mut out = zeros(p * p, "pair counts: mutual information")?;
+        self.mutual_information_into(&mut out, correction)?;
+        Ok(out)
     }
 
-    /// [`Self::mutual_information`] into a caller buffer of `p·p` entries.
+    /// [`Self::mutual_information`] into a caller buffer of `p·p` entries (no allocation).
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] for a wrong buffer length.
-    pub fn mutual_information_into(&self, correction: Correction, out: &mut [f64]) -> Result<()> {
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::tree::{Codes, Correction, PairCounts, Samples};
+    /// let data = [0u8, 1, 0, 1,   1, 1, 0, 0];
+    /// let pc = PairCounts::new(&Codes::new(Samples::variable_major(&data, 2, 4)?, &[2, 2])?, Par::Seq)?;
+    /// let mut mi = [0.0; 4];
+    /// pc.mutual_information_into(&mut mi, Correction::None)?;
+    /// assert_eq!(mi[1], 0.0); // independent in these 4 samples
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    pub fn mutual_information_into(&self, out: &mut [f64], correction: Correction) -> Result<()> {
         let p = self.n_vars();
         check_len("pair counts: mutual information out", out.len(), p * p)?;
         let xlx = XLogX::new(self.n_samples);
@@ -319,6 +380,15 @@ impl PairCounts {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] when the state counts differ.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::tree::{Codes, PairCounts, Samples};
+    /// let data = [0u8, 1, 0, 1,   0, 1, 0, 1]; // identical variables: distance 0
+    /// let pc = PairCounts::new(&Codes::new(Samples::variable_major(&data, 2, 4)?, &[2, 2])?, Par::Seq)?;
+    /// assert!(pc.distances()?[1].abs() < 1e-15);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn distances(&self) -> Result<Vec<f64>> {
         let p = self.n_vars();
         let k = self.states.first().copied().unwrap_or(1) as usize;
@@ -328,7 +398,7 @@ impl PairCounts {
                 reason: "the determinant form needs every variable to have the same number of states",
             });
         }
-        let mut out = vec![0.0; p * p];
+        let mut out = zeros(p * p, "discrete distances")?;
         let mut t = vec![0u32; k * k];
         for i in 0..p {
             for j in i + 1..p {

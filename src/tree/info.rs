@@ -6,7 +6,12 @@ use num_traits::Float;
 use crate::{Error, Result, Shape};
 
 /// Bias correction of the plug-in mutual information.
+///
+/// ```
+/// assert_eq!(mlkern::tree::Correction::default(), mlkern::tree::Correction::None);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Correction {
     /// The plug-in estimate.
     #[default]

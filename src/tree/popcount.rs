@@ -3,12 +3,10 @@
 /// Fills the upper triangle (diagonal included) of the `c×c` row-major `gram` from `c` columns
 /// of `words` words each in `bits`. Rows are dealt round-robin to jobs so the triangle's uneven
 /// rows balance; each job writes only its own rows.
-pub(crate) fn gram_upper(bits: &[u64], words: usize, c: usize, gram: &mut [u32], threads: usize) {
+pub(crate) fn gram_upper(bits: &[u64], words: usize, c: usize, gram: &mut [u32], par: crate::Par) {
     let rows: alloc::vec::Vec<(usize, &mut [u32])> =
         gram.chunks_mut(c.max(1)).take(c).enumerate().collect();
-    crate::jobs::round_robin(rows, crate::Par::threads(threads), |(i, row)| {
-        upper_row(bits, words, c, i, row)
-    });
+    crate::jobs::round_robin(rows, par, |(i, row)| upper_row(bits, words, c, i, row));
 }
 
 fn upper_row(bits: &[u64], words: usize, c: usize, i: usize, row: &mut [u32]) {

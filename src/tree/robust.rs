@@ -144,7 +144,12 @@ fn sift_down(h: &mut [f64], mut i: usize) {
 }
 
 /// How variables are centred before robust covariances.
+///
+/// ```
+/// assert_eq!(mlkern::tree::Center::default(), mlkern::tree::Center::Median);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Center {
     /// No centring: the model is zero-mean (Zhang & Tan's setting).
     None,
@@ -163,39 +168,41 @@ mod matrices {
     use num_traits::Float;
 
     use super::{Center, truncated_dot_unchecked};
-    use crate::tree::gaussian::check_samples;
-    use crate::{Error, Real, Result};
+    use crate::base::{apply_parts, exponent, mul_pow2, pow2_parts, zeros};
+    use crate::tree::Samples;
+    use crate::tree::gaussian::{check_samples, square};
+    use crate::{Error, Par, Real, Result};
 
-    /// The `p×p` robust covariance of variable-major samples:
+    /// The `p×p` robust covariance of `x` (either [`Samples`] layout, bit-identical results):
     /// `Σ̂_ij = ⟨x_i, x_j⟩_{n_trim} / (n − n_trim)` after centring (Zhang & Tan 2021), in f64.
-    /// Costs two passes over `n` per pair (`p(p+1)/2` pairs), split over `threads` threads
-    /// (`std` feature). With corruptions at different samples in different variables a pair can
-    /// see up to twice as many bad products: use `n_trim = 2·n₁` to be safe.
+    /// Costs two passes over `n` per pair (`p(p+1)/2` pairs), split over the threads of `par`
+    /// (`std` feature; the same result for every [`Par`]). With corruptions at different samples
+    /// in different variables a pair can see up to twice as many bad products: use
+    /// `n_trim = 2·n₁` to be safe.
     ///
     /// # Errors
-    /// [`Error::ShapeMismatch`], [`Error::NonFinite`], [`Error::InvalidParameter`] for
-    /// `n_trim ≥ n_samples` or fewer than 2 samples.
+    /// [`Error::NonFinite`], [`Error::InvalidParameter`] for `n_trim ≥ n_samples`, fewer than 2
+    /// samples, a covariance that overflows f64 or a size that cannot be allocated.
     ///
     /// ```
-    /// use mlkern::tree::{robust_covariance, Center};
+    /// use mlkern::Par;
+    /// use mlkern::tree::{robust_covariance, Center, Samples};
     /// let x = [1.0, -1.0, 2.0, -2.0, 1e9,   1.0, -1.0, 2.0, -2.0, -1e9]; // 2 variables × 5 samples
-    /// let c = robust_covariance(&x, 5, 2, 1, Center::None, 1)?;
+    /// let c = robust_covariance(Samples::variable_major(&x, 2, 5)?, 1, Center::None, Par::Seq)?;
     /// assert_eq!(c, vec![2.5, 2.5, 2.5, 2.5]); // (1 + 1 + 4 + 4)/4: the 1e18 products dropped
     /// # Ok::<(), mlkern::Error>(())
     /// ```
     pub fn robust_covariance<T: Real>(
-        x: &[T],
-        n_samples: usize,
-        n_vars: usize,
+        x: Samples<'_, T>,
         n_trim: usize,
         center: Center,
-        threads: usize,
+        par: Par,
     ) -> Result<Vec<f64>> {
-        let (mut out, big) = scaled(x, n_samples, n_vars, n_trim, center, threads)?;
-        let p = n_vars;
+        let (mut out, exps) = scaled(&x, n_trim, center, par)?;
+        let p = x.n_vars();
         for i in 0..p {
             for j in 0..p {
-                out[i * p + j] *= big[i] * big[j];
+                out[i * p + j] = mul_pow2(out[i * p + j], exps[i] + exps[j]);
             }
         }
         if out.iter().any(|v| !v.is_finite()) {
@@ -211,26 +218,37 @@ mod matrices {
     /// clamped to `[−1, 1]` (a truncated estimate is not guaranteed to be a valid correlation).
     ///
     /// # Errors
-    /// As [`robust_covariance`], plus [`Error::Degenerate`] for a variable whose robust variance
-    /// is 0.
+    /// As [`robust_covariance`] (but no overflow: the correlation is scale-free), plus
+    /// [`Error::Degenerate`] for a variable whose robust variance is 0.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::tree::{robust_correlation, Center, Samples};
+    /// // 5 samples × 2 variables (NumPy order); sample 4 is a gross outlier, trimmed.
+    /// let rows = [1.0, 1.1,   -1.0, -0.9,   2.0, 2.2,   -2.0, -2.1,   1e9, -1e9];
+    /// let r = robust_correlation(Samples::row_major(&rows, 5, 2)?, 1, Center::None, Par::Seq)?;
+    /// assert!(r[1] > 0.99);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn robust_correlation<T: Real>(
-        x: &[T],
-        n_samples: usize,
-        n_vars: usize,
+        x: Samples<'_, T>,
         n_trim: usize,
         center: Center,
-        threads: usize,
+        par: Par,
     ) -> Result<Vec<f64>> {
-        let (mut c, _) = scaled(x, n_samples, n_vars, n_trim, center, threads)?;
-        let p = n_vars;
-        let inv: Vec<f64> = (0..p).map(|i| c[i * p + i]).collect();
+        let (mut c, _) = scaled(&x, n_trim, center, par)?;
+        let p = x.n_vars();
+        let mut inv = zeros::<f64>(p, "robust_correlation: n_vars")?;
+        for (i, v) in inv.iter_mut().enumerate() {
+            *v = c[i * p + i];
+        }
         if let Some(i) = inv.iter().position(|&v| v <= 0.0) {
             return Err(Error::Degenerate {
                 what: "robust_correlation: a variable has zero robust variance",
                 index: i,
             });
         }
-        let inv: Vec<f64> = inv.iter().map(|&v| 1.0 / Float::sqrt(v)).collect();
+        inv.iter_mut().for_each(|v| *v = 1.0 / Float::sqrt(*v));
         for i in 0..p {
             for j in 0..p {
                 let r = &mut c[i * p + j];
@@ -244,28 +262,46 @@ mod matrices {
         Ok(c)
     }
 
-    /// The robust covariance of the centred variables each divided by its largest magnitude
-    /// `bᵥ` (so no product overflows or underflows; trimming is unchanged, since scaling a
-    /// variable scales all its products alike), and the `bᵥ` (1 for an all-zero variable).
+    /// The robust covariance of the centred variables each scaled exactly by `2^−eᵥ`, where
+    /// `2^eᵥ ≤ max|x_v − c_v| < 2^(eᵥ+1)` (so no product overflows or underflows; trimming is
+    /// unchanged, since scaling a variable by a power of two scales all its products alike and
+    /// exactly), and the `eᵥ` (0 for an all-zero variable).
     fn scaled<T: Real>(
-        x: &[T],
-        n: usize,
-        p: usize,
+        x: &Samples<'_, T>,
         n_trim: usize,
         center: Center,
-        threads: usize,
-    ) -> Result<(Vec<f64>, Vec<f64>)> {
-        check_samples(x, n, p, "robust_covariance: x")?;
+        par: Par,
+    ) -> Result<(Vec<f64>, Vec<i32>)> {
+        check_samples(x, "robust_covariance: x")?;
+        let (n, p) = (x.n_samples(), x.n_vars());
         if n_trim >= n && p > 0 {
             return Err(Error::InvalidParameter {
                 name: "robust_covariance: n_trim",
                 reason: "must be below the number of samples",
             });
         }
-        let mut z: Vec<f64> = x.iter().map(|v| v.as_f64()).collect();
-        let mut big = vec![1.0f64; p];
+        // Variable-major f64 copy (a transpose for row-major data).
+        let mut z = zeros::<f64>(n * p, "robust_covariance: x")?;
+        if x.is_row_major() {
+            if p > 0 {
+                for (t, row) in x.data().chunks_exact(p).enumerate() {
+                    for (v, &xv) in row.iter().enumerate() {
+                        z[v * n + t] = xv.as_f64();
+                    }
+                }
+            }
+        } else {
+            for (o, &xv) in z.iter_mut().zip(x.data()) {
+                *o = xv.as_f64();
+            }
+        }
+        let mut exps = zeros::<i32>(p, "robust_covariance: n_vars")?;
+        let mut work = zeros::<f64>(
+            if center == Center::Median { n } else { 0 },
+            "robust_covariance: n_samples",
+        )?;
         if p > 0 {
-            for (row, b) in z.chunks_mut(n).zip(big.iter_mut()) {
+            for (row, e) in z.chunks_mut(n).zip(exps.iter_mut()) {
                 let c = match center {
                     Center::None => 0.0,
                     Center::Mean => {
@@ -276,7 +312,7 @@ mod matrices {
                             row.iter().map(|v| v / n as f64).sum()
                         }
                     }
-                    Center::Median => median(row),
+                    Center::Median => median(row, &mut work),
                 };
                 let mut m = 0.0f64;
                 for v in row.iter_mut() {
@@ -284,36 +320,38 @@ mod matrices {
                     m = m.max(v.abs());
                 }
                 if m > 0.0 && m.is_finite() {
-                    *b = m;
-                    crate::simd::scale(1.0 / m, row);
+                    *e = exponent(m);
+                    let parts = pow2_parts(-*e);
+                    for v in row.iter_mut() {
+                        *v = apply_parts(*v, parts);
+                    }
                 }
             }
         }
-        let mut out = vec![0.0; p * p];
+        let mut out = zeros(
+            square(p, "robust_covariance: n_vars")?,
+            "robust_covariance: out",
+        )?;
         let scale = 1.0 / (n - n_trim.min(n)) as f64;
         let rows: Vec<(usize, &mut [f64])> = out.chunks_mut(p.max(1)).take(p).enumerate().collect();
-        crate::jobs::round_robin(
-            rows,
-            crate::Par::threads(threads),
-            |(i, row): (usize, &mut [f64])| {
-                let mut heap = vec![0.0; n_trim.min(n)];
-                let zi = &z[i * n..(i + 1) * n];
-                for (j, o) in row.iter_mut().enumerate().skip(i) {
-                    *o = truncated_dot_unchecked(zi, &z[j * n..(j + 1) * n], n_trim, &mut heap)
-                        * scale;
-                }
-            },
-        );
+        crate::jobs::round_robin(rows, par, |(i, row): (usize, &mut [f64])| {
+            let mut heap = vec![0.0; n_trim.min(n)];
+            let zi = &z[i * n..(i + 1) * n];
+            for (j, o) in row.iter_mut().enumerate().skip(i) {
+                *o = truncated_dot_unchecked(zi, &z[j * n..(j + 1) * n], n_trim, &mut heap) * scale;
+            }
+        });
         for i in 0..p {
             for j in 0..i {
                 out[i * p + j] = out[j * p + i];
             }
         }
-        Ok((out, big))
+        Ok((out, exps))
     }
 
-    fn median(row: &[f64]) -> f64 {
-        let mut v = row.to_vec();
+    fn median(row: &[f64], work: &mut [f64]) -> f64 {
+        let v = &mut work[..row.len()];
+        v.copy_from_slice(row);
         let n = v.len();
         let (_, hi, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
         let hi = *hi;

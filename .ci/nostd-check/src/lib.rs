@@ -308,13 +308,13 @@ pub extern "C" fn mlkern_nostd_truncated_dot(
 #[cfg(feature = "alloc")]
 #[unsafe(no_mangle)]
 pub extern "C" fn mlkern_nostd_clrg(d: *const f64, m: usize) -> i64 {
-    use mlkern::tree::{RgOptions, clrg};
+    use mlkern::tree::{RgConfig, clrg};
     if d.is_null() {
         return -1;
     }
     // SAFETY: the C caller promises m·m distances at `d`.
     let d = unsafe { core::slice::from_raw_parts(d, m * m) };
-    match clrg(d, m, &RgOptions::population()) {
+    match clrg(d, m, &RgConfig::population()) {
         Ok(t) => t.n_hidden() as i64,
         Err(_) => -1,
     }

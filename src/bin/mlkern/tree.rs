@@ -5,12 +5,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use indicatif::ProgressBar;
+use mlkern::Par;
 use mlkern::io::npy::NpyData;
 use mlkern::tree::{
-    Center, ChowLiuOptions, Codes, Correction, NjOptions, Objective, PairCounts, RgOptions,
-    SnjOptions, Tree, chow_liu_discrete, chow_liu_gaussian, clrg, correlation_matrix,
-    gaussian_distance_matrix, neighbor_joining, recursive_grouping, robust_correlation,
-    spanning_tree, spectral_nj,
+    Center, Codes, Correction, Learner, NjConfig, RgConfig, Samples, SnjConfig, Tree, TreeData,
 };
 use serde_json::{Value, json};
 
@@ -259,29 +257,6 @@ fn code_columns(values: &[i64], rows: usize, cols: usize) -> Result<(Vec<u8>, Ve
     Ok((codes, states))
 }
 
-/// Information distances of the observed variables.
-fn distances(input: &Input, args: &Args, threads: usize) -> Result<Vec<f64>, CliError> {
-    let p = input.n_vars();
-    Ok(match &input.data {
-        Data::Distances { d } => d.clone(),
-        Data::Discrete { codes, states, n } => {
-            // The determinant form needs one state space: every variable gets the largest count
-            // (a state a variable never shows is an empty row, whose distance is MAX_DISTANCE).
-            let k = states.iter().copied().max().unwrap_or(1);
-            let same = vec![k; p];
-            PairCounts::new(&Codes::new(codes, *n, p, &same)?, threads)?.distances()?
-        }
-        Data::Gaussian { x, n } => {
-            let corr = if args.robust_trim > 0 {
-                robust_correlation(x, *n, p, args.robust_trim, center(args), threads)?
-            } else {
-                correlation_matrix(x, *n, p, threads)?
-            };
-            gaussian_distance_matrix(&corr, p)?
-        }
-    })
-}
-
 fn center(args: &Args) -> Center {
     match args.center {
         Some(CenterArg::Median) | None => Center::Median,
@@ -323,62 +298,60 @@ fn check_flags(args: &Args) -> Result<(), CliError> {
     Ok(())
 }
 
-fn learn(input: &Input, args: &Args, threads: usize) -> Result<Tree, CliError> {
-    let p = input.n_vars();
+/// The learner the flags ask for (sample-mode defaults unless DATA holds distances).
+fn learner(input: &Input, args: &Args) -> Learner {
     let population = matches!(input.data, Data::Distances { .. });
     let n = input.n_samples().unwrap_or(1);
-    if args.method == Method::ChowLiu {
-        let opts = ChowLiuOptions {
+    let (mut rg, mut nj, mut snj) = if population {
+        (
+            RgConfig::population(),
+            NjConfig::population(),
+            SnjConfig::population(),
+        )
+    } else {
+        (
+            RgConfig::samples(n),
+            NjConfig::samples(),
+            SnjConfig::samples(),
+        )
+    };
+    if let Some(eps) = args.eps {
+        rg = rg.eps(eps);
+        nj = nj.tol(eps);
+    }
+    if let Some(c) = args.contract {
+        rg = rg.contract(c);
+        snj = snj.contract(c);
+    }
+    match args.method {
+        Method::ChowLiu => Learner::ChowLiu {
             correction: if args.miller_madow {
                 Correction::MillerMadow
             } else {
                 Correction::None
             },
+        },
+        Method::Rg => Learner::RecursiveGrouping(rg),
+        Method::Clrg => Learner::Clrg(rg),
+        Method::Nj => Learner::NeighborJoining(nj),
+        Method::Snj => Learner::SpectralNj(snj),
+    }
+}
+
+fn learn(input: &Input, args: &Args, learner: &Learner, par: Par) -> Result<Tree, CliError> {
+    let p = input.n_vars();
+    let data = match &input.data {
+        Data::Discrete { codes, states, n } => {
+            TreeData::Discrete(Codes::new(Samples::variable_major(codes, p, *n)?, states)?)
+        }
+        Data::Gaussian { x, n } => TreeData::Gaussian {
+            x: Samples::variable_major(x, p, *n)?,
             robust_trim: args.robust_trim,
             center: center(args),
-            threads,
-        };
-        return Ok(match &input.data {
-            Data::Discrete { codes, states, n } => {
-                chow_liu_discrete(&Codes::new(codes, *n, p, states)?, &opts)?
-            }
-            Data::Gaussian { x, n } => chow_liu_gaussian(x, *n, p, &opts)?,
-            Data::Distances { d } => spanning_tree(d, p, Objective::Minimum)?,
-        });
-    }
-    let d = distances(input, args, threads)?;
-    let mut rg = if population {
-        RgOptions::population()
-    } else {
-        RgOptions::samples(n)
+        },
+        Data::Distances { d } => TreeData::Distances { d, m: p },
     };
-    let mut nj = if population {
-        NjOptions::population()
-    } else {
-        NjOptions::samples()
-    };
-    let mut snj = if population {
-        SnjOptions::population()
-    } else {
-        SnjOptions {
-            contract: -(0.9f64).ln(),
-        }
-    };
-    if let Some(eps) = args.eps {
-        rg.eps = eps;
-        nj.tol = eps;
-    }
-    if let Some(c) = args.contract {
-        rg.contract = c;
-        snj.contract = c;
-    }
-    Ok(match args.method {
-        Method::Rg => recursive_grouping(&d, p, &rg)?,
-        Method::Clrg => clrg(&d, p, &rg)?,
-        Method::Nj => neighbor_joining(&d, p, &nj)?,
-        Method::Snj => spectral_nj(&d, p, &snj)?,
-        Method::ChowLiu => unreachable!("handled above"),
-    })
+    Ok(learner.learn(data, par)?)
 }
 
 fn tree_json(t: &Tree, names: &[String]) -> Value {
@@ -396,12 +369,10 @@ fn tree_json(t: &Tree, names: &[String]) -> Value {
 /// Runs the subcommand.
 pub fn run(args: Args) -> Result<(), CliError> {
     check_flags(&args)?;
-    let threads = args.common.threads.map(|t| t as usize).unwrap_or_else(|| {
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-    });
+    let par = args.common.par();
+    let threads = par.thread_count();
     let input = load(&args)?;
+    let learner = learner(&input, &args);
     let p = input.n_vars();
     let work = input.n_samples().unwrap_or(p) as f64 * (p as f64).powi(2);
     let bar = if work > 2e9 && std::io::stderr().is_terminal() && !args.common.json {
@@ -412,7 +383,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
     } else {
         ProgressBar::hidden()
     };
-    let (tree, timing) = Timing::measure(args.common.repeat, || learn(&input, &args, threads))?;
+    let (tree, timing) =
+        Timing::measure(args.common.repeat, || learn(&input, &args, &learner, par))?;
     bar.finish_and_clear();
     let text = match args.format {
         Format::Json => tree_json(&tree, &input.names).to_string(),

@@ -3,7 +3,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::rg::{RgOptions, grow};
+use super::rg::{RgConfig, grow};
 use super::{Builder, check_distances, path_lengths_from};
 use crate::Result;
 use crate::tree::Tree;
@@ -15,7 +15,7 @@ use crate::tree::mst::{Objective, spanning_tree_into};
 ///    closed neighbourhood, hidden neighbours standing in through their surrogate
 ///    (`d(h, x) = d(Sur(h), x) − d(Sur(h), h)`), and the neighbourhood's star replaced by the
 ///    result;
-/// 3. contraction of short hidden edges ([`RgOptions::contract`]).
+/// 3. contraction of short hidden edges ([`RgConfig::contract`]).
 ///
 /// Only distances inside MST neighbourhoods are used, which is why it needs far fewer samples
 /// than RG on deep trees, and costs `O(m² + Σ_i deg(i)³)`.
@@ -24,18 +24,18 @@ use crate::tree::mst::{Objective, spanning_tree_into};
 /// As [`recursive_grouping`](super::recursive_grouping).
 ///
 /// ```
-/// use mlkern::tree::{clrg, RgOptions};
+/// use mlkern::tree::{clrg, RgConfig};
 /// // A chain 0 — 1 — 2 — 3 of observed nodes (edge lengths 1, 2, 3).
 /// let d = [0.0, 1.0, 3.0, 6.0,
 ///          1.0, 0.0, 2.0, 5.0,
 ///          3.0, 2.0, 0.0, 3.0,
 ///          6.0, 5.0, 3.0, 0.0];
-/// let t = clrg(&d, 4, &RgOptions::population())?;
+/// let t = clrg(&d, 4, &RgConfig::population())?;
 /// assert_eq!(t.n_hidden(), 0);
 /// assert_eq!(t.total_weight(), 6.0);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn clrg(d: &[f64], m: usize, opts: &RgOptions) -> Result<Tree> {
+pub fn clrg(d: &[f64], m: usize, opts: &RgConfig) -> Result<Tree> {
     check_distances(d, m, "clrg: d")?;
     opts.check()?;
     let mut parent = vec![0usize; m];

@@ -13,9 +13,9 @@ use super::{Edge, Tree};
 use crate::{Error, Result, Shape};
 
 pub use clrg::clrg;
-pub use nj::{NjOptions, neighbor_joining};
-pub use rg::{RgOptions, recursive_grouping};
-pub use snj::{SnjOptions, spectral_nj};
+pub use nj::{NjConfig, neighbor_joining};
+pub use rg::{RgConfig, recursive_grouping};
+pub use snj::{SnjConfig, spectral_nj};
 
 /// Checks an `m×m` information-distance matrix: shape, finite, symmetric, zero diagonal,
 /// non-negative.

@@ -7,9 +7,15 @@ use super::{Builder, check_distances};
 use crate::tree::Tree;
 use crate::{Error, Result};
 
-/// Options of [`neighbor_joining`].
+/// Configuration of [`neighbor_joining`].
+///
+/// ```
+/// use mlkern::tree::NjConfig;
+/// assert_eq!(NjConfig::new().tol(0.0).tol, 0.0); // plain binary NJ
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct NjOptions {
+#[non_exhaustive]
+pub struct NjConfig {
     /// Branches this short mean "the same node" (Choi's rule for observed internal nodes):
     /// when the new node would sit within `tol` of a joined node, the other becomes its child;
     /// when it sits within `tol` of another active node, both attach there. `0` gives plain
@@ -17,23 +23,34 @@ pub struct NjOptions {
     pub tol: f64,
 }
 
-impl NjOptions {
+impl NjConfig {
+    /// [`NjConfig::population`].
+    pub fn new() -> Self {
+        Self::population()
+    }
+
+    /// Sets [`tol`](Self::tol).
+    pub fn tol(mut self, tol: f64) -> Self {
+        self.tol = tol;
+        self
+    }
+
     /// `tol = 1e−8`: exact recovery of observed internal nodes and multifurcations from
     /// population distances.
     pub fn population() -> Self {
-        NjOptions { tol: 1e-8 }
+        NjConfig { tol: 1e-8 }
     }
 
     /// Choi's toolbox threshold `tol = −ln 0.9` for distances estimated from samples.
     pub fn samples() -> Self {
-        NjOptions {
+        NjConfig {
             tol: -num_traits::Float::ln(0.9f64),
         }
     }
 }
 
-impl Default for NjOptions {
-    /// [`NjOptions::population`].
+impl Default for NjConfig {
+    /// [`NjConfig::population`].
     fn default() -> Self {
         Self::population()
     }
@@ -43,7 +60,7 @@ impl Default for NjOptions {
 /// join the pair minimising `Q_ij = (r − 2)·d_ij − R_i − R_j` (`R_i = Σ_k d_ik` over the `r`
 /// active nodes; ties: the first pair in row order), branch lengths
 /// `d_iu = ½d_ij + (R_i − R_j)/(2(r − 2))`, `d_uk = ½(d_ik + d_jk − d_ij)`, with the
-/// observed-internal rule of [`NjOptions::tol`]. Negative branch lengths are clamped to 0.
+/// observed-internal rule of [`NjConfig::tol`]. Negative branch lengths are clamped to 0.
 /// Cost `O(m³)`.
 ///
 /// # Errors
@@ -51,18 +68,18 @@ impl Default for NjOptions {
 /// negative or non-finite `tol`.
 ///
 /// ```
-/// use mlkern::tree::{neighbor_joining, NjOptions};
+/// use mlkern::tree::{neighbor_joining, NjConfig};
 /// // Quartet ((0, 1), (2, 3)): leaves at 1 from their hidden node, hidden nodes 2 apart.
 /// let d = [0.0, 2.0, 4.0, 4.0,
 ///          2.0, 0.0, 4.0, 4.0,
 ///          4.0, 4.0, 0.0, 2.0,
 ///          4.0, 4.0, 2.0, 0.0];
-/// let t = neighbor_joining(&d, 4, &NjOptions::population())?;
+/// let t = neighbor_joining(&d, 4, &NjConfig::population())?;
 /// assert_eq!(t.n_hidden(), 2);
 /// assert_eq!(t.total_weight(), 6.0);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn neighbor_joining(d: &[f64], m: usize, opts: &NjOptions) -> Result<Tree> {
+pub fn neighbor_joining(d: &[f64], m: usize, opts: &NjConfig) -> Result<Tree> {
     check_distances(d, m, "neighbor_joining: d")?;
     if !(opts.tol >= 0.0 && opts.tol.is_finite()) {
         return Err(Error::InvalidParameter {

@@ -19,8 +19,16 @@ use crate::{Error, Result};
 /// Only third nodes with `max(d_ik, d_jk) < tau` take part (all of them when none qualifies).
 /// Finally hidden nodes joined by an edge of length ≤ `contract` are merged into their
 /// neighbour.
+///
+/// ```
+/// use mlkern::tree::RgConfig;
+/// let cfg = RgConfig::samples(1000).eps(0.1).contract(0.05);
+/// assert_eq!((cfg.eps, cfg.contract), (0.1, 0.05));
+/// assert_eq!(RgConfig::new(), RgConfig::population());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct RgOptions {
+#[non_exhaustive]
+pub struct RgConfig {
     /// Tolerance of the family and parent tests (absolute, in distance units).
     pub eps: f64,
     /// Radius of the reliable third nodes.
@@ -29,11 +37,34 @@ pub struct RgOptions {
     pub contract: f64,
 }
 
-impl RgOptions {
+impl RgConfig {
+    /// [`RgConfig::population`].
+    pub fn new() -> Self {
+        Self::population()
+    }
+
+    /// Sets [`eps`](Self::eps).
+    pub fn eps(mut self, eps: f64) -> Self {
+        self.eps = eps;
+        self
+    }
+
+    /// Sets [`tau`](Self::tau).
+    pub fn tau(mut self, tau: f64) -> Self {
+        self.tau = tau;
+        self
+    }
+
+    /// Sets [`contract`](Self::contract).
+    pub fn contract(mut self, contract: f64) -> Self {
+        self.contract = contract;
+        self
+    }
+
     /// Exact tests for population (tree-metric) distances: `eps = 1e−8`, every third node,
     /// contraction of zero-length edges only (`contract = 1e−8`).
     pub fn population() -> Self {
-        RgOptions {
+        RgConfig {
             eps: 1e-8,
             tau: f64::INFINITY,
             contract: 1e-8,
@@ -45,7 +76,7 @@ impl RgOptions {
     /// edges shorter than `−ln 0.9`. These are heuristics; tune `eps` to the noise of the
     /// distances (roughly a few times their standard error).
     pub fn samples(n: usize) -> Self {
-        RgOptions {
+        RgConfig {
             eps: 0.2,
             tau: -num_traits::Float::ln(0.05f64) + 0.1 * num_traits::Float::ln(n.max(1) as f64),
             contract: -num_traits::Float::ln(0.9f64),
@@ -72,8 +103,8 @@ impl RgOptions {
     }
 }
 
-impl Default for RgOptions {
-    /// [`RgOptions::population`].
+impl Default for RgConfig {
+    /// [`RgConfig::population`].
     fn default() -> Self {
         Self::population()
     }
@@ -88,17 +119,17 @@ impl Default for RgOptions {
 /// that is not a distance matrix (asymmetric, nonzero diagonal, negative) or bad options.
 ///
 /// ```
-/// use mlkern::tree::{recursive_grouping, RgOptions};
+/// use mlkern::tree::{recursive_grouping, RgConfig};
 /// // Star: hidden centre with legs 1, 2, 3 to observed 0, 1, 2.
 /// let d = [0.0, 3.0, 4.0,
 ///          3.0, 0.0, 5.0,
 ///          4.0, 5.0, 0.0];
-/// let t = recursive_grouping(&d, 3, &RgOptions::population())?;
+/// let t = recursive_grouping(&d, 3, &RgConfig::population())?;
 /// assert_eq!(t.n_hidden(), 1);
 /// assert_eq!(t.total_weight(), 6.0);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn recursive_grouping(d: &[f64], m: usize, opts: &RgOptions) -> Result<Tree> {
+pub fn recursive_grouping(d: &[f64], m: usize, opts: &RgConfig) -> Result<Tree> {
     check_distances(d, m, "recursive_grouping: d")?;
     opts.check()?;
     let mut b = Builder::new(m);
@@ -108,7 +139,7 @@ pub fn recursive_grouping(d: &[f64], m: usize, opts: &RgOptions) -> Result<Tree>
 
 /// Runs RG on local distances `d` (`m×m`), adding hidden nodes and edges to `b` (whose first
 /// `m` ids are the local observed nodes). Returns nothing: the tree is in `b`.
-pub(crate) fn grow(d: &[f64], m: usize, opts: &RgOptions, b: &mut Builder) {
+pub(crate) fn grow(d: &[f64], m: usize, opts: &RgConfig, b: &mut Builder) {
     if m <= 1 {
         return;
     }

@@ -10,23 +10,47 @@ use super::{Builder, check_distances};
 use crate::tree::Tree;
 use crate::{Error, Result};
 
-/// Options of [`spectral_nj`].
+/// Configuration of [`spectral_nj`].
+///
+/// ```
+/// use mlkern::tree::SnjConfig;
+/// assert_eq!(SnjConfig::new().contract(0.0).contract, 0.0); // keep the binary tree
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct SnjOptions {
+#[non_exhaustive]
+pub struct SnjConfig {
     /// Hidden edges this short are contracted after the (binary) tree is built, so that
     /// multifurcations are recovered; `0` keeps the binary tree.
     pub contract: f64,
 }
 
-impl SnjOptions {
+impl SnjConfig {
     /// `contract = 1e−8`.
     pub fn population() -> Self {
-        SnjOptions { contract: 1e-8 }
+        SnjConfig { contract: 1e-8 }
+    }
+
+    /// `contract = −ln 0.9` (Choi's threshold) for distances estimated from samples.
+    pub fn samples() -> Self {
+        SnjConfig {
+            contract: -num_traits::Float::ln(0.9f64),
+        }
+    }
+
+    /// [`SnjConfig::population`].
+    pub fn new() -> Self {
+        Self::population()
+    }
+
+    /// Sets [`contract`](Self::contract).
+    pub fn contract(mut self, contract: f64) -> Self {
+        self.contract = contract;
+        self
     }
 }
 
-impl Default for SnjOptions {
-    /// [`SnjOptions::population`].
+impl Default for SnjConfig {
+    /// [`SnjConfig::population`].
     fn default() -> Self {
         Self::population()
     }
@@ -38,7 +62,7 @@ impl Default for SnjOptions {
 /// one row or one column scores 0, ties go to the first pair in clade order), until three clades
 /// remain, which join at one hidden node. Branch lengths come from clade-averaged distances
 /// (`l_A = ½(D̄_AB + D̄_A,rest − D̄_B,rest) − mean_{a∈A} d(a, root_A)`, clamped at 0), then
-/// edges of length ≤ [`SnjOptions::contract`] are contracted.
+/// edges of length ≤ [`SnjConfig::contract`] are contracted.
 ///
 /// σ₂ comes from the eigenvalues of the Gram matrix of the block's shorter side, so one score
 /// costs `O(s²·(m − s))` for a union of `s ≤ m/2` leaves.
@@ -48,17 +72,17 @@ impl Default for SnjOptions {
 /// eigen-decomposition fails.
 ///
 /// ```
-/// use mlkern::tree::{spectral_nj, SnjOptions};
+/// use mlkern::tree::{spectral_nj, SnjConfig};
 /// let d = [0.0, 2.0, 4.0, 4.0,
 ///          2.0, 0.0, 4.0, 4.0,
 ///          4.0, 4.0, 0.0, 2.0,
 ///          4.0, 4.0, 2.0, 0.0];
-/// let t = spectral_nj(&d, 4, &SnjOptions::population())?;
+/// let t = spectral_nj(&d, 4, &SnjConfig::population())?;
 /// assert_eq!(t.n_hidden(), 2);
 /// assert!((t.total_weight() - 6.0).abs() < 1e-12);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn spectral_nj(d: &[f64], m: usize, opts: &SnjOptions) -> Result<Tree> {
+pub fn spectral_nj(d: &[f64], m: usize, opts: &SnjConfig) -> Result<Tree> {
     check_distances(d, m, "spectral_nj: d")?;
     if !(opts.contract >= 0.0 && opts.contract.is_finite()) {
         return Err(Error::InvalidParameter {

@@ -3,8 +3,8 @@
 //! exactly from its population distances.
 
 use mlkern::tree::{
-    ChowLiuOptions, Codes, Edge, RgOptions, SnjOptions, Tree, chow_liu_discrete, chow_liu_gaussian,
-    clrg, exact_recovery, path_lengths, spectral_nj,
+    ChowLiuConfig, Codes, Edge, RgConfig, Samples, SnjConfig, Tree, chow_liu_discrete,
+    chow_liu_gaussian, clrg, exact_recovery, path_lengths, spectral_nj,
 };
 
 use super::row::{Row, Step, data};
@@ -59,7 +59,7 @@ fn pairs(t: &Tree) -> Vec<(usize, usize)> {
 /// Binary data p = 100, n = 10 000 from a tree model (each node copies its parent, flipped with
 /// probability 0.05–0.3). Check: Chow–Liu returns the generating tree.
 fn binary_row() -> Step {
-    Box::new(|repeat, _| {
+    Box::new(|repeat, par| {
         let (p, n) = (100usize, 10_000usize);
         let mut u = Uniform::new(71);
         let parents = random_parents(&mut u, p);
@@ -72,9 +72,9 @@ fn binary_row() -> Step {
             }
         }
         let states = vec![2u8; p];
-        let codes = Codes::new(&x, n, p, &states)?;
+        let codes = Codes::new(Samples::variable_major(&x, p, n)?, &states)?;
         let (t, timing) = Timing::measure(repeat, || {
-            chow_liu_discrete(&codes, &ChowLiuOptions::default())
+            chow_liu_discrete(&codes, &ChowLiuConfig::new(), par)
         })?;
         let ok = pairs(&t) == edge_set(&parents);
         Ok(Row {
@@ -90,7 +90,7 @@ fn binary_row() -> Step {
 /// Gaussian data p = 300, n = 5 000 from a tree with edge correlations ±[0.4, 0.9]. Check:
 /// Chow–Liu returns the generating tree.
 fn gaussian_row() -> Step {
-    Box::new(|repeat, _| {
+    Box::new(|repeat, par| {
         let (p, n) = (300usize, 5_000usize);
         let mut u = Uniform::new(72);
         let parents = random_parents(&mut u, p);
@@ -109,12 +109,9 @@ fn gaussian_row() -> Step {
                 x[v * n + t] = r * x[parents[v] * n + t] + (1.0 - r * r).sqrt() * normal();
             }
         }
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let opts = ChowLiuOptions {
-            threads,
-            ..Default::default()
-        };
-        let (t, timing) = Timing::measure(repeat, || chow_liu_gaussian(&x, n, p, &opts))?;
+        let x = Samples::variable_major(&x, p, n)?;
+        let (t, timing) =
+            Timing::measure(repeat, || chow_liu_gaussian(x, &ChowLiuConfig::new(), par))?;
         let ok = pairs(&t) == edge_set(&parents);
         Ok(Row {
             kernel: "tree: Chow–Liu, Gaussian (symmetric product)",
@@ -159,7 +156,7 @@ fn clrg_row() -> Step {
         let truth = latent_tree(&mut Uniform::new(73), 333);
         let m = truth.n_observed();
         let d = path_lengths(&truth);
-        let (t, timing) = Timing::measure(repeat, || clrg(&d, m, &RgOptions::population()))?;
+        let (t, timing) = Timing::measure(repeat, || clrg(&d, m, &RgConfig::population()))?;
         let ok = exact_recovery(&t, &truth);
         Ok(Row {
             kernel: "tree: CLRG from distances",
@@ -178,8 +175,7 @@ fn snj_row() -> Step {
         let truth = latent_tree(&mut Uniform::new(74), 85);
         let m = truth.n_observed();
         let d = path_lengths(&truth);
-        let (t, timing) =
-            Timing::measure(repeat, || spectral_nj(&d, m, &SnjOptions::population()))?;
+        let (t, timing) = Timing::measure(repeat, || spectral_nj(&d, m, &SnjConfig::population()))?;
         let ok = exact_recovery(&t, &truth);
         Ok(Row {
             kernel: "tree: spectral NJ from distances",
