@@ -431,7 +431,7 @@ impl<T: Real> Stft<T> {
     /// `F` = [`Stft::bins`], `T` = [`Stft::frames`]`(L)`), without allocating scratch or output.
     ///
     /// Signals are the unit of work: with [`Par::threads`] (std) the batch is split over
-    /// [`job_count`]-many jobs, each with its own block of `scratch`; a single signal runs on one
+    /// as many jobs as it allows, each with its own block of `scratch`; a single signal runs on one
     /// thread. Bit-identical for every `par`. With [`Par::Seq`] nothing is allocated; with
     /// threads only the small job list is.
     ///
