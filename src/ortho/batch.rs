@@ -131,7 +131,6 @@ pub fn orthogonalize_batch_into<T: Real>(
             found: Shape::d1(reports.len()),
         });
     }
-    let per = orthogonalize_scratch_len(m, n, cfg)?;
     let need = orthogonalize_batch_scratch_len(batch, m, n, cfg, par)?;
     if scratch.len() < need {
         return Err(Error::ShapeMismatch {
@@ -148,6 +147,7 @@ pub fn orthogonalize_batch_into<T: Real>(
         });
         return Ok(());
     }
+    let per = orthogonalize_scratch_len(m, n, cfg)?;
     // The first NaN/±∞ of the whole batch, whatever order the matrices run in.
     if let Some(index) = crate::simd::find_non_finite(g) {
         return Err(Error::NonFinite {
