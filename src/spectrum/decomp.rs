@@ -235,7 +235,7 @@ fn singular_values_req<T: Real>(
                 ]),
                 StackReq::all_of(&[
                     // A centered and/or rescaled copy (rescaling depends on the data's magnitude).
-                    StackReq::new::<T>(rows.checked_mul(cols).unwrap_or(usize::MAX)),
+                    StackReq::new::<T>(rows.saturating_mul(cols)),
                     StackReq::new::<T>(k),
                     svd_scratch::<T>(
                         rows,
