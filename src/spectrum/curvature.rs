@@ -200,7 +200,7 @@ fn check_blocks(blocks: &[Range<usize>], dim: usize) -> Result<()> {
 /// }
 /// use mlkern::spectrum::nds_decomposition;
 /// // A diagonal H has no cross-block curvature: NDS = NDS_within.
-/// let (mut per_block, mut scratch) = ([0.0; 2], [0.0; 4]);
+/// let (mut per_block, mut scratch) = ([0.0; 2], [0.0; 8]); // nds_decomposition_scratch_len(4)
 /// let parts = nds_decomposition(&mut Diag(vec![1.0, 1.0, 4.0, 4.0]), &[1.0, 1.0, 1.0, 1.0],
 ///                               &[0..2, 2..4], &mut per_block, &mut scratch)?.unwrap();
 /// assert_eq!((parts.total, parts.within, parts.cross), (2.5, 2.5, 0.0));
@@ -279,7 +279,7 @@ pub fn nds_decomposition(
 /// use mlkern::spectrum::nds_within_estimate;
 /// use rand::{SeedableRng, rngs::SmallRng};
 /// // Without cross-block curvature every sign pattern gives the exact within term.
-/// let mut scratch = [0.0; 4];
+/// let mut scratch = [0.0; 8]; // nds_decomposition_scratch_len(4)
 /// let est = nds_within_estimate(&mut Diag(vec![1.0, 1.0, 4.0, 4.0]), &[1.0; 4], &[0..2, 2..4],
 ///                               8, &mut SmallRng::seed_from_u64(7), &mut scratch)?.unwrap();
 /// assert_eq!((est.within, est.std_error, est.samples), (2.5, 0.0, 8));
