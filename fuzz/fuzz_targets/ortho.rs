@@ -114,7 +114,16 @@ fuzz_target!(|data: &[u8]| {
         .collect();
     let (p0, m0) = (p.clone(), mom.clone());
     let mut ws = vec![0.0f32; ortho::muon_scratch_len(&shape, &cfg).unwrap()];
-    match ortho::muon_step(&mut p, &mut mom, &grad, &shape, hyper, &cfg, &mut ws, Par::Seq) {
+    match ortho::muon_step(
+        &mut p,
+        &mut mom,
+        &grad,
+        &shape,
+        hyper,
+        &cfg,
+        &mut ws,
+        Par::Seq,
+    ) {
         Ok(_) => {
             assert!(grad.iter().all(|g| g.is_finite()));
             assert!(
