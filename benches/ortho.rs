@@ -31,7 +31,8 @@ fn bench_shape(
     let mut reports = vec![NsReport::default(); b];
     for &algo in algos {
         let cfg = NsConfig::new(KELLER_JORDAN).with_algo(algo);
-        let mut ws = vec![0.0f32; ortho::batch_workspace_len(b, m, n, &cfg, par)];
+        let mut ws =
+            vec![0.0f32; ortho::orthogonalize_batch_scratch_len(b, m, n, &cfg, par).unwrap()];
         // Throughput in plain-NS5 flops (4k²N + 2k³ per step), so the rows compare directly.
         let (k, big) = (m.min(n), m.max(n));
         let plain = 5.0 * (4.0 * (k * k * big) as f64 + 2.0 * (k * k * k) as f64) * b as f64;
@@ -41,13 +42,13 @@ fn bench_shape(
             bench.iter(|| {
                 ortho::orthogonalize_batch_into(
                     &mut out,
+                    &mut reports,
                     black_box(&x),
                     b,
                     m,
                     n,
                     &cfg,
                     &mut ws,
-                    &mut reports,
                     par,
                 )
                 .unwrap()

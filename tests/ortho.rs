@@ -41,7 +41,7 @@ fn cast<T: Real>(x: &[f64]) -> Vec<T> {
 
 fn ns<T: Real>(g: &[T], m: usize, n: usize, cfg: &NsConfig<'_>) -> (Vec<T>, NsReport) {
     let mut out = vec![T::from_f64(f64::NAN); m * n];
-    let mut ws = vec![T::from_f64(f64::NAN); ortho::workspace_len(m, n, cfg)];
+    let mut ws = vec![T::from_f64(f64::NAN); ortho::orthogonalize_scratch_len(m, n, cfg).unwrap()];
     let rep = ortho::orthogonalize_into(
         view_mut(&mut out, m, n, Layout::RowMajor).unwrap(),
         view(g, m, n, Layout::RowMajor).unwrap(),
@@ -348,7 +348,7 @@ fn non_finite_input_is_an_error() {
         for (m, n) in [(2, 3), (3, 2)] {
             let mut out = vec![0.0f32; 6];
             let cfg = NsConfig::default();
-            let mut ws = vec![0.0f32; ortho::workspace_len(m, n, &cfg)];
+            let mut ws = vec![0.0f32; ortho::orthogonalize_scratch_len(m, n, &cfg).unwrap()];
             let err = ortho::orthogonalize_into(
                 view_mut(&mut out, m, n, Layout::RowMajor).unwrap(),
                 view(&g, m, n, Layout::RowMajor).unwrap(),
@@ -371,7 +371,7 @@ fn bad_arguments_are_errors() {
     let gv = view(&g, 2, 3, Layout::RowMajor).unwrap();
     let cfg = NsConfig::default();
     let mut out = [0.0f64; 6];
-    let mut ws = vec![0.0f64; ortho::workspace_len(2, 3, &cfg)];
+    let mut ws = vec![0.0f64; ortho::orthogonalize_scratch_len(2, 3, &cfg).unwrap()];
     // Wrong output shape.
     let e = ortho::orthogonalize_into(
         view_mut(&mut out, 3, 2, Layout::RowMajor).unwrap(),
@@ -381,7 +381,7 @@ fn bad_arguments_are_errors() {
         Par::Seq,
     );
     assert!(matches!(e, Err(Error::ShapeMismatch { .. })));
-    // Short workspace.
+    // Short scratch.
     let short = ws.len() - 1;
     let e = ortho::orthogonalize_into(
         view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(),
@@ -390,7 +390,14 @@ fn bad_arguments_are_errors() {
         &mut ws[..short],
         Par::Seq,
     );
-    assert!(matches!(e, Err(Error::ShapeMismatch { .. })), "{e:?}");
+    assert_eq!(
+        e,
+        Err(Error::ShapeMismatch {
+            what: "orthogonalize: scratch",
+            expected: mlkern::Shape::d1(short + 1),
+            found: mlkern::Shape::d1(short),
+        })
+    );
     // Invalid schedules.
     let nan = [Quintic::new(f64::NAN, 0.0, 0.0)];
     for sched in [
@@ -751,7 +758,7 @@ fn diverging_user_schedules_are_errors() {
     let cfg = NsConfig::new(Schedule::custom(&wild, Tail::Cycle).with_steps(12));
     let g = [1.0f32, 2.0, 3.0, 4.0, 5.0, 7.0];
     let mut out = [0.0f32; 6];
-    let mut ws = vec![0.0f32; ortho::workspace_len(2, 3, &cfg)];
+    let mut ws = vec![0.0f32; ortho::orthogonalize_scratch_len(2, 3, &cfg).unwrap()];
     let e = ortho::orthogonalize_into(
         view_mut(&mut out, 2, 3, Layout::RowMajor).unwrap(),
         view(&g, 2, 3, Layout::RowMajor).unwrap(),
@@ -765,12 +772,15 @@ fn diverging_user_schedules_are_errors() {
 
 #[test]
 fn absurd_shapes_are_errors_not_aborts() {
-    // The workspace of a 2³²×2³² matrix cannot exist: the size saturates and allocation fails.
+    // The scratch of a 2³²×2³² matrix cannot exist: its size is an error.
     let cfg = NsConfig::default();
-    assert_eq!(ortho::workspace_len(1 << 32, 1 << 32, &cfg), usize::MAX);
+    assert!(matches!(
+        ortho::orthogonalize_scratch_len(1 << 32, 1 << 32, &cfg),
+        Err(Error::InvalidParameter { .. })
+    ));
     assert_eq!(
-        ortho::batch_workspace_len(0, 1 << 40, 1 << 40, &cfg, Par::Seq),
-        0
+        ortho::orthogonalize_batch_scratch_len(0, 1 << 40, 1 << 40, &cfg, Par::Seq),
+        Ok(0)
     );
     let e = ortho::orthogonalize_batch::<f32>(&[], 0, 1 << 40, 1 << 40, &cfg, Par::Seq);
     assert!(

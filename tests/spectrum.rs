@@ -332,15 +332,17 @@ fn f32_input_and_scratch_variant() {
     // The scratch variant allocates nothing itself and gives the same values.
     for method in [Method::Svd, Method::Gram] {
         let cfg = SpectrumConfig::new(Centering::None, method);
-        let req = mlkern::spectrum::spectrum_scratch::<f64>(m, n, &cfg, Par::Seq);
-        let mut mem = mlkern::linalg::MemBuffer::new(req);
+        let len =
+            mlkern::spectrum::singular_values_scratch_len::<f64>(m, n, &cfg, Par::Seq).unwrap();
+        // Any alignment: a plain byte vector, one byte off its start.
+        let mut mem = vec![core::mem::MaybeUninit::<u8>::uninit(); len + 1];
         let mut out = vec![0.0; n];
         let used = mlkern::spectrum::singular_values_into(
             &mut out,
             rows_view(&x, m, n),
             &cfg,
+            mlkern::linalg::MemStack::new(&mut mem[1..]),
             Par::Seq,
-            mlkern::linalg::MemStack::new(&mut mem),
         )
         .unwrap();
         assert_eq!(used, method);
@@ -377,20 +379,37 @@ fn decomposition_errors_and_edges() {
         assert!(s.sigma.iter().all(|&v| v == 0.0) && s.spectrum().summary().is_none());
     }
     let mut out = [0.0; 2];
-    let mut mem = mlkern::linalg::MemBuffer::new(mlkern::spectrum::spectrum_scratch::<f64>(
+    let len = mlkern::spectrum::singular_values_scratch_len::<f64>(
         3,
         4,
         &SpectrumConfig::default(),
         Par::Seq,
-    ));
+    )
+    .unwrap();
+    let mut mem = mlkern::linalg::MemBuffer::new(mlkern::linalg::StackReq::new::<u8>(len));
     let e = mlkern::spectrum::singular_values_into(
         &mut out,
         rows_view(&zero, 3, 4),
         &SpectrumConfig::default(),
-        Par::Seq,
         mlkern::linalg::MemStack::new(&mut mem),
+        Par::Seq,
     );
     assert!(matches!(e, Err(Error::ShapeMismatch { .. })));
+    // A short scratch is the convention's error, in bytes, not a panic.
+    let mut out = [0.0; 3];
+    let mut small = [core::mem::MaybeUninit::<u8>::uninit(); 8];
+    let e = mlkern::spectrum::singular_values_into(
+        &mut out,
+        rows_view(&zero, 3, 4),
+        &SpectrumConfig::default(),
+        mlkern::linalg::MemStack::new(&mut small),
+        Par::Seq,
+    );
+    assert!(
+        matches!(e, Err(Error::ShapeMismatch { what: "singular_values: scratch", found, .. })
+            if found == mlkern::Shape::d1(8)),
+        "{e:?}"
+    );
     // Accumulator misuse.
     assert!(CovAccumulator::new(0).is_err());
     let mut acc = CovAccumulator::new(3).unwrap();

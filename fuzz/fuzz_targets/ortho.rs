@@ -10,7 +10,7 @@ use libfuzzer_sys::fuzz_target;
 use mlkern::Error;
 use mlkern::Par;
 use mlkern::linalg::GemmBackend;
-use mlkern::ortho::{self, Algo, MomentumKind, MuonConfig, NsConfig, PRESETS, UpdateScale};
+use mlkern::ortho::{self, Algo, Hyper, MomentumKind, MuonConfig, NsConfig, PRESETS, UpdateScale};
 use mlkern_fuzz::Bytes;
 
 fn check<T: mlkern::Real>(g: &[T], b: usize, m: usize, n: usize, cfg: &NsConfig<'_>) {
@@ -76,23 +76,24 @@ fuzz_target!(|data: &[u8]| {
     }
     let unit = |v: u8| f64::from(v) / 255.0;
     let big = |v: u8| (f32::from(v) - 128.0) * 1.3e36;
-    let cfg = MuonConfig {
-        lr: unit(bytes.u8()),
-        momentum: unit(bytes.u8()) * 0.999,
-        nesterov: flags & 8 == 0,
-        momentum_kind: if flags & 64 == 0 {
+    // The bytes are read in the 0.1 order (lr, momentum, weight decay), so the corpus still maps.
+    let lr = unit(bytes.u8());
+    let cfg = MuonConfig::new(cfg)
+        .with_momentum(unit(bytes.u8()) * 0.999)
+        .with_nesterov(flags & 8 == 0)
+        .with_momentum_kind(if flags & 64 == 0 {
             MomentumKind::Ema
         } else {
             MomentumKind::Sum
-        },
-        weight_decay: unit(bytes.u8()),
-        scale: [
-            UpdateScale::Keller,
-            UpdateScale::Moonlight,
-            UpdateScale::Spectral,
-        ][usize::from(flags >> 4) % 3],
-        ns: cfg,
-    };
+        })
+        .with_scale(
+            [
+                UpdateScale::Keller,
+                UpdateScale::Moonlight,
+                UpdateScale::Spectral,
+            ][usize::from(flags >> 4) % 3],
+        );
+    let hyper = Hyper::lr(lr).with_weight_decay(unit(bytes.u8()));
     let shape = [m, n];
     let mut p: Vec<f32> = (0..m * n).map(|_| big(bytes.u8())).collect();
     let mut mom: Vec<f32> = (0..m * n).map(|_| big(bytes.u8())).collect();
@@ -100,8 +101,17 @@ fuzz_target!(|data: &[u8]| {
         .map(|_| f32::from_bits(bytes.u64_be() as u32))
         .collect();
     let (p0, m0) = (p.clone(), mom.clone());
-    let mut ws = vec![0.0f32; ortho::muon_workspace_len(&shape, &cfg).unwrap()];
-    match ortho::muon_step(&mut p, &grad, &mut mom, &shape, &cfg, &mut ws, Par::Seq) {
+    let mut ws = vec![0.0f32; ortho::muon_scratch_len(&shape, &cfg).unwrap()];
+    match ortho::muon_step(
+        &mut p,
+        &mut mom,
+        &grad,
+        &shape,
+        hyper,
+        &cfg,
+        &mut ws,
+        Par::Seq,
+    ) {
         Ok(_) => {
             assert!(grad.iter().all(|g| g.is_finite()));
             assert!(

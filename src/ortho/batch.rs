@@ -4,7 +4,7 @@
 use faer::{MatMut, MatRef};
 
 use super::config::{NsConfig, NsReport};
-use super::newton_schulz::{orthogonalize_into, workspace_len};
+use super::newton_schulz::{orthogonalize_into, orthogonalize_scratch_len};
 use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
@@ -33,63 +33,76 @@ fn lanes(batch: usize, m: usize, n: usize, par: Par) -> usize {
     }
 }
 
-/// Workspace length for [`orthogonalize_batch_into`]: one single-matrix workspace per matrix that
-/// runs at the same time — `min(threads, batch)` of them when a batch of small matrices is spread
-/// across the threads of `par`, one otherwise; 0 for an empty batch (saturating at `usize::MAX`).
+/// Scratch length (elements of `T`) for [`orthogonalize_batch_into`]: one single-matrix scratch
+/// ([`orthogonalize_scratch_len`]) per matrix that runs at the same time — `min(threads, batch)`
+/// of them when a batch of small matrices is spread across the threads of `par`, one otherwise;
+/// 0 for an empty batch. Pass the same `par` to the kernel.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when the length overflows `usize`.
 ///
 /// ```
 /// use mlkern::Par;
-/// use mlkern::ortho::{batch_workspace_len, workspace_len, NsConfig};
+/// use mlkern::ortho::{orthogonalize_batch_scratch_len, orthogonalize_scratch_len, NsConfig};
 /// let cfg = NsConfig::default();
-/// assert_eq!(batch_workspace_len(10, 8, 16, &cfg, Par::Seq), workspace_len(8, 16, &cfg));
-/// assert_eq!(batch_workspace_len(0, 8, 16, &cfg, Par::Seq), 0);
+/// assert_eq!(orthogonalize_batch_scratch_len(10, 8, 16, &cfg, Par::Seq)?,
+///            orthogonalize_scratch_len(8, 16, &cfg)?);
+/// assert_eq!(orthogonalize_batch_scratch_len(0, 8, 16, &cfg, Par::Seq)?, 0);
+/// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn batch_workspace_len(
+pub fn orthogonalize_batch_scratch_len(
     batch: usize,
     m: usize,
     n: usize,
     cfg: &NsConfig<'_>,
     par: Par,
-) -> usize {
+) -> Result<usize> {
     if batch == 0 || m == 0 || n == 0 {
-        return 0;
+        return Ok(0);
     }
-    workspace_len(m, n, cfg).saturating_mul(lanes(batch, m, n, par))
+    orthogonalize_scratch_len(m, n, cfg)?
+        .checked_mul(lanes(batch, m, n, par))
+        .ok_or(Error::InvalidParameter {
+            name: "shape",
+            reason: "scratch size overflows usize",
+        })
 }
 
 /// Orthogonalizes `batch` matrices of shape m×n stored contiguously in C order (`g[i·m·n ..]` is
-/// matrix `i`, row-major) into `out` (same layout), one [`NsReport`] per matrix into `reports`.
+/// matrix `i`, row-major) into `out` (same layout), one [`NsReport`] per matrix into `reports`,
+/// without allocating.
 ///
 /// Result for each matrix is the same as [`orthogonalize_into`] on that slice, and independent
 /// of `par` and of the batch size. Ragged batches: zero-pad the short side of each matrix to a
 /// common shape (zero columns/rows do not change the result) and crop afterwards.
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] when `g`, `out`, `reports` or `workspace` do not match the shape;
+/// [`Error::ShapeMismatch`] when `g`, `out` or `reports` do not match the shape, or `scratch` is
+/// shorter than [`orthogonalize_batch_scratch_len`] (`what: "orthogonalize_batch: scratch"`);
 /// [`Error::NonFinite`] with the flat index into `g` of the first NaN/±∞ (checked before anything
 /// is written); [`Error::InvalidParameter`] for an invalid schedule.
 ///
 /// ```
 /// use mlkern::Par;
-/// use mlkern::ortho::{batch_workspace_len, orthogonalize_batch_into, NsConfig, NsReport};
+/// use mlkern::ortho::{orthogonalize_batch_into, orthogonalize_batch_scratch_len, NsConfig, NsReport};
 /// let g = [3.0f32, 0.0, 0.0, 4.0, /* second matrix */ 0.0, 0.0, 0.0, 0.0];
 /// let cfg = NsConfig::default();
 /// let (mut out, mut reports) = ([1.0f32; 8], [NsReport::default(); 2]);
-/// let mut ws = vec![0.0f32; batch_workspace_len(2, 2, 2, &cfg, Par::Seq)];
-/// orthogonalize_batch_into(&mut out, &g, 2, 2, 2, &cfg, &mut ws, &mut reports, Par::Seq)?;
+/// let mut scratch = vec![0.0f32; orthogonalize_batch_scratch_len(2, 2, 2, &cfg, Par::Seq)?];
+/// orthogonalize_batch_into(&mut out, &mut reports, &g, 2, 2, 2, &cfg, &mut scratch, Par::Seq)?;
 /// assert!(reports[1].zero_input && out[4..] == [0.0; 4]);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
 pub fn orthogonalize_batch_into<T: Real>(
     out: &mut [T],
+    reports: &mut [NsReport],
     g: &[T],
     batch: usize,
     m: usize,
     n: usize,
     cfg: &NsConfig<'_>,
-    workspace: &mut [T],
-    reports: &mut [NsReport],
+    scratch: &mut [T],
     par: Par,
 ) -> Result<()> {
     cfg.validate()?;
@@ -118,13 +131,12 @@ pub fn orthogonalize_batch_into<T: Real>(
             found: Shape::d1(reports.len()),
         });
     }
-    let per = workspace_len(m, n, cfg);
-    let need = batch_workspace_len(batch, m, n, cfg, par);
-    if workspace.len() < need {
+    let need = orthogonalize_batch_scratch_len(batch, m, n, cfg, par)?;
+    if scratch.len() < need {
         return Err(Error::ShapeMismatch {
-            what: "orthogonalize_batch workspace",
+            what: "orthogonalize_batch: scratch",
             expected: Shape::d1(need),
-            found: Shape::d1(workspace.len()),
+            found: Shape::d1(scratch.len()),
         });
     }
     if batch == 0 || m * n == 0 {
@@ -135,6 +147,7 @@ pub fn orthogonalize_batch_into<T: Real>(
         });
         return Ok(());
     }
+    let per = orthogonalize_scratch_len(m, n, cfg)?;
     // The first NaN/±∞ of the whole batch, whatever order the matrices run in.
     if let Some(index) = crate::simd::find_non_finite(g) {
         return Err(Error::NonFinite {
@@ -153,14 +166,14 @@ pub fn orthogonalize_batch_into<T: Real>(
                 m,
                 n,
                 cfg,
-                &mut workspace[..need],
+                &mut scratch[..need],
                 per,
                 reports,
                 threads,
             );
         }
     }
-    run_range(out, g, 0, m, n, cfg, &mut workspace[..per], reports, par)
+    run_range(out, g, 0, m, n, cfg, &mut scratch[..per], reports, par)
 }
 
 /// Matrices `first..` of the batch, one after the other, each with `par` inside its GEMMs.
@@ -172,7 +185,7 @@ fn run_range<T: Real>(
     m: usize,
     n: usize,
     cfg: &NsConfig<'_>,
-    workspace: &mut [T],
+    scratch: &mut [T],
     reports: &mut [NsReport],
     par: Par,
 ) -> Result<()> {
@@ -185,7 +198,7 @@ fn run_range<T: Real>(
     {
         let xv = MatRef::from_row_major_slice(x, m, n);
         let ov = MatMut::from_row_major_slice_mut(o, m, n);
-        *rep = orthogonalize_into(ov, xv, cfg, workspace, par).map_err(|e| match e {
+        *rep = orthogonalize_into(ov, xv, cfg, scratch, par).map_err(|e| match e {
             Error::NonFinite { what, index } => Error::NonFinite {
                 what,
                 index: (first + i) * mn + index,
@@ -204,7 +217,7 @@ fn across<T: Real>(
     m: usize,
     n: usize,
     cfg: &NsConfig<'_>,
-    workspace: &mut [T],
+    scratch: &mut [T],
     per: usize,
     reports: &mut [NsReport],
     threads: usize,
@@ -215,7 +228,7 @@ fn across<T: Real>(
     let mn = m * n;
     out.par_chunks_mut(group * mn)
         .zip(g.par_chunks(group * mn))
-        .zip(workspace.par_chunks_mut(per))
+        .zip(scratch.par_chunks_mut(per))
         .zip(reports.par_chunks_mut(group))
         .enumerate()
         .try_for_each(|(t, (((o, x), ws), rep))| {

@@ -109,6 +109,7 @@ impl Restarts {
 /// assert_eq!(cfg.schedule.steps, 8);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct NsConfig<'s> {
     /// Coefficients, step count and normalization.
     pub schedule: Schedule<'s>,

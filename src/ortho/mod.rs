@@ -20,10 +20,13 @@
 //! * **Normalization** ([`Normalize`]): `G/(s·‖G‖_F + eps)` or `G/max(s·‖G‖_F, eps)` with a norm
 //!   that neither overflows nor underflows for any finite input.
 //! * **Two tiers**: [`orthogonalize_into`] / [`orthogonalize_batch_into`] write into caller
-//!   buffers with a [`workspace_len`] query; [`orthogonalize`] / [`orthogonalize_batch`] allocate.
+//!   buffers (never allocating) with [`orthogonalize_scratch_len`] /
+//!   [`orthogonalize_batch_scratch_len`] queries; [`orthogonalize`] / [`orthogonalize_batch`]
+//!   allocate.
 //! * **Batches** ([`orthogonalize_batch_into`]) and **sharded** callers ([`shard_gram`],
 //!   [`step_matrix`], [`apply_step`], [`shard_norm`], [`normalize_shard`]).
-//! * **Muon** ([`muon_step`]): momentum, Nesterov, update scale, weight decay, reshape.
+//! * **Muon** ([`muon_step`], per-step [`Hyper`] learning rate and weight decay): momentum,
+//!   Nesterov, update scale, weight decay, reshape; [`Muon`] owns the momentum and scratch.
 //!
 //! ```
 //! use mlkern::Par;
@@ -45,16 +48,20 @@ mod gram;
 mod muon;
 mod newton_schulz;
 mod normalize;
+mod optimizer;
 mod owned;
 mod schedule;
 mod shard;
 
-pub use batch::{batch_workspace_len, orthogonalize_batch_into};
+pub use batch::{orthogonalize_batch_into, orthogonalize_batch_scratch_len};
 pub use config::{Algo, NsConfig, NsReport, Restarts};
 pub use generator::polar_express_schedule;
-pub use muon::{MomentumKind, MuonConfig, MuonReport, UpdateScale, muon_step, muon_workspace_len};
-pub use newton_schulz::{orthogonalize_into, workspace_len};
+pub use muon::{
+    Hyper, MomentumKind, MuonConfig, MuonReport, UpdateScale, muon_scratch_len, muon_step,
+};
+pub use newton_schulz::{orthogonalize_into, orthogonalize_scratch_len};
 pub use normalize::{NormMode, Normalize};
+pub use optimizer::Muon;
 pub use owned::{orthogonalize, orthogonalize_batch};
 pub use schedule::{
     CANS_5, CUBIC, DEEPSEEK_V4_10, KELLER_JORDAN, POLAR_EXPRESS, POLAR_EXPRESS_MODDED, PRESETS,

@@ -5,7 +5,7 @@ use faer::{MatMut, MatRef};
 use num_traits::Float;
 
 use super::config::{NsConfig, NsReport};
-use super::newton_schulz::{orthogonalize_into, workspace_len};
+use super::newton_schulz::{orthogonalize_into, orthogonalize_scratch_len};
 use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
@@ -69,21 +69,26 @@ fn lerp<T: Real>(start: T, end: T, w: T) -> T {
     }
 }
 
-/// Hyper-parameters of [`muon_step`]. `Default` is Keller Jordan's Muon: lr 0.02, β 0.95,
-/// Nesterov, EMA momentum, no weight decay, `√max(1, r/c)`, NS5 with `G/(‖G‖_F + 1e-7)`.
-/// For `torch.optim.Muon` semantics use `ns.schedule.normalize = Normalize::PYTORCH`.
+/// Hyper-parameters of [`muon_step`] that stay fixed over a run. `Default` is Keller Jordan's
+/// Muon: β 0.95, Nesterov, EMA momentum, `√max(1, r/c)`, NS5 with `G/(‖G‖_F + 1e-7)`. For
+/// `torch.optim.Muon` semantics use `ns.schedule.normalize = Normalize::PYTORCH`. The learning
+/// rate and weight decay change per step (schedules) and are [`Hyper`] arguments of each call.
+///
+/// ```
+/// use mlkern::ortho::{MomentumKind, MuonConfig, UpdateScale};
+/// let cfg = MuonConfig::default().with_momentum(0.9).with_momentum_kind(MomentumKind::Sum)
+///     .with_scale(UpdateScale::Moonlight);
+/// assert!(cfg.nesterov && cfg.momentum == 0.9);
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct MuonConfig<'s> {
-    /// Learning rate (the weight decay uses it unscaled, as torch does).
-    pub lr: f64,
     /// Momentum coefficient β in `[0, 1)`.
     pub momentum: f64,
     /// Orthogonalize the Nesterov look-ahead instead of the buffer.
     pub nesterov: bool,
     /// EMA or sum momentum.
     pub momentum_kind: MomentumKind,
-    /// Decoupled weight decay: `p ← p·(1 − lr·wd)` before the update.
-    pub weight_decay: f64,
     /// Multiplier of the orthogonalized update.
     pub scale: UpdateScale,
     /// The Newton–Schulz configuration.
@@ -92,15 +97,89 @@ pub struct MuonConfig<'s> {
 
 impl Default for MuonConfig<'static> {
     fn default() -> Self {
+        MuonConfig::new(NsConfig::default())
+    }
+}
+
+impl<'s> MuonConfig<'s> {
+    /// Keller Jordan's defaults (β 0.95, Nesterov, EMA, [`UpdateScale::Keller`]) with `ns`.
+    pub const fn new(ns: NsConfig<'s>) -> Self {
         MuonConfig {
-            lr: 0.02,
             momentum: 0.95,
             nesterov: true,
             momentum_kind: MomentumKind::Ema,
-            weight_decay: 0.0,
             scale: UpdateScale::Keller,
-            ns: NsConfig::default(),
+            ns,
         }
+    }
+
+    /// The same with momentum coefficient β.
+    pub const fn with_momentum(mut self, momentum: f64) -> Self {
+        self.momentum = momentum;
+        self
+    }
+
+    /// The same with Nesterov on or off.
+    pub const fn with_nesterov(mut self, nesterov: bool) -> Self {
+        self.nesterov = nesterov;
+        self
+    }
+
+    /// The same with another momentum accumulation.
+    pub const fn with_momentum_kind(mut self, kind: MomentumKind) -> Self {
+        self.momentum_kind = kind;
+        self
+    }
+
+    /// The same with another update scale.
+    pub const fn with_scale(mut self, scale: UpdateScale) -> Self {
+        self.scale = scale;
+        self
+    }
+
+    /// The same with another Newton–Schulz configuration.
+    pub const fn with_ns<'t>(self, ns: NsConfig<'t>) -> MuonConfig<'t> {
+        MuonConfig {
+            momentum: self.momentum,
+            nesterov: self.nesterov,
+            momentum_kind: self.momentum_kind,
+            scale: self.scale,
+            ns,
+        }
+    }
+}
+
+/// The per-step quantities of a Muon step: learning rate and decoupled weight decay. A small
+/// `Copy` value rather than two `f64` arguments, so the two cannot be swapped silently and a
+/// learning-rate schedule builds one per step for free.
+///
+/// ```
+/// use mlkern::ortho::Hyper;
+/// let h = Hyper::lr(0.02).with_weight_decay(0.1);
+/// assert_eq!((h.lr, h.weight_decay), (0.02, 0.1));
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct Hyper {
+    /// Learning rate (the weight decay uses it unscaled, as torch does).
+    pub lr: f64,
+    /// Decoupled weight decay: `p ← p·(1 − lr·wd)` before the update.
+    pub weight_decay: f64,
+}
+
+impl Hyper {
+    /// Learning rate `lr`, no weight decay.
+    pub const fn lr(lr: f64) -> Self {
+        Hyper {
+            lr,
+            weight_decay: 0.0,
+        }
+    }
+
+    /// The same with weight decay `wd`.
+    pub const fn with_weight_decay(mut self, weight_decay: f64) -> Self {
+        self.weight_decay = weight_decay;
+        self
     }
 }
 
@@ -140,44 +219,42 @@ fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
     }
 }
 
-/// Workspace length (elements of `T`) for [`muon_step`] on a parameter of this shape:
-/// three matrix-sized buffers (new momentum, Nesterov input, update) plus the Newton–Schulz
-/// workspace.
+/// Scratch length (elements of `T`) for [`muon_step`] on a parameter of this shape: three
+/// matrix-sized buffers (new momentum, Nesterov input, update) plus the Newton–Schulz scratch.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions or one whose workspace
+/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions or one whose scratch
 /// does not fit in `usize`.
 ///
 /// ```
-/// use mlkern::ortho::{muon_workspace_len, workspace_len, MuonConfig};
+/// use mlkern::ortho::{muon_scratch_len, orthogonalize_scratch_len, MuonConfig};
 /// let cfg = MuonConfig::default();
 /// // A (64, 3, 3, 3) conv filter is the 64×27 matrix view.
-/// let len = muon_workspace_len(&[64, 3, 3, 3], &cfg)?;
-/// assert_eq!(len, 3 * 64 * 27 + workspace_len(64, 27, &cfg.ns));
+/// let len = muon_scratch_len(&[64, 3, 3, 3], &cfg)?;
+/// assert_eq!(len, 3 * 64 * 27 + orthogonalize_scratch_len(64, 27, &cfg.ns)?);
 /// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn muon_workspace_len(shape: &[usize], cfg: &MuonConfig<'_>) -> Result<usize> {
+pub fn muon_scratch_len(shape: &[usize], cfg: &MuonConfig<'_>) -> Result<usize> {
     let (r, c) = matrix_view(shape)?;
-    let ns = workspace_len(r, c, &cfg.ns);
+    let ns = orthogonalize_scratch_len(r, c, &cfg.ns)?;
     (r * c)
         .checked_mul(3)
         .and_then(|x| x.checked_add(ns))
-        .filter(|_| ns != usize::MAX)
         .ok_or(Error::InvalidParameter {
             name: "shape",
-            reason: "workspace size overflows usize",
+            reason: "scratch size overflows usize",
         })
 }
 
-fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
+fn validate(hyper: Hyper, cfg: &MuonConfig<'_>) -> Result<()> {
     let bad = |name, reason| Err(Error::InvalidParameter { name, reason });
-    if !(cfg.lr.is_finite() && cfg.lr >= 0.0) {
+    if !(hyper.lr.is_finite() && hyper.lr >= 0.0) {
         return bad("lr", "must be finite and >= 0");
     }
     if !(0.0..1.0).contains(&cfg.momentum) {
         return bad("momentum", "must be in [0, 1)");
     }
-    if !(cfg.weight_decay.is_finite() && cfg.weight_decay >= 0.0) {
+    if !(hyper.weight_decay.is_finite() && hyper.weight_decay >= 0.0) {
         return bad("weight_decay", "must be finite and >= 0");
     }
     if let UpdateScale::Fixed(s) = cfg.scale
@@ -188,7 +265,9 @@ fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
     cfg.ns.validate()
 }
 
-/// One Muon step on a parameter of `shape` (≥ 2-D, C order), in place:
+/// One Muon step on a parameter of `shape` (≥ 2-D, C order), in place (`param` and the
+/// `momentum` buffer are the state; `grad` and `shape` the inputs; `hyper` the per-step learning
+/// rate and weight decay; `scratch` sized by [`muon_scratch_len`]; never allocates):
 ///
 /// 1. momentum: `M ← β·M + (1−β)·g` (EMA) or `M ← β·M + g` (sum);
 /// 2. `U = ` the Nesterov look-ahead (`(1−β)·g + β·M` resp. `g + β·M`) or `M`;
@@ -202,33 +281,37 @@ fn validate(cfg: &MuonConfig<'_>) -> Result<()> {
 /// (tested in f64 against a NumPy port of its documented semantics).
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] for slices that do not hold `shape` or a short workspace;
+/// [`Error::ShapeMismatch`] for slices that do not hold `shape`, or a short scratch
+/// (`what: "muon_step: scratch"`);
 /// [`Error::NonFinite`]; [`Error::InvalidParameter`] for bad hyper-parameters or a < 2-D shape.
 ///
 /// ```
 /// use mlkern::Par;
-/// use mlkern::ortho::{muon_step, muon_workspace_len, MuonConfig};
-/// let cfg = MuonConfig { weight_decay: 0.1, ..MuonConfig::default() };
+/// use mlkern::ortho::{muon_step, muon_scratch_len, Hyper, MuonConfig};
+/// let cfg = MuonConfig::default();
 /// let mut p = vec![1.0f32; 6];
 /// let g = [3.0f32, 0.0, 0.0, 0.0, 4.0, 0.0];
 /// let mut m = vec![0.0f32; 6];
-/// let mut ws = vec![0.0f32; muon_workspace_len(&[2, 3], &cfg)?];
-/// let r = muon_step(&mut p, &g, &mut m, &[2, 3], &cfg, &mut ws, Par::Seq)?;
+/// let mut scratch = vec![0.0f32; muon_scratch_len(&[2, 3], &cfg)?];
+/// let hyper = Hyper::lr(0.02).with_weight_decay(0.1);
+/// let r = muon_step(&mut p, &mut m, &g, &[2, 3], hyper, &cfg, &mut scratch, Par::Seq)?;
 /// assert_eq!((r.rows, r.cols), (2, 3));
 /// assert!((m[0] - 0.15).abs() < 1e-7);          // (1 − 0.95)·3
 /// assert!(p[2] == 1.0 * (1.0 - 0.02 * 0.1));     // zero column: weight decay only
 /// # Ok::<(), mlkern::Error>(())
 /// ```
+#[allow(clippy::too_many_arguments)]
 pub fn muon_step<T: Real>(
     param: &mut [T],
-    grad: &[T],
     momentum: &mut [T],
+    grad: &[T],
     shape: &[usize],
+    hyper: Hyper,
     cfg: &MuonConfig<'_>,
-    workspace: &mut [T],
+    scratch: &mut [T],
     par: Par,
 ) -> Result<MuonReport> {
-    validate(cfg)?;
+    validate(hyper, cfg)?;
     let (rows, cols) = matrix_view(shape)?;
     let len = rows * cols;
     for (what, l) in [
@@ -244,12 +327,12 @@ pub fn muon_step<T: Real>(
             });
         }
     }
-    let need = muon_workspace_len(shape, cfg)?;
-    if workspace.len() < need {
+    let need = muon_scratch_len(shape, cfg)?;
+    if scratch.len() < need {
         return Err(Error::ShapeMismatch {
-            what: "muon workspace",
+            what: "muon_step: scratch",
             expected: Shape::d1(need),
-            found: Shape::d1(workspace.len()),
+            found: Shape::d1(scratch.len()),
         });
     }
     crate::simd::check_finite(grad, "muon grad")?;
@@ -258,7 +341,7 @@ pub fn muon_step<T: Real>(
     let step_size = if len == 0 {
         0.0
     } else {
-        cfg.lr * cfg.scale.factor(rows, cols)
+        hyper.lr * cfg.scale.factor(rows, cols)
     };
     if len == 0 {
         return Ok(MuonReport {
@@ -272,10 +355,10 @@ pub fn muon_step<T: Real>(
         });
     }
 
-    // Everything is computed in the workspace first and committed only when it is all finite.
+    // Everything is computed in the scratch first and committed only when it is all finite.
     let beta = T::from_f64(cfg.momentum);
     let w = T::from_f64(1.0 - cfg.momentum);
-    let (mbuf, rest) = workspace.split_at_mut(len);
+    let (mbuf, rest) = scratch.split_at_mut(len);
     let (ubuf, rest) = rest.split_at_mut(len);
     let (obuf, nsws) = rest.split_at_mut(len);
     for ((nm, &m), &g) in mbuf.iter_mut().zip(momentum.iter()).zip(grad) {
@@ -314,7 +397,7 @@ pub fn muon_step<T: Real>(
         nsws,
         par,
     )?;
-    let decay = T::from_f64(1.0 - cfg.lr * cfg.weight_decay);
+    let decay = T::from_f64(1.0 - hyper.lr * hyper.weight_decay);
     let neg_step = T::from_f64(-step_size);
     let update = |p: T, o: T| p * decay + neg_step * o;
     if let Some(index) = param

@@ -10,24 +10,35 @@ use super::{flops, gram};
 use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
-/// Workspace length (in elements of `T`) that [`orthogonalize_into`] needs for an m×n input:
+/// Scratch length (in elements of `T`) that [`orthogonalize_into`] needs for an m×n input:
 /// `2k·N + 2k²` for the standard algorithm and `2k·N + 4k²` for Gram, with `k = min(m, n)`,
-/// `N = max(m, n)` (saturating at `usize::MAX` for shapes whose workspace could never exist).
+/// `N = max(m, n)`.
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when the length overflows `usize`.
 ///
 /// ```
-/// use mlkern::ortho::{workspace_len, NsConfig};
-/// assert_eq!(workspace_len(4, 6, &NsConfig::default()), 2 * 4 * 6 + 2 * 16);
+/// use mlkern::ortho::{orthogonalize_scratch_len, NsConfig};
+/// assert_eq!(orthogonalize_scratch_len(4, 6, &NsConfig::default())?, 2 * 4 * 6 + 2 * 16);
+/// # Ok::<(), mlkern::Error>(())
 /// ```
-pub fn workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> usize {
+pub fn orthogonalize_scratch_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> Result<usize> {
     let (k, big) = (m.min(n), m.max(n));
     let squares = match cfg.algo.resolve(k, big) {
         Algo::Gram { .. } => 4,
         _ => 2,
     };
-    let kk = k.saturating_mul(k);
-    k.saturating_mul(big)
-        .saturating_mul(2)
-        .saturating_add(kk.saturating_mul(squares))
+    k.checked_mul(big)
+        .and_then(|kn| kn.checked_mul(2))
+        .and_then(|x| {
+            k.checked_mul(k)
+                .and_then(|kk| kk.checked_mul(squares))
+                .and_then(|sq| x.checked_add(sq))
+        })
+        .ok_or(Error::InvalidParameter {
+            name: "shape",
+            reason: "scratch size overflows usize",
+        })
 }
 
 /// Newton–Schulz orthogonalization into a caller buffer, without allocating: `out ≈ U·P(Σ/d)·Vᵀ`
@@ -36,24 +47,24 @@ pub fn workspace_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> usize {
 /// `G` (m×n, any strides) is never modified. Tall inputs (m > n) run on `Gᵀ` through transposed
 /// views, so `NS(Gᵀ) = NS(G)ᵀ` exactly for m ≠ n (a square input is used as given). A zero (or
 /// empty) input gives a zero output with [`NsReport::zero_input`] set. The GEMM backend's own
-/// packing buffers are its business; everything matrix-sized lives in `workspace`.
+/// packing buffers are its business; everything matrix-sized lives in `scratch`.
 ///
 /// # Errors
-/// * [`Error::ShapeMismatch`] when `out` is not m×n, or `workspace` is shorter than
-///   [`workspace_len`].
+/// * [`Error::ShapeMismatch`] when `out` is not m×n, or `scratch` is shorter than
+///   [`orthogonalize_scratch_len`] (`what: "orthogonalize: scratch"`).
 /// * [`Error::NonFinite`] when `G` holds NaN or ±∞ (row-major index of the first one).
 /// * [`Error::InvalidParameter`] for an invalid schedule.
 ///
 /// ```
 /// use mlkern::Par;
 /// use mlkern::linalg::{view, view_mut, Layout};
-/// use mlkern::ortho::{orthogonalize_into, workspace_len, NsConfig, POLAR_EXPRESS};
+/// use mlkern::ortho::{orthogonalize_into, orthogonalize_scratch_len, NsConfig, POLAR_EXPRESS};
 /// let g = [3.0f64, 0.0, 0.0, 0.0, 4.0, 0.0]; // 2×3, singular values 4 and 3
 /// let cfg = NsConfig::new(POLAR_EXPRESS);
 /// let mut out = [0.0f64; 6];
-/// let mut ws = vec![0.0f64; workspace_len(2, 3, &cfg)];
+/// let mut scratch = vec![0.0f64; orthogonalize_scratch_len(2, 3, &cfg)?];
 /// let report = orthogonalize_into(view_mut(&mut out, 2, 3, Layout::RowMajor)?,
-///                                 view(&g, 2, 3, Layout::RowMajor)?, &cfg, &mut ws, Par::Seq)?;
+///                                 view(&g, 2, 3, Layout::RowMajor)?, &cfg, &mut scratch, Par::Seq)?;
 /// assert_eq!(report.input_norm, 5.0);
 /// assert!((out[0] - 1.0).abs() < 1e-9 && (out[4] - 1.0).abs() < 1e-9);
 /// # Ok::<(), mlkern::Error>(())
@@ -62,7 +73,7 @@ pub fn orthogonalize_into<T: Real>(
     out: MatMut<'_, T>,
     g: MatRef<'_, T>,
     cfg: &NsConfig<'_>,
-    workspace: &mut [T],
+    scratch: &mut [T],
     par: Par,
 ) -> Result<NsReport> {
     cfg.validate()?;
@@ -74,12 +85,12 @@ pub fn orthogonalize_into<T: Real>(
             found: Shape::d2(out.nrows(), out.ncols()),
         });
     }
-    let need = workspace_len(m, n, cfg);
-    if workspace.len() < need {
+    let need = orthogonalize_scratch_len(m, n, cfg)?;
+    if scratch.len() < need {
         return Err(Error::ShapeMismatch {
-            what: "orthogonalize workspace",
+            what: "orthogonalize: scratch",
             expected: Shape::d1(need),
-            found: Shape::d1(workspace.len()),
+            found: Shape::d1(scratch.len()),
         });
     }
     // The finiteness check reports row-major indices of G as given.
@@ -90,7 +101,7 @@ pub fn orthogonalize_into<T: Real>(
         (g, out)
     };
     let norm = normalize::scaled_norm(g, e);
-    run_wide(out, g, norm, cfg, &mut workspace[..need], par)
+    run_wide(out, g, norm, cfg, &mut scratch[..need], par)
 }
 
 /// The iteration on the short-fat k×N view (k ≤ N) of `G`; `norm` is `‖G‖_F`, already checked
@@ -107,7 +118,7 @@ fn run_wide<T: Real>(
     g: MatRef<'_, T>,
     norm: FroNorm,
     cfg: &NsConfig<'_>,
-    workspace: &mut [T],
+    scratch: &mut [T],
     par: Par,
 ) -> Result<NsReport> {
     let (k, big) = (g.nrows(), g.ncols());
@@ -126,7 +137,7 @@ fn run_wide<T: Real>(
         report.zero_input = true;
         return Ok(report);
     }
-    let (x0, rest) = workspace.split_at_mut(k * big);
+    let (x0, rest) = scratch.split_at_mut(k * big);
     let (x1, squares) = rest.split_at_mut(k * big);
     let x0 = MatMut::from_row_major_slice_mut(x0, k, big);
     let x1 = MatMut::from_row_major_slice_mut(x1, k, big);

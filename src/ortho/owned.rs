@@ -1,13 +1,13 @@
-//! The allocating tier: owned outputs, workspace handled internally.
+//! The allocating tier: owned outputs, scratch handled internally.
 
 use alloc::vec;
 use alloc::vec::Vec;
 
 use faer::{Mat, MatRef};
 
-use super::batch::{batch_elements, batch_workspace_len, orthogonalize_batch_into};
+use super::batch::{batch_elements, orthogonalize_batch_into, orthogonalize_batch_scratch_len};
 use super::config::{NsConfig, NsReport};
-use super::newton_schulz::{orthogonalize_into, workspace_len};
+use super::newton_schulz::{orthogonalize_into, orthogonalize_scratch_len};
 use crate::Par;
 use crate::base::zeros;
 use crate::{Error, Real, Result, Shape};
@@ -16,7 +16,7 @@ use crate::{Error, Real, Result, Shape};
 ///
 /// # Errors
 /// As [`orthogonalize_into`] (non-finite input, invalid schedule), and
-/// [`Error::InvalidParameter`] when the workspace cannot be allocated.
+/// [`Error::InvalidParameter`] when the scratch cannot be allocated.
 ///
 /// ```
 /// use mlkern::Par;
@@ -33,9 +33,9 @@ pub fn orthogonalize<T: Real>(
     par: Par,
 ) -> Result<(Mat<T>, NsReport)> {
     let (m, n) = (g.nrows(), g.ncols());
-    let mut ws = zeros(workspace_len(m, n, cfg), "shape")?;
+    let mut scratch = zeros(orthogonalize_scratch_len(m, n, cfg)?, "shape")?;
     let mut out = Mat::<T>::zeros(m, n);
-    let report = orthogonalize_into(out.as_mut(), g, cfg, &mut ws, par)?;
+    let report = orthogonalize_into(out.as_mut(), g, cfg, &mut scratch, par)?;
     Ok((out, report))
 }
 
@@ -67,9 +67,22 @@ pub fn orthogonalize_batch<T: Real>(
             found: Shape::d1(g.len()),
         });
     }
-    let mut ws = zeros(batch_workspace_len(batch, m, n, cfg, par), "shape")?;
-    let mut out = vec![T::zero(); g.len()];
+    let mut scratch = zeros(
+        orthogonalize_batch_scratch_len(batch, m, n, cfg, par)?,
+        "shape",
+    )?;
+    let mut out = zeros(g.len(), "shape")?;
     let mut reports = vec![NsReport::default(); batch];
-    orthogonalize_batch_into(&mut out, g, batch, m, n, cfg, &mut ws, &mut reports, par)?;
+    orthogonalize_batch_into(
+        &mut out,
+        &mut reports,
+        g,
+        batch,
+        m,
+        n,
+        cfg,
+        &mut scratch,
+        par,
+    )?;
     Ok((out, reports))
 }

@@ -76,6 +76,7 @@ pub enum Tail {
 /// assert_eq!(s.coefficient(5), mine[1]);
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct Schedule<'s> {
     /// Short name (the CLI's `--schedule` value for presets, `"custom"` otherwise).
     pub name: &'s str,

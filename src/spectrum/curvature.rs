@@ -57,7 +57,45 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
-fn check(h: &impl HessianVectorProduct, delta: &[f64], scratch: &[f64], need: usize) -> Result<()> {
+/// Scratch length (f64 values) of [`nds`] over `dim` parameters: `dim`.
+///
+/// ```
+/// use mlkern::spectrum::nds_scratch_len;
+/// assert_eq!(nds_scratch_len(10)?, 10);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+///
+/// # Errors
+/// Never for a representable `dim`; `Result` for the crate's one scratch-size signature.
+pub fn nds_scratch_len(dim: usize) -> Result<usize> {
+    Ok(dim)
+}
+
+/// Scratch length (f64 values) of [`nds_decomposition`] and [`nds_within_estimate`] over `dim`
+/// parameters: `2·dim`.
+///
+/// ```
+/// use mlkern::spectrum::nds_decomposition_scratch_len;
+/// assert_eq!(nds_decomposition_scratch_len(10)?, 20);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when `2·dim` overflows `usize`.
+pub fn nds_decomposition_scratch_len(dim: usize) -> Result<usize> {
+    dim.checked_mul(2).ok_or(Error::InvalidParameter {
+        name: "nds: dim",
+        reason: "scratch size overflows usize",
+    })
+}
+
+fn check(
+    h: &impl HessianVectorProduct,
+    delta: &[f64],
+    scratch: &[f64],
+    need: usize,
+    what: &'static str,
+) -> Result<()> {
     if delta.len() != h.dim() {
         return Err(Error::ShapeMismatch {
             what: "nds: delta",
@@ -67,7 +105,7 @@ fn check(h: &impl HessianVectorProduct, delta: &[f64], scratch: &[f64], need: us
     }
     if scratch.len() < need {
         return Err(Error::ShapeMismatch {
-            what: "nds: scratch",
+            what,
             expected: Shape::d1(need),
             found: Shape::d1(scratch.len()),
         });
@@ -75,7 +113,8 @@ fn check(h: &impl HessianVectorProduct, delta: &[f64], scratch: &[f64], need: us
     crate::simd::check_finite(delta, "nds: delta")
 }
 
-/// `NDS(Δ) = ΔᵀHΔ/‖Δ‖²` from one HVP; `scratch` holds `dim` values. `None` for `Δ = 0`.
+/// `NDS(Δ) = ΔᵀHΔ/‖Δ‖²` from one HVP; `scratch` holds [`nds_scratch_len`] values. `None` for
+/// `Δ = 0`. Never allocates.
 ///
 /// ```
 /// use mlkern::spectrum::{nds, HessianVectorProduct};
@@ -101,7 +140,7 @@ pub fn nds(
     delta: &[f64],
     scratch: &mut [f64],
 ) -> Result<Option<f64>> {
-    check(h, delta, scratch, delta.len())?;
+    check(h, delta, scratch, delta.len(), "nds: scratch")?;
     let norm_sq = dot(delta, delta);
     if norm_sq == 0.0 {
         return Ok(None);
@@ -113,6 +152,12 @@ pub fn nds(
 }
 
 /// The curvature penalty `½‖Δ‖²·NDS(Δ) = ½ΔᵀHΔ`.
+///
+/// ```
+/// use mlkern::spectrum::curvature_penalty;
+/// // NDS 2.5 along a step of squared norm 2: ½·2·2.5.
+/// assert_eq!(curvature_penalty(2.5, 2.0), 2.5);
+/// ```
 pub fn curvature_penalty(nds: f64, norm_sq: f64) -> f64 {
     0.5 * norm_sq * nds
 }
@@ -140,8 +185,28 @@ fn check_blocks(blocks: &[Range<usize>], dim: usize) -> Result<()> {
 
 /// Exact within/cross decomposition: one HVP for the total and one masked HVP per block
 /// (`v = Δ` restricted to block `l`, read back on block `l`). `per_block[l]` receives the block's
-/// own `NDS_l = ΔₗᵀHₗₗΔₗ/‖Δₗ‖²` (`NaN`-free: 0 for a zero block). `scratch` holds `2·dim`
-/// values. `None` for `Δ = 0`.
+/// own `NDS_l = ΔₗᵀHₗₗΔₗ/‖Δₗ‖²` (`NaN`-free: 0 for a zero block). `scratch` holds
+/// [`nds_decomposition_scratch_len`] values. `None` for `Δ = 0`. Never allocates.
+///
+/// ```
+/// use mlkern::spectrum::HessianVectorProduct;
+/// struct Diag(Vec<f64>);
+/// impl HessianVectorProduct for Diag {
+///     fn dim(&self) -> usize { self.0.len() }
+///     fn hvp(&mut self, v: &[f64], out: &mut [f64]) -> mlkern::Result<()> {
+///         for ((o, h), x) in out.iter_mut().zip(&self.0).zip(v) { *o = h * x; }
+///         Ok(())
+///     }
+/// }
+/// use mlkern::spectrum::nds_decomposition;
+/// // A diagonal H has no cross-block curvature: NDS = NDS_within.
+/// let (mut per_block, mut scratch) = ([0.0; 2], [0.0; 8]); // nds_decomposition_scratch_len(4)
+/// let parts = nds_decomposition(&mut Diag(vec![1.0, 1.0, 4.0, 4.0]), &[1.0, 1.0, 1.0, 1.0],
+///                               &[0..2, 2..4], &mut per_block, &mut scratch)?.unwrap();
+/// assert_eq!((parts.total, parts.within, parts.cross), (2.5, 2.5, 0.0));
+/// assert_eq!(per_block, [1.0, 4.0]);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 ///
 /// # Errors
 /// As [`nds`]; [`Error::InvalidParameter`] when `blocks` do not partition `0..dim`;
@@ -154,7 +219,7 @@ pub fn nds_decomposition(
     scratch: &mut [f64],
 ) -> Result<Option<NdsParts>> {
     let n = delta.len();
-    check(h, delta, scratch, 2 * n)?;
+    check(h, delta, scratch, 2 * n, "nds_decomposition: scratch")?;
     check_blocks(blocks, n)?;
     if per_block.len() != blocks.len() {
         return Err(Error::ShapeMismatch {
@@ -199,7 +264,27 @@ pub fn nds_decomposition(
 /// signs `sₗ = ±1` and `Δ_s = (sₗΔₗ)`, `E[Δ_sᵀHΔ_s] = Σₗ ΔₗᵀHₗₗΔₗ` (the cross terms cancel in
 /// expectation); the variance grows with the cross terms. Randomness comes from `rng` (one
 /// bit per block per sample), so the estimate is reproducible from a seed. `scratch` holds
-/// `2·dim` values. `None` for `Δ = 0`.
+/// [`nds_decomposition_scratch_len`] values. `None` for `Δ = 0`. Never allocates.
+///
+/// ```
+/// use mlkern::spectrum::HessianVectorProduct;
+/// struct Diag(Vec<f64>);
+/// impl HessianVectorProduct for Diag {
+///     fn dim(&self) -> usize { self.0.len() }
+///     fn hvp(&mut self, v: &[f64], out: &mut [f64]) -> mlkern::Result<()> {
+///         for ((o, h), x) in out.iter_mut().zip(&self.0).zip(v) { *o = h * x; }
+///         Ok(())
+///     }
+/// }
+/// use mlkern::spectrum::nds_within_estimate;
+/// use rand::{SeedableRng, rngs::SmallRng};
+/// // Without cross-block curvature every sign pattern gives the exact within term.
+/// let mut scratch = [0.0; 8]; // nds_decomposition_scratch_len(4)
+/// let est = nds_within_estimate(&mut Diag(vec![1.0, 1.0, 4.0, 4.0]), &[1.0; 4], &[0..2, 2..4],
+///                               8, &mut SmallRng::seed_from_u64(7), &mut scratch)?.unwrap();
+/// assert_eq!((est.within, est.std_error, est.samples), (2.5, 0.0, 8));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 ///
 /// # Errors
 /// As [`nds_decomposition`]; [`Error::InvalidParameter`] for `samples = 0`.
@@ -212,7 +297,7 @@ pub fn nds_within_estimate(
     scratch: &mut [f64],
 ) -> Result<Option<WithinEstimate>> {
     let n = delta.len();
-    check(h, delta, scratch, 2 * n)?;
+    check(h, delta, scratch, 2 * n, "nds_within_estimate: scratch")?;
     check_blocks(blocks, n)?;
     if samples == 0 {
         return Err(Error::InvalidParameter {

@@ -68,7 +68,14 @@ pub enum Centering {
 }
 
 /// Options of [`singular_values`].
+///
+/// ```
+/// use mlkern::spectrum::{Centering, Method, SpectrumConfig};
+/// let cfg = SpectrumConfig::new(Centering::ColumnMean, Method::Auto).with_energy_only(true);
+/// assert_eq!(cfg.method.resolve(100, 10, false, cfg.energy_only), Method::Gram);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SpectrumConfig {
     /// Column centering.
     pub centering: Centering,
@@ -137,8 +144,61 @@ impl MatrixSpectrum {
     }
 }
 
-/// Scratch of [`singular_values_into`] for a rows×cols `T` input.
-pub fn spectrum_scratch<T: Real>(
+/// Scratch length, in bytes, of [`singular_values_into`] for a rows×cols `T` input with this
+/// configuration and `par`. The entry point takes the scratch as a faer [`MemStack`] over at least
+/// this many bytes, of any alignment:
+///
+/// ```
+/// use mlkern::Par;
+/// use mlkern::linalg::{view, Layout, MemBuffer, MemStack, StackReq};
+/// use mlkern::spectrum::{singular_values_into, singular_values_scratch_len, SpectrumConfig};
+/// let cfg = SpectrumConfig::default();
+/// let len = singular_values_scratch_len::<f64>(3, 2, &cfg, Par::Seq)?;
+/// let mut mem = MemBuffer::new(StackReq::new::<u8>(len)); // or vec![MaybeUninit::<u8>::uninit(); len]
+/// let x = [3.0f64, 0.0, 0.0, 4.0, 0.0, 0.0];
+/// let mut sigma = [0.0f64; 2];
+/// singular_values_into(&mut sigma, view(&x, 3, 2, Layout::RowMajor)?, &cfg,
+///                      MemStack::new(&mut mem), Par::Seq)?;
+/// assert!((sigma[0] - 4.0).abs() < 1e-12 && (sigma[1] - 3.0).abs() < 1e-12);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+///
+/// # Errors
+/// [`Error::InvalidParameter`] when the size overflows `usize`.
+pub fn singular_values_scratch_len<T: Real>(
+    rows: usize,
+    cols: usize,
+    cfg: &SpectrumConfig,
+    par: Par,
+) -> Result<usize> {
+    bytes(singular_values_req::<T>(rows, cols, cfg, par))
+}
+
+/// The bytes a [`MemStack`] of any alignment needs to hold `req`; an error on overflow.
+pub(crate) fn bytes(req: StackReq) -> Result<usize> {
+    match req.layout() {
+        Ok(_) if req.unaligned_bytes_required() != usize::MAX => Ok(req.unaligned_bytes_required()),
+        _ => Err(Error::InvalidParameter {
+            name: "spectrum: input size",
+            reason: "scratch size overflows usize",
+        }),
+    }
+}
+
+/// `Ok` when `stack` can hold `req`, else the convention's short-scratch error.
+pub(crate) fn check_stack(stack: &MemStack, req: StackReq, what: &'static str) -> Result<()> {
+    let need = bytes(req)?;
+    if stack.can_hold(req) {
+        return Ok(());
+    }
+    Err(Error::ShapeMismatch {
+        what,
+        expected: Shape::d1(need),
+        found: Shape::d1(stack.len_bytes()),
+    })
+}
+
+fn singular_values_req<T: Real>(
     rows: usize,
     cols: usize,
     cfg: &SpectrumConfig,
@@ -175,7 +235,7 @@ pub fn spectrum_scratch<T: Real>(
                 ]),
                 StackReq::all_of(&[
                     // A centered and/or rescaled copy (rescaling depends on the data's magnitude).
-                    StackReq::new::<T>(rows * cols),
+                    StackReq::new::<T>(rows.saturating_mul(cols)),
                     StackReq::new::<T>(k),
                     svd_scratch::<T>(
                         rows,
@@ -192,17 +252,36 @@ pub fn spectrum_scratch<T: Real>(
 }
 
 /// Singular values of `x` into `out` (length `min(rows, cols)`, descending), using only the
-/// caller's `stack` (size it with [`spectrum_scratch`]); returns the method used.
+/// caller's `stack` (at least [`singular_values_scratch_len`] bytes; see there for how to make
+/// one) and never allocating; returns the method used.
+///
+/// ```
+/// use core::mem::MaybeUninit;
+/// use mlkern::Par;
+/// use mlkern::linalg::{view, Layout, MemStack};
+/// use mlkern::spectrum::{singular_values_into, singular_values_scratch_len, Centering, Method,
+///                        SpectrumConfig};
+/// let cfg = SpectrumConfig::new(Centering::None, Method::Gram);
+/// let x = [1.0f32, 0.0, 0.0, 2.0, 0.0, 0.0, 0.0, 0.0]; // 4×2
+/// let mut scratch = vec![MaybeUninit::<u8>::uninit(); singular_values_scratch_len::<f32>(4, 2, &cfg, Par::Seq)?];
+/// let mut sigma = [0.0f64; 2];
+/// let used = singular_values_into(&mut sigma, view(&x, 4, 2, Layout::RowMajor)?, &cfg,
+///                                 MemStack::new(&mut scratch), Par::Seq)?;
+/// assert_eq!(used, Method::Gram);
+/// assert!((sigma[0] - 2.0).abs() < 1e-12 && (sigma[1] - 1.0).abs() < 1e-12);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
 ///
 /// # Errors
-/// [`Error::ShapeMismatch`] when `out` has the wrong length; [`Error::NonFinite`] for NaN/±∞
-/// in `x` (row-major index); [`Error::NoConvergence`] when the SVD or eigensolver fails.
+/// [`Error::ShapeMismatch`] when `out` has the wrong length or `stack` is too small
+/// (`what: "singular_values: scratch"`, in bytes); [`Error::NonFinite`] for NaN/±∞ in `x`
+/// (row-major index); [`Error::NoConvergence`] when the SVD or eigensolver fails.
 pub fn singular_values_into<T: Real>(
     out: &mut [f64],
     x: MatRef<'_, T>,
     cfg: &SpectrumConfig,
-    par: Par,
     stack: &mut MemStack,
+    par: Par,
 ) -> Result<Method> {
     let (rows, cols) = (x.nrows(), x.ncols());
     let k = rows.min(cols);
@@ -213,6 +292,11 @@ pub fn singular_values_into<T: Real>(
             found: Shape::d1(out.len()),
         });
     }
+    check_stack(
+        stack,
+        singular_values_req::<T>(rows, cols, cfg, par),
+        "singular_values: scratch",
+    )?;
     // Finiteness and the scale: the work runs on 2⁻ᵉ·x with 2ᵉ ≤ max|x| < 2ᵉ⁺¹ (exact), so
     // neither the Gram matrix nor the SVD meets overflow, underflow or subnormals.
     let e = max_abs_exponent(x, "spectrum: matrix")?;
@@ -440,8 +524,8 @@ pub fn singular_values<T: Real>(
             reason: "needs more memory than can be allocated",
         })?;
     sigma.resize(rows.min(cols), 0.0);
-    let mut mem = buffer(spectrum_scratch::<T>(rows, cols, cfg, par))?;
-    let method = singular_values_into(&mut sigma, x, cfg, par, MemStack::new(&mut mem))?;
+    let mut mem = buffer(singular_values_req::<T>(rows, cols, cfg, par))?;
+    let method = singular_values_into(&mut sigma, x, cfg, MemStack::new(&mut mem), par)?;
     Ok(MatrixSpectrum {
         sigma,
         rows,

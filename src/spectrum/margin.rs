@@ -69,6 +69,13 @@ fn top2_unchecked<T: Real>(logits: &[T]) -> Result<T> {
 
 /// `z₍₁₎ − z₍₂₎` for one row of logits (0 for a tie at the top).
 ///
+/// ```
+/// use mlkern::spectrum::margin_top2;
+/// assert_eq!(margin_top2(&[0.5f32, 3.0, 1.0])?, 2.0);
+/// assert_eq!(margin_top2(&[2.0f64, 2.0])?, 0.0);
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+///
 /// # Errors
 /// As [`margin_true`].
 pub fn margin_top2<T: Real>(logits: &[T]) -> Result<T> {

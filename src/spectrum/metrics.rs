@@ -65,6 +65,14 @@ const NEG_EIG_TOL: f64 = 1.5e-8;
 impl<'a> Spectrum<'a> {
     /// Validates singular values (finite, ≥ 0) and sorts them into descending order in place.
     ///
+    /// ```
+    /// use mlkern::spectrum::Spectrum;
+    /// let mut s = [1.0, 2.0];
+    /// assert_eq!(Spectrum::from_singular_values(&mut s)?.singular_values(), &[2.0, 1.0]);
+    /// assert!(Spectrum::from_singular_values(&mut [-1.0]).is_err());
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::NonFinite`] for NaN/±∞ (index in the given order), [`Error::InvalidParameter`]
     /// for a negative value.
@@ -115,6 +123,15 @@ impl<'a> Spectrum<'a> {
     }
 
     /// Borrows singular values that are already in descending order (no copy, no mutation).
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// assert_eq!(sp.len(), 3);
+    /// assert!(Spectrum::from_sorted(&[1.0, 2.0]).is_err()); // not descending
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// As [`from_singular_values`](Self::from_singular_values); also
@@ -187,6 +204,16 @@ impl<'a> Spectrum<'a> {
 
     /// Shannon entropy `H = −Σ rᵢ ln rᵢ` (nats) of `rᵢ = wᵢ/Σw` (`0·ln 0 = 0`), computed as
     /// `ln S − (Σ w ln w)/S` on `w = (σ/σ₁)^k`.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// // Energy weights (4, 1, 1)/6.
+    /// let h = -(2.0 / 3.0 * (2.0f64 / 3.0).ln() + 2.0 / 6.0 * (1.0f64 / 6.0).ln());
+    /// assert!((sp.entropy(Weighting::Energy).unwrap() - h).abs() < 1e-15);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn entropy(&self, w: Weighting) -> Option<f64> {
         entropy_of(self.scaled(w)?)
     }
@@ -214,6 +241,16 @@ impl<'a> Spectrum<'a> {
     /// values (the associative-memory paper's normalized SVD entropy, in `[0, 1]`); `None` when
     /// `n ≤ 1`.
     ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// let h = sp.entropy(Weighting::Energy).unwrap();
+    /// let n = sp.normalized_entropy(Weighting::Energy, RankTol::Numpy)?.unwrap();
+    /// assert!((n - h / 3f64.ln()).abs() < 1e-15);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or non-finite tolerance.
     pub fn normalized_entropy(&self, w: Weighting, tol: RankTol) -> Result<Option<f64>> {
@@ -231,6 +268,17 @@ impl<'a> Spectrum<'a> {
     /// α = 0 counts them, α = 1 is [`erank`](Self::erank), α = 2 with energy weights is the
     /// participation ratio, α = ∞ (`f64::INFINITY`) is `Σw/max w` (stable rank for energy
     /// weights, nuclear ratio for σ). Non-increasing in α.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// let count = sp.renyi_erank(0.0, Weighting::Sigma)?.unwrap(); // counts the non-zero values
+    /// assert!((count - 3.0).abs() < 1e-12);
+    /// let pr = sp.renyi_erank(2.0, Weighting::Energy)?.unwrap();
+    /// assert!((pr - sp.participation_ratio().unwrap()).abs() < 1e-12);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or NaN `alpha`.
@@ -263,11 +311,27 @@ impl<'a> Spectrum<'a> {
     }
 
     /// Stable rank `Σσ²/σ₁² = ‖A‖_F²/‖A‖₂²`.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// assert_eq!(sp.stable_rank(), Some(1.5)); // (4 + 1 + 1)/4
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn stable_rank(&self) -> Option<f64> {
         Some(self.scaled(Weighting::Energy)?.sum())
     }
 
     /// Participation ratio `(Σλ)²/Σλ²` with `λ = σ²`.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// assert_eq!(sp.participation_ratio(), Some(2.0)); // 6²/(16 + 1 + 1)
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn participation_ratio(&self) -> Option<f64> {
         let (s, s2) = self
             .scaled(Weighting::Energy)?
@@ -276,11 +340,28 @@ impl<'a> Spectrum<'a> {
     }
 
     /// Nuclear ratio `Σσ/σ₁ = ‖A‖_*/‖A‖₂`.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// assert_eq!(sp.nuclear_ratio(), Some(2.0)); // (2 + 1 + 1)/2
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn nuclear_ratio(&self) -> Option<f64> {
         Some(self.scaled(Weighting::Sigma)?.sum())
     }
 
     /// Number of values above the tolerance (strict `>`, as NumPy and PyTorch).
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// assert_eq!(sp.numerical_rank(RankTol::Numpy)?, 3);
+    /// assert_eq!(sp.numerical_rank(RankTol::Rel(0.6))?, 1);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or non-finite tolerance.
@@ -296,6 +377,14 @@ impl<'a> Spectrum<'a> {
     }
 
     /// Fraction of the energy in the top `k` values, `Σ_{i≤k} σᵢ²/Σσ²`.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// assert!((sp.top_k_energy(1).unwrap() - 4.0 / 6.0).abs() < 1e-15);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn top_k_energy(&self, k: usize) -> Option<f64> {
         let ws = self.scaled(Weighting::Energy)?;
         let (head, all) = ws.enumerate().fold((0.0, 0.0), |(h, a), (i, l)| {
@@ -309,6 +398,15 @@ impl<'a> Spectrum<'a> {
     /// [`RankTol::Numpy`], with NumPy's default linear interpolation. `f64::INFINITY` when the
     /// `lo` quantile is 0 (it cannot be for non-zero values, but a caller's `lo = 0` on a
     /// one-value spectrum…); `None` without non-zero values.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// // Eigenvalues (1, 1, 4): Q₇₅ = 2.5, Q₂₅ = 1 (NumPy's linear interpolation).
+    /// assert!((sp.quantile_ratio(0.75, 0.25)?.unwrap() - 2.5).abs() < 1e-12);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a quantile outside `[0, 1]`.
@@ -348,6 +446,15 @@ impl<'a> Spectrum<'a> {
     /// values ([`RANKME_EPS`] = 1e-7 in the paper). A parity metric: with `eps > 0` the `p` do
     /// not sum to 1, so it can leave `[1, rank]` slightly (a 1×1 spectrum gives 0.9999999).
     ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// // p = (1/2, 1/4, 1/4) without eps: exp(H) = 2^1.5.
+    /// assert!((sp.rankme(0.0)?.unwrap() - 2f64.powf(1.5)).abs() < 1e-12);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] for a negative or non-finite `eps`.
     pub fn rankme(&self, eps: f64) -> Result<Option<f64>> {
@@ -370,6 +477,15 @@ impl<'a> Spectrum<'a> {
     /// The four isotropy metrics of the associative-memory paper (arXiv 2509.26030) over the `n`
     /// values that are non-zero under [`RankTol::Numpy`]: normalized energy entropy, energy
     /// effective rank, top-`k` energy and `Q₇₅/Q₂₅` of the eigenvalues. `None` for a zero spectrum.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// let iso = sp.isotropy(1).unwrap();
+    /// assert!((iso.top_k_energy - 4.0 / 6.0).abs() < 1e-15 && (iso.quantile_ratio - 2.5).abs() < 1e-12);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn isotropy(&self, k: usize) -> Option<Isotropy> {
         let n = self.numerical_rank(RankTol::Numpy).ok()?;
         let head = Spectrum::trusted(&self.sigma[..n]).with_shape(self.max_dim, 1, self.eps);
@@ -385,6 +501,15 @@ impl<'a> Spectrum<'a> {
 
     /// The metric set the CLI reports, from one pass over the values (one logarithm each) plus
     /// RankMe's pass.
+    ///
+    /// ```
+    /// use mlkern::spectrum::{RankTol, Spectrum, Weighting};
+    /// let s = [2.0, 1.0, 1.0];
+    /// let sp = Spectrum::from_sorted(&s)?;
+    /// let summary = sp.summary().unwrap();
+    /// assert_eq!(summary.numerical_rank, 3);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn summary(&self) -> Option<Summary> {
         let top = self.sigma_max()?;
         let (mut s1, mut s1l, mut s2, mut s2l, mut s4) = (0.0, 0.0, 0.0, 0.0, 0.0);

@@ -9,7 +9,8 @@
 //!   associative-memory paper's [`Isotropy`] metrics and WeightWatcher's power-law fit
 //!   ([`PowerLawFit`]) and norm metrics ([`WwMetrics`]). All are computed on `σ/σ₁` with f64
 //!   accumulation; empty and all-zero spectra give `None`, never NaN.
-//! * **Matrix → spectrum** (alloc tier): [`singular_values`] / [`singular_values_into`] with
+//! * **Matrix → spectrum** (alloc tier): [`singular_values`] / [`singular_values_into`] (a
+//!   caller [`MemStack`](crate::linalg::MemStack) of [`singular_values_scratch_len`] bytes) with
 //!   [`Method::Svd`] (faer, values only) or [`Method::Gram`] (f64-accumulated `XᵀX` or `XXᵀ` and
 //!   symmetric eigenvalues), [`Method::Auto`] choosing the Gram path when it is accurate;
 //!   [`Centering::ColumnMean`] for hidden states.
@@ -46,7 +47,7 @@ mod stream;
 
 pub use curvature::{
     HessianVectorProduct, NdsParts, WithinEstimate, curvature_penalty, nds, nds_decomposition,
-    nds_within_estimate,
+    nds_decomposition_scratch_len, nds_scratch_len, nds_within_estimate,
 };
 pub use margin::{MarginKind, margin_top2, margin_true, margins};
 pub use metrics::{Isotropy, RANKME_EPS, RankTol, Spectrum, Summary, Weighting};
@@ -55,7 +56,7 @@ pub use power_law::{EVALS_THRESH, PowerLawFit, WwMetrics};
 #[cfg(feature = "alloc")]
 pub use decomp::{
     Centering, MatrixSpectrum, Method, SpectrumConfig, singular_values, singular_values_into,
-    spectrum_scratch,
+    singular_values_scratch_len,
 };
 #[cfg(feature = "alloc")]
 pub use stream::CovAccumulator;

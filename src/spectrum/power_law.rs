@@ -62,6 +62,16 @@ impl Spectrum<'_> {
     /// allocation. `None` when fewer than 2 eigenvalues pass the threshold or the fit is
     /// degenerate (α not finite or ≤ 1, e.g. all eigenvalues equal — where WeightWatcher reports
     /// α = ∞ or 0). Not scale-invariant: the threshold is absolute, as in WeightWatcher.
+    ///
+    /// ```
+    /// use mlkern::spectrum::Spectrum;
+    /// // λ = (100, 1): too few values for a tail, so the whole sample: α = 1 + 1/ln 100.
+    /// let s = [10.0, 1.0];
+    /// let fit = Spectrum::from_sorted(&s)?.power_law().unwrap();
+    /// assert!((fit.alpha - (1.0 + 1.0 / 100f64.ln())).abs() < 1e-12);
+    /// assert_eq!((fit.xmin, fit.xmax), (1.0, 100.0));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn power_law(&self) -> Option<PowerLawFit> {
         let sigma = self.singular_values();
         let big = sigma.iter().take_while(|&&s| s * s > EVALS_THRESH).count();
@@ -150,6 +160,15 @@ impl Spectrum<'_> {
     /// WeightWatcher's norm metrics of the eigenvalues `λ = σ²`, with the α-dependent ones when
     /// `alpha` is given (e.g. from [`power_law`](Self::power_law)). `None` for a zero spectrum.
     /// These are logarithms of norms, so not scale-invariant by design.
+    ///
+    /// ```
+    /// use mlkern::spectrum::Spectrum;
+    /// let s = [10.0, 1.0]; // λ = (100, 1)
+    /// let ww = Spectrum::from_sorted(&s)?.ww_metrics(None).unwrap();
+    /// assert!((ww.log_norm - 101f64.log10()).abs() < 1e-12 && ww.log_spectral_norm == 2.0);
+    /// assert_eq!((ww.matrix_rank, ww.alpha_weighted), (2, None));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     pub fn ww_metrics(&self, alpha: Option<f64>) -> Option<WwMetrics> {
         let top = self.sigma_max()?;
         let sigma = self.singular_values();

@@ -20,7 +20,9 @@ const UNIT: [f64; 3] = [1.0; 3];
 /// row chunks, in f64 — so a layer's spectrum can be measured over many batches without holding
 /// them. Chunks are combined with Chan et al.'s update `M₂ = M₂ᵃ + M₂ᵇ + (nₐn_b/n)·δδᵀ`,
 /// `δ = μ_b − μ_a`: exact in exact arithmetic, so push order and merge order change the result
-/// only by rounding. Memory: d² f64 plus a conversion block of up to 32 MiB.
+/// only by rounding. Memory, all allocated by [`new`](Self::new) (so [`push`](Self::push) and
+/// [`merge`](Self::merge) never allocate): d² f64 plus a conversion block of
+/// `d·min(4096, max(256, 2²²/d))` f64 (at most 32 MiB).
 ///
 /// ```
 /// use mlkern::Par;
@@ -52,8 +54,16 @@ pub struct CovAccumulator {
 impl CovAccumulator {
     /// An empty accumulator of `dim`-dimensional samples.
     ///
+    /// ```
+    /// use mlkern::spectrum::CovAccumulator;
+    /// let acc = CovAccumulator::new(3)?;
+    /// assert_eq!((acc.dim(), acc.count(), acc.mean()), (3, 0, &[0.0; 3][..]));
+    /// assert!(CovAccumulator::new(0).is_err());
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
+    ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when `dim = 0` or the d×d matrix cannot be allocated.
+    /// [`Error::InvalidParameter`] when `dim = 0` or the buffers cannot be allocated.
     pub fn new(dim: usize) -> Result<Self> {
         if dim == 0 {
             return Err(Error::InvalidParameter {
@@ -71,13 +81,20 @@ impl CovAccumulator {
             .try_reserve_exact(len + 2 * dim)
             .map_err(|_| too_big)?;
         drop(probe);
+        // The largest block any push uses, so pushes never allocate (and, as every push of up to
+        // that many rows is one block, the result does not depend on the block's size).
+        let mut block = Vec::new();
+        block
+            .try_reserve_exact(dim * block_len(dim, usize::MAX))
+            .map_err(|_| too_big)?;
+        block.resize(dim * block_len(dim, usize::MAX), 0.0);
         Ok(CovAccumulator {
             dim,
             count: 0,
             mean: alloc::vec![0.0; dim],
             m2: Mat::zeros(dim, dim),
             chunk_mean: alloc::vec![0.0; dim],
-            block: Vec::new(),
+            block,
             eps: 0.0,
         })
     }
@@ -97,7 +114,17 @@ impl CovAccumulator {
         &self.mean
     }
 
-    /// Adds the rows of `rows` (b×d) as samples.
+    /// Adds the rows of `rows` (b×d) as samples, without allocating.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::linalg::{view, Layout};
+    /// use mlkern::spectrum::CovAccumulator;
+    /// let mut acc = CovAccumulator::new(2)?;
+    /// acc.push(view(&[1.0f32, 2.0, 3.0, 6.0], 2, 2, Layout::RowMajor)?, Par::Seq)?;
+    /// assert_eq!((acc.count(), acc.mean()), (2, &[2.0, 4.0][..]));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when the width is not `dim`; [`Error::NonFinite`] for NaN/±∞
@@ -116,16 +143,6 @@ impl CovAccumulator {
             return Ok(());
         }
         self.eps = self.eps.max(T::EPS.as_f64());
-        let want = self.dim * block_len(self.dim, rows.nrows());
-        if self.block.len() < want {
-            self.block
-                .try_reserve_exact(want - self.block.len())
-                .map_err(|_| Error::InvalidParameter {
-                    name: "CovAccumulator::push: rows",
-                    reason: "the conversion block cannot be allocated",
-                })?;
-            self.block.resize(want, 0.0);
-        }
         gram::column_means(rows, UNIT, &mut self.chunk_mean);
         // M₂ += the chunk's own M₂ (centered at the chunk mean), then the Chan correction.
         gram::accumulate(
@@ -146,7 +163,20 @@ impl CovAccumulator {
         Ok(())
     }
 
-    /// Folds another accumulator's samples into this one.
+    /// Folds another accumulator's samples into this one (no allocation): the same statistics as
+    /// pushing both accumulators' rows into one, up to rounding.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::linalg::{view, Layout};
+    /// use mlkern::spectrum::CovAccumulator;
+    /// let (mut a, mut b) = (CovAccumulator::new(1)?, CovAccumulator::new(1)?);
+    /// a.push(view(&[1.0f64, 3.0], 2, 1, Layout::RowMajor)?, Par::Seq)?;
+    /// b.push(view(&[8.0f64], 1, 1, Layout::RowMajor)?, Par::Seq)?;
+    /// a.merge(&b)?;
+    /// assert_eq!((a.count(), a.mean()), (3, &[4.0][..]));
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] when the dimensions differ.
@@ -194,7 +224,19 @@ impl CovAccumulator {
 
     /// Singular values of the (centered or raw) sample matrix the pushed rows form: the square
     /// roots of the eigenvalues of `M₂` (`ColumnMean`) or of `M₂ + n·μμᵀ` (`None`), descending,
-    /// `min(count, dim)` of them (the rest are zero).
+    /// `min(count, dim)` of them (the rest are zero). The owned tier: allocates the d×d matrix
+    /// and the eigensolver's scratch.
+    ///
+    /// ```
+    /// use mlkern::Par;
+    /// use mlkern::linalg::{view, Layout};
+    /// use mlkern::spectrum::{Centering, CovAccumulator};
+    /// let mut acc = CovAccumulator::new(2)?;
+    /// acc.push(view(&[3.0f64, 0.0, 0.0, 4.0], 2, 2, Layout::RowMajor)?, Par::Seq)?;
+    /// let raw = acc.spectrum(Centering::None, Par::Seq)?;
+    /// assert!((raw.sigma[0] - 4.0).abs() < 1e-12 && (raw.sigma[1] - 3.0).abs() < 1e-12);
+    /// # Ok::<(), mlkern::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::NoConvergence`] when the eigensolver fails.

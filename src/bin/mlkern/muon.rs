@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use mlkern::Real;
 use mlkern::io::npy::{NpyArray, NpyData};
-use mlkern::ortho::{self, MomentumKind, MuonConfig, MuonReport, Normalize, UpdateScale};
+use mlkern::ortho::{self, Hyper, MomentumKind, MuonConfig, MuonReport, Normalize, UpdateScale};
 use serde_json::json;
 
 use crate::files::{read_array, write_array};
@@ -80,17 +80,18 @@ fn step<T: Real>(
     grad: &[T],
     momentum: &[T],
     shape: &[usize],
+    hyper: Hyper,
     cfg: &MuonConfig<'_>,
     common: &Common,
 ) -> Result<(Vec<T>, Vec<T>, MuonReport, Timing), CliError> {
     let par = common.par();
-    let mut ws = vec![T::zero(); ortho::muon_workspace_len(shape, cfg)?];
+    let mut ws = vec![T::zero(); ortho::muon_scratch_len(shape, cfg)?];
     let (mut p, mut m) = (param.to_vec(), momentum.to_vec());
     let (report, timing) = Timing::measure(common.repeat, || {
         // Every repetition starts from the same state, so the result is one step.
         p.copy_from_slice(param);
         m.copy_from_slice(momentum);
-        ortho::muon_step(&mut p, grad, &mut m, shape, cfg, &mut ws, par)
+        ortho::muon_step(&mut p, &mut m, grad, shape, hyper, cfg, &mut ws, par)
     })?;
     Ok((p, m, report, timing))
 }
@@ -126,23 +127,19 @@ pub fn run(args: Args) -> Result<(), CliError> {
         }
         None => None,
     };
-    let cfg = MuonConfig {
-        lr: args.lr,
-        momentum: args.beta,
-        nesterov: args.nesterov,
-        momentum_kind: match args.momentum_kind {
+    let hyper = Hyper::lr(args.lr).with_weight_decay(args.wd);
+    let mut cfg = MuonConfig::new(args.ns.config())
+        .with_momentum(args.beta)
+        .with_nesterov(args.nesterov)
+        .with_momentum_kind(match args.momentum_kind {
             Kind::Ema => MomentumKind::Ema,
             Kind::Sum => MomentumKind::Sum,
-        },
-        weight_decay: args.wd,
-        scale: match args.scale {
+        })
+        .with_scale(match args.scale {
             Scale::Keller => UpdateScale::Keller,
             Scale::Moonlight => UpdateScale::Moonlight,
             Scale::Spectral => UpdateScale::Spectral,
-        },
-        ns: args.ns.config(),
-    };
-    let mut cfg = cfg;
+        });
     if let Some(mode) = args.eps_mode {
         let n = cfg.ns.schedule.normalize;
         cfg.ns.schedule.normalize = match mode {
@@ -159,6 +156,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             &grad.to_f32_vec()?,
             &mom,
             &shape,
+            hyper,
             &cfg,
             &args.common,
         )?;
@@ -170,6 +168,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             &grad.to_f64_vec()?,
             &mom,
             &shape,
+            hyper,
             &cfg,
             &args.common,
         )?;

@@ -110,7 +110,7 @@ fn compute<T: Real>(
     let par = common.par();
     let mut out = vec![T::zero(); g.len()];
     let mut reports = vec![NsReport::default(); b];
-    let need = ortho::batch_workspace_len(b, m, n, cfg, par);
+    let need = ortho::orthogonalize_batch_scratch_len(b, m, n, cfg, par)?;
     let mut ws = Vec::new();
     ws.try_reserve_exact(need).map_err(|_| {
         CliError::Usage(format!(
@@ -119,7 +119,7 @@ fn compute<T: Real>(
     })?;
     ws.resize(need, T::zero());
     let ((), timing) = Timing::measure(common.repeat, || {
-        ortho::orthogonalize_batch_into(&mut out, g, b, m, n, cfg, &mut ws, &mut reports, par)
+        ortho::orthogonalize_batch_into(&mut out, &mut reports, g, b, m, n, cfg, &mut ws, par)
     })?;
     Ok((out, reports, timing))
 }

@@ -4,7 +4,7 @@
 
 use mlkern::Par;
 use mlkern::ortho::{
-    self, Algo, KELLER_JORDAN, MuonConfig, NsConfig, POLAR_EXPRESS, Schedule, muon_step,
+    self, Algo, Hyper, KELLER_JORDAN, MuonConfig, NsConfig, POLAR_EXPRESS, Schedule, muon_step,
 };
 
 use super::known_svd::KnownSvd;
@@ -37,9 +37,9 @@ fn single_row(
         let cfg = NsConfig::new(sched).with_algo(algo);
         let mut out = vec![0.0f32; k * n];
         let mut reports = [ortho::NsReport::default()];
-        let mut ws = vec![0.0f32; ortho::batch_workspace_len(1, k, n, &cfg, par)];
+        let mut ws = vec![0.0f32; ortho::orthogonalize_batch_scratch_len(1, k, n, &cfg, par)?];
         let ((), timing) = Timing::measure(repeat, || {
-            ortho::orthogonalize_batch_into(&mut out, &g, 1, k, n, &cfg, &mut ws, &mut reports, par)
+            ortho::orthogonalize_batch_into(&mut out, &mut reports, &g, 1, k, n, &cfg, &mut ws, par)
         })?;
         let err = rel_fro(&out, &svd.expected(&sched, 1.0));
         let gflops = reports[0].flops / timing.median_s() / 1e9;
@@ -98,17 +98,15 @@ fn muon_row(k: usize, n: usize) -> Step {
         let svd = KnownSvd::new(k, n, 60);
         let grad = f32s(&svd.input());
         let p0 = f32s(&data(k * n, 61));
-        let cfg = MuonConfig {
-            weight_decay: 0.1,
-            ..MuonConfig::default()
-        };
+        let cfg = MuonConfig::default();
+        let hyper = Hyper::lr(0.02).with_weight_decay(0.1);
         let shape = [k, n];
-        let mut ws = vec![0.0f32; ortho::muon_workspace_len(&shape, &cfg)?];
+        let mut ws = vec![0.0f32; ortho::muon_scratch_len(&shape, &cfg)?];
         let (mut p, mut m) = (p0.clone(), vec![0.0f32; k * n]);
         let (report, timing) = Timing::measure(repeat, || {
             p.copy_from_slice(&p0);
             m.fill(0.0);
-            muon_step(&mut p, &grad, &mut m, &shape, &cfg, &mut ws, par)
+            muon_step(&mut p, &mut m, &grad, &shape, hyper, &cfg, &mut ws, par)
         })?;
         // First step from a zero buffer: the Nesterov input is (1 − β)(1 + β)·g.
         let c = (1.0 - cfg.momentum) * (1.0 + cfg.momentum);
@@ -116,7 +114,7 @@ fn muon_row(k: usize, n: usize) -> Step {
         let want: Vec<f64> = p0
             .iter()
             .zip(&o)
-            .map(|(&p, &o)| p as f64 * (1.0 - cfg.lr * cfg.weight_decay) - report.step_size * o)
+            .map(|(&p, &o)| p as f64 * (1.0 - hyper.lr * hyper.weight_decay) - report.step_size * o)
             .collect();
         let err = rel_fro(&p, &want);
         Ok(Row {
