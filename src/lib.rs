@@ -7,7 +7,7 @@
 //! | [`simd`] | pulp-dispatched primitives: sum, dot, max/argmax, scale/axpy, exp, log-sum-exp, softmax, finite checks | core |
 //! | `linalg` | matrix views over slices, GEMM with explicit parallelism, the symmetric product `α·A·Aᵀ + β·C`, a portable blocked GEMM for builds without `std` | alloc |
 //! | [`spectrum`] | effective rank (both weightings), entropies, stable rank, participation ratio, numerical rank, RankMe, isotropy, WeightWatcher α; matrix → spectrum; streaming covariance; NDS; logit margins | core (metrics, NDS, margins), alloc (decompositions) |
-//! | [`spec`] | speculative-decoding verification: exact and relaxed (LANTERN, LANTERN++, COOL-SD, mixture budget, typical) rules, batched, Philox uniforms, token trees, exact `f64` analysis | core (alloc: neighbour-table builder; rayon: `verify_par`) |
+//! | [`spec`] | speculative-decoding verification: exact and relaxed (LANTERN, LANTERN++, COOL-SD, mixture budget, typical) rules, batched, Philox uniforms, token trees, exact `f64` analysis | core (alloc: owned `verify`, neighbour-table builder) |
 //! | [`stft`] | FFTs (rustfft with `std`, an in-crate mixed-radix/Bluestein transform without), windows, `torch.stft`/`torch.istft`-compatible STFT/ISTFT, TiARA attention reweighting | core (windows, TiARA), alloc (FFT, STFT) |
 //! | [`tree`] | Chow–Liu (discrete via a popcount Gram, Gaussian via one symmetric product), information distances, truncated inner products and robust covariances, latent trees (RG, CLRG, NJ, spectral NJ), Newick/DOT, Robinson–Foulds and recovery checks | core (MI of a table, distances, truncated dot, Prim with caller buffers), alloc |
 //! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
@@ -17,6 +17,12 @@
 //! Tiers: **core** needs no allocator, **alloc** (feature `alloc`) brings faer-backed linear algebra
 //! and owned results, **std** (feature `std`, default) brings faer's runtime-dispatched fast GEMM and
 //! `std::error::Error` interop (through `core::error::Error`).
+//!
+//! One set of conventions in every family (see `ARCHITECTURE.md`): [`Par`] is the last argument of
+//! every entry point that can use threads (without `std` it runs sequentially, with the same
+//! result); arguments come as outputs, inputs, config, scratch, `par`; every family has an owned
+//! entry point and a caller-buffer `_into` one that never allocates, with scratch sized by a
+//! `…_scratch_len` returning `Result<usize>`.
 //!
 //! Every fallible function returns [`Error`]; no kernel panics on user input.
 //!

@@ -73,6 +73,7 @@ impl Real for f64 {
 pub(crate) mod sealed {
     /// With `alloc`, the faer scalar bound the linear-algebra layer needs; empty otherwise.
     #[cfg(feature = "alloc")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
     pub trait LinalgScalar: faer::traits::RealField {}
     #[cfg(feature = "alloc")]
     impl<T: faer::traits::RealField> LinalgScalar for T {}
@@ -83,6 +84,7 @@ pub(crate) mod sealed {
     impl<T> LinalgScalar for T {}
     /// With `std`, the scalar bound of the rustfft backend; empty otherwise.
     #[cfg(feature = "std")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
     pub trait FftScalar: crate::stft::rust_backend::RustFftScalar {}
     #[cfg(feature = "std")]
     impl<T: crate::stft::rust_backend::RustFftScalar> FftScalar for T {}

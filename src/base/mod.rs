@@ -17,4 +17,4 @@ pub(crate) use finite::{check_finite_mat, max_abs_exponent, norm_exponent};
 #[cfg(feature = "alloc")]
 pub(crate) use pow2::{apply_parts, exponent, mul_pow2, pow2, pow2_parts};
 #[cfg(feature = "alloc")]
-pub(crate) use reserve::zeros;
+pub(crate) use reserve::{filled, zeros};

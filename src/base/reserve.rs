@@ -17,10 +17,16 @@ fn try_vec<T>(len: usize, name: &'static str) -> Result<Vec<T>> {
     Ok(v)
 }
 
+/// `len` copies of `value`, or [`Error::InvalidParameter`] naming `name` when they cannot be
+/// allocated.
+pub(crate) fn filled<T: Clone>(len: usize, value: T, name: &'static str) -> Result<Vec<T>> {
+    let mut v = try_vec(len, name)?;
+    v.resize(len, value);
+    Ok(v)
+}
+
 /// `len` zeros of `T`, or [`Error::InvalidParameter`] naming `name` when they cannot be
 /// allocated.
 pub(crate) fn zeros<T: num_traits::Zero + Clone>(len: usize, name: &'static str) -> Result<Vec<T>> {
-    let mut v = try_vec(len, name)?;
-    v.resize(len, T::zero());
-    Ok(v)
+    filled(len, T::zero(), name)
 }

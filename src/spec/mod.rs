@@ -76,11 +76,13 @@ pub use analysis::{
 };
 pub use batch::{Batch, Diag, Draft, Input, VerifyConfig, VerifyOutput};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use neighbors::nearest_neighbors;
 pub use neighbors::{Absorbed, NeighborTable, absorbed_mass};
 pub use rule::{Residual, Rule, cool_sd_schedule};
 pub use token_tree::{TreeScheme, TreeVerify, verify_tree, verify_tree_scratch_len};
 pub use uniform::{Philox, Purpose, UniformKey, Uniforms};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use verify::{Verified, verify};
 pub use verify::{verify_into, verify_scratch_len};

@@ -246,6 +246,7 @@ pub(crate) fn absorb<T: Real>(
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn nearest_neighbors<T: Real>(
     codebook: &[T],
     vocab: usize,

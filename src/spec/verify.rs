@@ -214,6 +214,7 @@ fn run_groups<T: Real, U: Uniforms + ?Sized>(
 /// The owned result of [`verify`]: vLLM's `[B, k_max + 1]` token layout (`−1` after the emitted
 /// tokens), the count and error of every request, and per-position diagnostics.
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verified {
     tokens: Vec<i32>,
@@ -274,20 +275,6 @@ impl Verified {
     }
 }
 
-/// `len` copies of `value`, or [`Error::InvalidParameter`] naming `name` when they cannot be
-/// allocated (for the element types `crate::base::zeros` does not cover).
-#[cfg(feature = "alloc")]
-fn filled<T: Clone>(len: usize, value: T, name: &'static str) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len)
-        .map_err(|_| Error::InvalidParameter {
-            name,
-            reason: "the buffer for this size cannot be allocated",
-        })?;
-    v.resize(len, value);
-    Ok(v)
-}
-
 /// Verifies a batch and returns the owned [`Verified`] (alloc tier; [`verify_into`] with
 /// buffers and scratch allocated fallibly, enough scratch for every group `par` allows).
 ///
@@ -307,6 +294,7 @@ fn filled<T: Clone>(len: usize, value: T, name: &'static str) -> Result<Vec<T>> 
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn verify<T: Real, U: Uniforms + ?Sized>(
     batch: &Batch<'_>,
     target: Input<'_, T>,
@@ -322,10 +310,10 @@ pub fn verify<T: Real, U: Uniforms + ?Sized>(
         name: "batch",
         reason: "the output size overflows usize",
     };
-    let mut tokens = filled(b.checked_mul(width).ok_or(too_big)?, -1i32, "batch")?;
+    let mut tokens = crate::base::filled(b.checked_mul(width).ok_or(too_big)?, -1i32, "batch")?;
     let mut num_emitted = crate::base::zeros::<u32>(b, "batch")?;
-    let mut errors = filled(b, None, "batch")?;
-    let mut diag = filled(
+    let mut errors = crate::base::filled(b, None, "batch")?;
+    let mut diag = crate::base::filled(
         b.checked_mul(k_max).ok_or(too_big)?,
         Diag::default(),
         "batch",

@@ -54,9 +54,11 @@ pub use metrics::{Isotropy, RANKME_EPS, RankTol, Spectrum, Summary, Weighting};
 pub use power_law::{EVALS_THRESH, PowerLawFit, WwMetrics};
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use decomp::{
     Centering, MatrixSpectrum, Method, SpectrumConfig, singular_values, singular_values_into,
     singular_values_scratch_len,
 };
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use stream::CovAccumulator;

@@ -75,16 +75,22 @@ mod window;
 pub use num_complex::Complex;
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use fft::{Direction, Fft, FftBackend};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use istft::NOLA_THRESHOLD;
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use real_fft::RealFft;
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use spectrogram::Spectrogram;
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use stft::{PadMode, Stft, StftConfig, Window};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use tiara::tiara;
 pub use tiara::{
     Band, FarBias, TiaraConfig, TiaraInput, TiaraWindow, motion_intensity, tiara_in_place,

@@ -316,6 +316,7 @@ pub fn tiara_into<T: Real>(
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn tiara<T: Real>(
     input: &[T],
     n: usize,

@@ -72,27 +72,37 @@ pub use robust::{Center, truncated_dot};
 pub use samples::Samples;
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use chow_liu::{ChowLiuConfig, chow_liu_discrete, chow_liu_gaussian};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use discrete::{Codes, PairCounts};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use eval::{Split, exact_recovery, hop_distances, path_lengths, robinson_foulds, splits};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use gaussian::{
     correlation_matrix, correlation_matrix_into, correlation_scratch_len, gaussian_distance_matrix,
     gaussian_mi_matrix,
 };
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use graph::{Edge, Tree};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use latent::{
     NjConfig, RgConfig, SnjConfig, clrg, neighbor_joining, recursive_grouping, spectral_nj,
 };
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use learner::{Learner, TreeData};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use mst::spanning_tree;
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use robust::{robust_correlation, robust_covariance};
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use vector::vector_distances;

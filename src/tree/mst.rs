@@ -144,6 +144,7 @@ pub(crate) fn check_symmetric(w: &[f64], p: usize, what: &'static str) -> Result
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn spanning_tree(w: &[f64], p: usize, objective: Objective) -> Result<super::Tree> {
     use alloc::vec;
     if p.checked_mul(p) != Some(w.len()) {

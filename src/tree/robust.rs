@@ -365,4 +365,5 @@ mod matrices {
 }
 
 #[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use matrices::{robust_correlation, robust_covariance};
