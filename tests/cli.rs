@@ -1,9 +1,12 @@
 //! The `mlkern` binary: file round trips, the JSON contract, and bad input → one line, exit 2.
 #![cfg(feature = "cli")]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::{fixture_json, fixture_path as fixture, max_abs_diff as max_diff};
 use mlkern::io::npy::{self, NpyArray, NpyData};
 
 fn bin() -> Command {
@@ -152,22 +155,9 @@ fn demo_json_reports_every_row_ok() {
     }
 }
 
-fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(rel)
-}
-
 fn read_f64(path: &Path) -> (Vec<usize>, Vec<f64>) {
-    let a = npy::parse(&std::fs::read(path).unwrap()).unwrap();
+    let a = common::read_npy(path);
     (a.shape.clone(), a.to_f64_vec().unwrap())
-}
-
-fn max_diff(a: &[f64], b: &[f64]) -> f64 {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f64::max)
 }
 
 #[test]
@@ -574,10 +564,6 @@ fn accept_bad_inputs_fail_cleanly() {
         "--json",
     ])));
     assert!(j["errors"][0].is_string());
-}
-
-fn fixture_json(rel: &str) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture(rel)).unwrap()).unwrap()
 }
 
 fn flat_json(v: &serde_json::Value) -> Vec<f64> {

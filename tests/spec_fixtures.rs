@@ -8,6 +8,8 @@
 //! two sides sum in different orders); 1e-11 relative on ω (the smallest slope p·ω in the set is
 //! 0.02, so a 1e-13 change in TV moves ω by at most ~5e-12).
 
+mod common;
+
 use mlkern::spec::{
     NeighborTable, Residual, Rule, acceptance_probability, cool_omega_for_budget, step_law,
     tv_distance,
@@ -15,11 +17,7 @@ use mlkern::spec::{
 use serde_json::Value;
 
 fn fixtures() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/spec/spec_fixtures.json"
-    );
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::fixture_json("spec/spec_fixtures.json")
 }
 
 fn floats(v: &Value) -> Vec<f64> {

@@ -10,6 +10,8 @@
 
 #![cfg(feature = "std")]
 
+mod common;
+
 use mlkern::Par;
 use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{
@@ -18,8 +20,7 @@ use mlkern::spectrum::{
 use serde_json::Value;
 
 fn fixtures() -> Value {
-    let text = include_str!("fixtures/spectrum/spectrum_fixtures.json");
-    serde_json::from_str(text).expect("fixture JSON")
+    common::fixture_json("spectrum/spectrum_fixtures.json")
 }
 
 /// A number, a "inf"/"-inf"/"nan" string, or null (None).

@@ -16,6 +16,8 @@
 //!   rounded operations per entry, ρ's sensitivity to rounding bounded by the script's
 //!   conditioning guard).
 
+mod common;
+
 use mlkern::Par;
 use mlkern::stft::{
     Band, Complex, FarBias, FftBackend, PadMode, Spectrogram, Stft, StftConfig, TiaraConfig,
@@ -24,8 +26,7 @@ use mlkern::stft::{
 use serde_json::Value;
 
 fn load(name: &str) -> Value {
-    let path = format!("{}/tests/fixtures/stft/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    common::fixture_json(&format!("stft/{name}"))
 }
 
 /// Flattens nested arrays of numbers (or "-inf" strings) in row-major order.

@@ -6,6 +6,8 @@
 //! integers, so only the order of log/sum operations differs); edge sets agree exactly (the
 //! script checked that the fixtures' spanning trees are unique, with a relative gap ≥ 1e-3).
 
+mod common;
+
 use mlkern::Par;
 use mlkern::io::csv::parse_categorical;
 use mlkern::io::npy;
@@ -13,8 +15,7 @@ use mlkern::tree::*;
 use serde_json::Value;
 
 fn fixtures() -> Value {
-    let text = std::fs::read_to_string("tests/fixtures/tree/tree_fixtures.json").unwrap();
-    serde_json::from_str(&text).unwrap()
+    common::fixture_json("tree/tree_fixtures.json")
 }
 
 fn usize_of(v: &Value) -> usize {

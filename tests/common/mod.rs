@@ -1,4 +1,4 @@
-//! Helpers shared by the integration tests: fixture files and `.npy` reading.
+//! Helpers shared by the integration tests: fixture files, `.npy` and JSON fixture reading.
 //!
 //! Each test binary that declares `mod common;` compiles its own copy and uses only part of it.
 #![allow(dead_code)]
@@ -43,4 +43,13 @@ pub fn max_abs_diff(a: &[f64], b: &[f64]) -> f64 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f64::max)
+}
+
+/// The JSON fixture `tests/fixtures/<rel>`, parsed; panics naming the file if it cannot be read
+/// or parsed.
+pub fn fixture_json(rel: &str) -> serde_json::Value {
+    let path = fixture_path(rel);
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
