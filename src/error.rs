@@ -121,6 +121,24 @@ pub enum Error {
         /// What is required of it.
         reason: &'static str,
     },
+    /// A caller-controlled size or count is over its documented limit (see [`crate::limits`]):
+    /// rejected before anything is allocated or computed for it.
+    TooLarge {
+        /// The parameter's name (with the function where that helps).
+        name: &'static str,
+        /// The value given.
+        value: usize,
+        /// The largest value accepted.
+        limit: usize,
+    },
+    /// A buffer whose size follows from the arguments cannot be allocated: the allocator refused
+    /// it, or its byte size does not fit the address space.
+    OutOfMemory {
+        /// The argument or buffer that made it that large.
+        name: &'static str,
+        /// The bytes requested (`usize::MAX` where the size overflows).
+        bytes: usize,
+    },
     /// An iterative algorithm did not converge.
     NoConvergence {
         /// Which algorithm.
@@ -185,6 +203,19 @@ impl fmt::Display for Error {
             Error::Empty { what } => write!(f, "empty input: {what} must not be empty"),
             Error::InvalidParameter { name, reason } => {
                 write!(f, "invalid parameter {name}: {reason}")
+            }
+            Error::TooLarge { name, value, limit } => {
+                write!(f, "{name} = {value} is over its limit of {limit}")
+            }
+            Error::OutOfMemory { name, bytes } => {
+                if bytes == usize::MAX {
+                    write!(
+                        f,
+                        "cannot allocate for {name}: its size overflows the address space"
+                    )
+                } else {
+                    write!(f, "cannot allocate {bytes} bytes for {name}")
+                }
             }
             Error::NoConvergence {
                 algorithm,

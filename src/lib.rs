@@ -54,6 +54,7 @@ pub mod gpu;
 pub mod io;
 #[cfg(feature = "alloc")]
 mod jobs;
+pub mod limits;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub mod linalg;

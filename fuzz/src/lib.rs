@@ -34,6 +34,29 @@ impl Bytes<'_> {
         u64::from_be_bytes(core::array::from_fn(|_| self.u8()))
     }
 
+    /// A size from the whole `usize` range: one selector byte picks a small value
+    /// (`0..small`, most of the time), a 16-bit value, a power of two `2^k` (k < 64) give or take
+    /// one, `usize::MAX`, or 8 raw bytes. Parameters a caller controls (FFT lengths, hops, output
+    /// lengths, steps, vocabulary sizes, state counts) are drawn with this, so the absurd ones
+    /// reach the library's limits and fallible reservations.
+    pub fn size(&mut self, small: usize) -> usize {
+        match self.u8() % 16 {
+            0 => usize::from(u16::from_le_bytes([self.u8(), self.u8()])),
+            1 => {
+                let k = u32::from(self.u8() % 64);
+                let p = 1usize.checked_shl(k).unwrap_or(0);
+                match self.u8() % 3 {
+                    0 => p.wrapping_sub(1),
+                    1 => p,
+                    _ => p.wrapping_add(1),
+                }
+            }
+            2 => usize::MAX,
+            3 => self.u64() as usize,
+            _ => usize::from(self.u8()) % small.max(1),
+        }
+    }
+
     /// A float that is mostly tame, sometimes special, sometimes raw bits: one selector byte
     /// `s = u8() % cases`; `s == 0` reads the next 4 bytes as raw `f32` bits (NaNs, infinities,
     /// subnormals), `1 <= s <= specials.len()` gives `specials[s - 1]`, and any other `s` maps
@@ -61,3 +84,11 @@ impl Bytes<'_> {
         }
     }
 }
+
+#[path = "../../tests/common/capped_alloc.rs"]
+mod capped_alloc;
+
+/// Every fuzz target runs under the capped allocator: a single request above 256 MiB is refused,
+/// so an infallible absurd allocation is a crash the fuzzer reports, on any machine.
+#[global_allocator]
+static ALLOC: capped_alloc::Capped = capped_alloc::Capped;

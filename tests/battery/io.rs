@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::io` (see `main.rs`).

@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::linalg` (see `main.rs`).

@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::ortho` (see `main.rs`).

@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::spec` (see `main.rs`).

@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::spectrum` (see `main.rs`).

@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::stft` (see `main.rs`).

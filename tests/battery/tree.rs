@@ -1,0 +1,1 @@
+//! Battery cases for `mlkern::tree` (see `main.rs`).
