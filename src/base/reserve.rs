@@ -10,9 +10,7 @@ use crate::{Error, Result};
 pub(crate) fn oom<T>(len: usize, name: &'static str) -> Error {
     Error::OutOfMemory {
         name,
-        bytes: len
-            .checked_mul(core::mem::size_of::<T>())
-            .unwrap_or(usize::MAX),
+        bytes: len.saturating_mul(core::mem::size_of::<T>()),
     }
 }
 
