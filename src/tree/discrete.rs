@@ -187,7 +187,11 @@ impl PairCounts {
             .states
             .iter()
             .fold(0usize, |c, &k| c.saturating_add(usize::from(k) - 1));
-        check(declared, MAX_INDICATOR_COLUMNS, "pair counts: states (Σ(K_v − 1))")?;
+        check(
+            declared,
+            MAX_INDICATOR_COLUMNS,
+            "pair counts: states (Σ(K_v − 1))",
+        )?;
         let samples = codes.samples();
         // Which states occur: 256 bits per variable. Only those get an indicator column, so the
         // Gram is sized by the data, not by the declared state counts (a state that never occurs

@@ -23,7 +23,10 @@ use crate::{Error, Result};
 /// ```
 pub fn hop_distances(t: &Tree) -> Result<Vec<u32>> {
     let m = t.n_observed();
-    let mut out = zeros(checked_len(&[m, m], "hop_distances: tree")?, "hop_distances: tree")?;
+    let mut out = zeros(
+        checked_len(&[m, m], "hop_distances: tree")?,
+        "hop_distances: tree",
+    )?;
     let adj = t.adjacency();
     let mut dist = vec![u32::MAX; t.n_nodes()];
     let mut stack = Vec::new();
@@ -64,7 +67,10 @@ fn hops_from(adj: &[Vec<(usize, f64)>], src: usize, dist: &mut [u32], stack: &mu
 /// ```
 pub fn path_lengths(t: &Tree) -> Result<Vec<f64>> {
     let m = t.n_observed();
-    let mut out = zeros(checked_len(&[m, m], "path_lengths: tree")?, "path_lengths: tree")?;
+    let mut out = zeros(
+        checked_len(&[m, m], "path_lengths: tree")?,
+        "path_lengths: tree",
+    )?;
     let adj = t.adjacency();
     let mut dist = vec![0.0; t.n_nodes()];
     for s in 0..m {

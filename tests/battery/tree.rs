@@ -218,7 +218,9 @@ fn gaussian_statistics() {
                 });
             }
         }
-        rejects("gaussian_mi_matrix(p absurd)", || gaussian_mi_matrix(&empty, p));
+        rejects("gaussian_mi_matrix(p absurd)", || {
+            gaussian_mi_matrix(&empty, p)
+        });
         rejects("gaussian_distance_matrix(p absurd)", || {
             gaussian_distance_matrix(&X, p)
         });
@@ -266,14 +268,18 @@ fn gaussian_statistics() {
     // A huge n with p = 0: nothing to compute, nothing allocated for n.
     for &n in &ABSURD {
         let x = Samples::variable_major(&empty, 0, n).unwrap();
-        assert!(fits("correlation_matrix(n absurd, p = 0)", || {
-            correlation_matrix(x, Par::Seq)
-        })
-        .is_empty());
-        assert!(fits("robust_covariance(n absurd, p = 0)", || {
-            robust_covariance(x, 1, Center::Median, Par::Seq)
-        })
-        .is_empty());
+        assert!(
+            fits("correlation_matrix(n absurd, p = 0)", || {
+                correlation_matrix(x, Par::Seq)
+            })
+            .is_empty()
+        );
+        assert!(
+            fits("robust_covariance(n absurd, p = 0)", || {
+                robust_covariance(x, 1, Center::Median, Par::Seq)
+            })
+            .is_empty()
+        );
     }
 }
 
@@ -311,9 +317,7 @@ fn latent_learners() {
             rejects_naming("recursive_grouping(m absurd)", "d", || {
                 recursive_grouping(d, m, &RgConfig::population())
             });
-            rejects_naming("clrg(m absurd)", "d", || {
-                clrg(d, m, &RgConfig::samples(m))
-            });
+            rejects_naming("clrg(m absurd)", "d", || clrg(d, m, &RgConfig::samples(m)));
             rejects_naming("neighbor_joining(m absurd)", "d", || {
                 neighbor_joining(d, m, &NjConfig::samples())
             });
@@ -355,10 +359,26 @@ fn trees_and_evaluation() {
             Tree::new(0, big, Vec::new())
         });
         rejects_naming("Tree::new(absurd, 2, one edge)", "tree", || {
-            Tree::new(big, 2, vec![Edge { a: 0, b: 1, weight: 1.0 }])
+            Tree::new(
+                big,
+                2,
+                vec![Edge {
+                    a: 0,
+                    b: 1,
+                    weight: 1.0,
+                }],
+            )
         });
         rejects_naming("Tree::new: edge end absurd", "tree", || {
-            Tree::new(2, 2, vec![Edge { a: 0, b: big, weight: 1.0 }])
+            Tree::new(
+                2,
+                2,
+                vec![Edge {
+                    a: 0,
+                    b: big,
+                    weight: 1.0,
+                }],
+            )
         });
     }
     // A star with 2^14 leaves: 400 kB of edges, but its m×m outputs pass the cap (a fallible
@@ -370,7 +390,11 @@ fn trees_and_evaluation() {
     let big = star(8200);
     capped_alloc::take_refused();
     assert!(exact_recovery(&big, &big));
-    assert_eq!(capped_alloc::take_refused(), 0, "exact_recovery allocated m×m");
+    assert_eq!(
+        capped_alloc::take_refused(),
+        0,
+        "exact_recovery allocated m×m"
+    );
     assert_eq!(fits("splits of a star", || splits(&big)).len(), 0);
     assert_eq!(
         fits("robinson_foulds of stars", || robinson_foulds(&big, &big)),

@@ -5,8 +5,8 @@ use alloc::vec::Vec;
 
 use super::rg::{RgConfig, grow};
 use super::{Builder, check_distances, path_lengths_from, refill};
-use crate::base::zeros;
 use crate::Result;
+use crate::base::zeros;
 use crate::tree::Tree;
 use crate::tree::mst::{Objective, spanning_tree_into};
 
