@@ -432,3 +432,44 @@ fn sanity_small_calls_fit() {
     let d = fits("path_lengths of a small star", || path_lengths(&star(4)));
     assert_eq!(d.len(), 16);
 }
+
+#[test]
+fn quadratic_outputs_fail_cleanly() {
+    // 2 samples of p = 6000 variables (96 kB of data): every p×p f64 table is 288 MB, over the
+    // cap. Meaningful sizes, too big for this allocator: the fallible reservation is the check.
+    let p = 6000;
+    let x: Vec<f64> = (0..2 * p)
+        .map(|i| (i % 7) as f64 + (i / p) as f64)
+        .collect();
+    let s = Samples::variable_major(&x, p, 2).unwrap();
+    let rows = Samples::row_major(&x, 2, p).unwrap();
+    for x in [s, rows] {
+        let msg = fails_cleanly("correlation_matrix(p = 6000)", || {
+            correlation_matrix(x, Par::Seq)
+        });
+        assert!(msg.contains("correlation_matrix"), "{msg}");
+        fails_cleanly("robust_correlation(p = 6000)", || {
+            robust_correlation(x, 1, Center::None, Par::Seq)
+        });
+        fails_cleanly("chow_liu_gaussian(p = 6000)", || {
+            chow_liu_gaussian(x, &ChowLiuConfig::new(), Par::Seq)
+        });
+        fails_cleanly("Learner::Clrg on 2 × 6000 samples", || {
+            Learner::Clrg(RgConfig::new()).learn(TreeData::gaussian(x), Par::Seq)
+        });
+    }
+    // The same for 6000 binary variables: the Gram fits (144 MB), the p×p MI matrix does not.
+    let codes: Vec<u8> = (0..2 * p).map(|i| (i % 2) as u8).collect();
+    let states = vec![2u8; p];
+    let c = Codes::new(Samples::variable_major(&codes, p, 2).unwrap(), &states).unwrap();
+    let pc = fits("PairCounts of 6000 binary variables", || {
+        PairCounts::new(&c, Par::Seq)
+    });
+    fails_cleanly("mutual_information(p = 6000)", || {
+        pc.mutual_information(Correction::None)
+    });
+    fails_cleanly("distances(p = 6000)", || pc.distances());
+    fails_cleanly("chow_liu_discrete(p = 6000)", || {
+        chow_liu_discrete(&c, &ChowLiuConfig::new(), Par::Seq)
+    });
+}
