@@ -82,12 +82,12 @@ fn latent(c: &mut Criterion) {
     let mut r = rng(6);
     let truth = random_internal(&mut r, 1200, 0.6);
     let m = truth.n_observed();
-    let d = path_lengths(&truth);
+    let d = path_lengths(&truth).unwrap();
     g.bench_function(format!("clrg/{m}"), |b| {
         b.iter(|| clrg(black_box(&d), m, &RgConfig::population()).unwrap())
     });
     let truth = random_leaves(&mut r, 256, true);
-    let d = path_lengths(&truth);
+    let d = path_lengths(&truth).unwrap();
     g.bench_function("snj/256", |b| {
         b.iter(|| spectral_nj(black_box(&d), 256, &SnjConfig::population()).unwrap())
     });

@@ -51,6 +51,14 @@ pub(crate) fn check(value: usize, limit: usize, name: &'static str) -> Result<()
 // tree (Chow–Liu, latent trees)
 // ---------------------------------------------------------------------------------------------
 
+/// Most indicator columns of a [`tree::PairCounts`](crate::tree::PairCounts) (and so of
+/// `chow_liu_discrete` and the discrete `Learner`): `Σ(K_v − 1)` over the declared state
+/// counts (one per binary variable). The popcount Gram holds `c²` `u32` counts for the `c ≤ Σ`
+/// states that actually occur, 4 GiB at this limit. Real Chow–Liu problems stay far below
+/// (10 000 binary variables is a 400 MB Gram); the limit was already enforced (as
+/// `InvalidParameter`) in 0.2.0.
+pub const MAX_INDICATOR_COLUMNS: usize = 1 << 15;
+
 // ---------------------------------------------------------------------------------------------
 // io (npy, csv)
 // ---------------------------------------------------------------------------------------------

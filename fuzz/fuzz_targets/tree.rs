@@ -3,14 +3,20 @@
 //! distance matrices for every latent learner. Accepted outcomes: `Err`, or `Ok` with a valid
 //! tree (checked by `Tree::new`) — and a matrix that is a valid distance matrix must never be
 //! rejected by a learner.
+//!
+//! The sizes a caller passes apart from the data (`n`, `p`, `m`, state counts, trim counts) are
+//! drawn from the whole `usize` range: when they do not fit the data the fuzzer can build, the
+//! constructors and learners must refuse them (under the capped allocator: never by trying an
+//! absurd allocation).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mlkern::Par;
+use mlkern::limits::MAX_INDICATOR_COLUMNS;
 use mlkern::tree::{
     ChowLiuConfig, Codes, Correction, NjConfig, RgConfig, Samples, SnjConfig, Tree,
-    chow_liu_discrete, chow_liu_gaussian, clrg, neighbor_joining, recursive_grouping, spectral_nj,
-    truncated_dot,
+    chow_liu_discrete, chow_liu_gaussian, clrg, exact_recovery, neighbor_joining,
+    recursive_grouping, spectral_nj, truncated_dot,
 };
 use mlkern_fuzz::Bytes;
 
@@ -29,15 +35,32 @@ fn check(t: &Tree, m: usize) {
     assert_eq!(t.n_observed(), m);
     assert_eq!(t.edges().len() + 1, t.n_nodes().max(1));
     assert!(t.edges().iter().all(|e| e.weight.is_finite()));
+    assert!(exact_recovery(t, t));
+}
+
+/// Most values the fuzzer builds for one input; larger `n·p` or `m²` go to the refusal checks.
+const BUILD: usize = 4096;
+
+/// `n·p` when it is small enough to build.
+fn buildable(n: usize, p: usize) -> Option<usize> {
+    n.checked_mul(p).filter(|&len| len <= BUILD)
 }
 
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     match b.u8() % 4 {
         0 => {
-            let (n, p) = (usize::from(b.u8() % 70), usize::from(b.u8() % 7));
-            let states: Vec<u8> = (0..p).map(|_| b.u8() % 5).collect();
-            let codes: Vec<u8> = (0..n * p).map(|_| b.u8() % 6).collect();
+            let (n, p) = (b.size(70), b.size(7));
+            let Some(len) = buildable(n, p) else {
+                let short = [0u8; 16];
+                assert!(Samples::row_major(&short, n, p).is_err());
+                assert!(Samples::variable_major(&short, p, n).is_err());
+                return;
+            };
+            // A p too large for the states the fuzzer builds (n = 0) must fail in Codes::new.
+            let states: Vec<u8> = (0..p.min(BUILD)).map(|_| (b.size(5) % 256) as u8).collect();
+            let declared: usize = states.iter().map(|&k| usize::from(k.max(1)) - 1).sum();
+            let codes: Vec<u8> = (0..len).map(|_| b.u8() % 6).collect();
             let samples = if b.u8() % 2 == 0 {
                 Samples::row_major(&codes, n, p)
             } else {
@@ -52,14 +75,27 @@ fuzz_target!(|data: &[u8]| {
                 });
                 match chow_liu_discrete(&c, &opts, Par::Seq) {
                     Ok(t) => check(&t, p),
-                    Err(_) => assert!(n < 2 && p > 1, "valid codes rejected"),
+                    Err(_) => assert!(
+                        (n < 2 && p > 1)
+                            || n > u32::MAX as usize
+                            || declared > MAX_INDICATOR_COLUMNS,
+                        "valid codes rejected"
+                    ),
                 }
+            } else {
+                assert!(states.len() != p || states.contains(&0) || n > 0);
             }
         }
         1 => {
-            let (n, p) = (usize::from(b.u8() % 40), usize::from(b.u8() % 6));
-            let x: Vec<f64> = (0..n * p).map(|_| b.f64()).collect();
-            let opts = ChowLiuConfig::new().robust_trim(usize::from(b.u8() % 5));
+            let (n, p) = (b.size(40), b.size(6));
+            let Some(len) = buildable(n, p) else {
+                let short = [0.0f64; 16];
+                assert!(Samples::row_major(&short, n, p).is_err());
+                assert!(Samples::variable_major(&short, p, n).is_err());
+                return;
+            };
+            let x: Vec<f64> = (0..len).map(|_| b.f64()).collect();
+            let opts = ChowLiuConfig::new().robust_trim(b.size(5));
             let samples = if b.u8() % 2 == 0 {
                 Samples::row_major(&x, n, p)
             } else {
@@ -84,7 +120,17 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         _ => {
-            let m = usize::from(b.u8() % 12);
+            let m = b.size(12);
+            if m > 12 {
+                // More observed nodes than the fuzzer builds: a 4×4 matrix must be refused.
+                let d = [0.0f64; 16];
+                let rg = RgConfig::samples(m);
+                assert!(recursive_grouping(&d, m, &rg).is_err());
+                assert!(clrg(&d, m, &rg).is_err());
+                assert!(neighbor_joining(&d, m, &NjConfig::new()).is_err());
+                assert!(spectral_nj(&d, m, &SnjConfig::population()).is_err());
+                return;
+            }
             let mut d = vec![0.0f64; m * m];
             let symmetric = b.u8() % 4 != 0;
             for i in 0..m {
@@ -119,7 +165,7 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             let mut heap = vec![0.0; m];
-            let _ = truncated_dot(&d[..m], &d[m * m - m..], m / 2, &mut heap);
+            let _ = truncated_dot(&d[..m], &d[m * m - m..], b.size(m / 2 + 1), &mut heap);
         }
     }
 });

@@ -7,8 +7,12 @@ use alloc::vec::Vec;
 
 use super::Samples;
 use super::info::{Correction, XLogX, mi_from_counts};
-use crate::base::zeros;
+use crate::base::{checked_len, filled, try_vec, zeros};
+use crate::limits::{MAX_INDICATOR_COLUMNS, check};
 use crate::{Error, Par, Result, Shape};
+
+/// [`PairCounts`]' marker of a state without an indicator column.
+const ABSENT: u32 = u32::MAX;
 
 /// Discrete samples: a [`Samples`] of `u8` codes (either layout) in which sample `t` of
 /// variable `v` is a state in `0..states[v]`.
@@ -110,9 +114,12 @@ impl<'a> Codes<'a> {
 /// bit-packed indicators of the states `1..K` of each variable (state 0 and the marginals follow
 /// from the totals, so a binary variable costs one column).
 ///
-/// Building it costs `n/64 · c(c+1)/2` AND+popcount word operations for `c = Σ(K_v − 1)`
-/// indicator columns (one per binary variable), split over the threads of `par`. Counts are
-/// exact integers, the same for every [`Par`] and either [`Samples`] layout.
+/// Building it costs `n/64 · c(c+1)/2` AND+popcount word operations for `c ≤ Σ(K_v − 1)`
+/// indicator columns (one per binary variable), split over the threads of `par`. Only states
+/// that occur in the data get a column, so declared state counts above what the data use cost
+/// no memory (their sum `Σ(K_v − 1)` is bounded by
+/// [`MAX_INDICATOR_COLUMNS`](crate::limits::MAX_INDICATOR_COLUMNS)). Counts are exact integers, the same for every [`Par`] and either [`Samples`]
+/// layout.
 ///
 /// ```
 /// use mlkern::Par;
@@ -132,8 +139,11 @@ impl<'a> Codes<'a> {
 pub struct PairCounts {
     n_samples: usize,
     states: Vec<u8>,
-    /// First indicator column of each variable (`n_vars + 1` entries).
-    first: Vec<usize>,
+    /// The indicator column of state `s ≥ 1` of variable `v` at `marginal_start[v] + s`, or
+    /// [`ABSENT`] for a state that never occurs (and for state 0).
+    col: Vec<u32>,
+    /// Number of indicator columns.
+    c: usize,
     /// `c×c` Gram of the indicator columns (symmetric; diagonal = state counts).
     gram: Vec<u32>,
     /// Marginal counts of every variable, concatenated (`Σ K_v` entries).
@@ -147,8 +157,10 @@ impl PairCounts {
     /// without the `std` feature).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when `n_samples` exceeds `u32::MAX` (counts are `u32`) or a
-    /// buffer cannot be allocated.
+    /// [`Error::InvalidParameter`] when `n_samples` exceeds `u32::MAX` (counts are `u32`);
+    /// [`Error::TooLarge`] when `Σ(K_v − 1)` over the declared state counts exceeds
+    /// [`MAX_INDICATOR_COLUMNS`](crate::limits::MAX_INDICATOR_COLUMNS);
+    /// [`Error::OutOfMemory`] when a buffer cannot be allocated.
     ///
     /// ```
     /// use mlkern::Par;
@@ -169,33 +181,73 @@ impl PairCounts {
                 reason: "at most 2³² − 1 samples (counts are u32)",
             });
         }
-        let mut first = Vec::with_capacity(n_vars + 1);
-        let mut c = 0usize;
-        for &k in codes.states {
-            first.push(c);
-            c += k as usize - 1;
-        }
-        first.push(c);
-        // The Gram has c² u32 entries: refuse more than 2³⁰ (4 GiB) instead of aborting.
-        if c.checked_mul(c).is_none_or(|cc| cc > 1 << 30) {
-            return Err(Error::InvalidParameter {
-                name: "pair counts: states",
-                reason: "Σ(K_v − 1) indicator columns exceed 32768 (the Gram would pass 4 GiB)",
-            });
-        }
-        let words = n.div_ceil(64);
-        let bits_len = c.checked_mul(words).ok_or(Error::InvalidParameter {
-            name: "pair counts: n_samples",
-            reason: "the packed indicators overflow usize",
-        })?;
-        let mut bits = zeros::<u64>(bits_len, "pair counts: packed indicators")?;
+        // The declared indicator columns bound the Gram (c² u32): checked before anything is
+        // allocated.
+        let declared = codes
+            .states
+            .iter()
+            .fold(0usize, |c, &k| c.saturating_add(usize::from(k) - 1));
+        check(
+            declared,
+            MAX_INDICATOR_COLUMNS,
+            "pair counts: states (Σ(K_v − 1))",
+        )?;
         let samples = codes.samples();
+        // Which states occur: 256 bits per variable. Only those get an indicator column, so the
+        // Gram is sized by the data, not by the declared state counts (a state that never occurs
+        // has an all-zero column, whose counts are known to be 0).
+        let mut present = zeros::<u64>(
+            checked_len(&[n_vars, 4], "pair counts: n_vars")?,
+            "pair counts: n_vars",
+        )?;
+        if !samples.is_row_major() {
+            for (v, seen) in present.chunks_exact_mut(4).enumerate() {
+                for &code in samples.contiguous(v).unwrap_or_default() {
+                    seen[usize::from(code >> 6)] |= 1u64 << (code & 63);
+                }
+            }
+        } else if n_vars > 0 {
+            for row in samples.data().chunks_exact(n_vars) {
+                for (seen, &code) in present.chunks_exact_mut(4).zip(row) {
+                    seen[usize::from(code >> 6)] |= 1u64 << (code & 63);
+                }
+            }
+        }
+        // col[marginal_start[v] + s]: the indicator column of state s ≥ 1 of variable v, or
+        // ABSENT (state 0 is always ABSENT: it follows from the totals).
+        let mut marginal_start = try_vec::<usize>(n_vars + 1, "pair counts: n_vars")?;
+        let mut total = 0usize;
+        for &k in codes.states {
+            marginal_start.push(total);
+            total += usize::from(k);
+        }
+        marginal_start.push(total);
+        let mut col = filled(total, ABSENT, "pair counts: states")?;
+        let mut c = 0usize;
+        for (v, &k) in codes.states.iter().enumerate() {
+            let seen = &present[4 * v..4 * v + 4];
+            for s in 1..usize::from(k) {
+                if seen[s >> 6] >> (s & 63) & 1 == 1 {
+                    col[marginal_start[v] + s] = c as u32;
+                    c += 1;
+                }
+            }
+        }
+        drop(present);
+        let words = n.div_ceil(64);
+        let mut bits = zeros::<u64>(
+            checked_len(&[c, words], "pair counts: packed indicators")?,
+            "pair counts: packed indicators",
+        )?;
         if !samples.is_row_major() {
             for v in 0..n_vars {
-                let col = samples.contiguous(v).unwrap_or_default();
+                let data = samples.contiguous(v).unwrap_or_default();
                 for s in 1..codes.states[v] {
-                    let dst = &mut bits[(first[v] + s as usize - 1) * words..][..words];
-                    pack_indicator(col, s, dst);
+                    let j = col[marginal_start[v] + usize::from(s)];
+                    if j != ABSENT {
+                        let dst = &mut bits[j as usize * words..][..words];
+                        pack_indicator(data, s, dst);
+                    }
                 }
             }
         } else if n_vars > 0 && n > 0 {
@@ -204,7 +256,8 @@ impl PairCounts {
                 for (i, row) in block.chunks_exact(n_vars).enumerate() {
                     for (v, &code) in row.iter().enumerate() {
                         if code != 0 {
-                            bits[(first[v] + code as usize - 1) * words + w] |= 1u64 << i;
+                            let j = col[marginal_start[v] + usize::from(code)] as usize;
+                            bits[j * words + w] |= 1u64 << i;
                         }
                     }
                 }
@@ -212,32 +265,35 @@ impl PairCounts {
         }
         let mut gram = zeros::<u32>(c * c, "pair counts: Gram")?;
         super::popcount::gram_upper(&bits, words, c, &mut gram, par);
+        drop(bits);
         for i in 0..c {
             for j in 0..i {
                 gram[i * c + j] = gram[j * c + i];
             }
         }
-        let mut marginal_start = Vec::with_capacity(n_vars + 1);
-        let mut marginals = Vec::new();
+        let mut marginals = zeros::<u32>(total, "pair counts: states")?;
         for v in 0..n_vars {
-            marginal_start.push(marginals.len());
-            let k = codes.states[v] as usize;
+            let (s0, s1) = (marginal_start[v], marginal_start[v + 1]);
             let mut rest = n as u32;
-            marginals.push(0);
-            for a in 1..k {
-                let col = first[v] + a - 1;
-                let count = gram[col * c + col];
-                marginals.push(count);
+            for a in s0 + 1..s1 {
+                let j = col[a];
+                let count = if j == ABSENT {
+                    0
+                } else {
+                    gram[j as usize * c + j as usize]
+                };
+                marginals[a] = count;
                 rest -= count;
             }
-            let s0 = marginal_start[v];
             marginals[s0] = rest;
         }
-        marginal_start.push(marginals.len());
+        let mut states = try_vec(n_vars, "pair counts: n_vars")?;
+        states.extend_from_slice(codes.states);
         Ok(PairCounts {
             n_samples: n,
-            states: codes.states.to_vec(),
-            first,
+            states,
+            col,
+            c,
             gram,
             marginals,
             marginal_start,
@@ -289,14 +345,19 @@ impl PairCounts {
 
     fn table_unchecked(&self, i: usize, j: usize, out: &mut [u32]) {
         let (ki, kj) = (self.states[i] as usize, self.states[j] as usize);
-        let c = self.gram_dim();
-        let (fi, fj) = (self.first[i], self.first[j]);
+        let c = self.c;
+        let (ci, cj) = (self.columns(i), self.columns(j));
         let (mi, mj) = (self.marginal(i), self.marginal(j));
-        // Indicator block for states ≥ 1, then row 0 / column 0 from the marginals.
+        // Indicator block for states ≥ 1 (0 for a state that never occurs), then row 0 /
+        // column 0 from the marginals.
         for a in 1..ki {
             let mut row_rest = mi[a];
             for b in 1..kj {
-                let v = self.gram[(fi + a - 1) * c + fj + b - 1];
+                let v = if ci[a] == ABSENT || cj[b] == ABSENT {
+                    0
+                } else {
+                    self.gram[ci[a] as usize * c + cj[b] as usize]
+                };
                 out[a * kj + b] = v;
                 row_rest -= v;
             }
@@ -313,7 +374,7 @@ impl PairCounts {
     /// correction. See [`mutual_information`](super::mutual_information) for the formula.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when the `p·p` matrix cannot be allocated.
+    /// [`Error::OutOfMemory`] when the `p·p` matrix cannot be allocated.
     ///
     /// ```
     /// use mlkern::Par;
@@ -326,7 +387,10 @@ impl PairCounts {
     /// ```
     pub fn mutual_information(&self, correction: Correction) -> Result<Vec<f64>> {
         let p = self.n_vars();
-        let mut out = zeros(p * p, "pair counts: mutual information")?;
+        let mut out = zeros(
+            checked_len(&[p, p], "pair counts: mutual information")?,
+            "pair counts: mutual information",
+        )?;
         self.mutual_information_into(&mut out, correction)?;
         Ok(out)
     }
@@ -348,7 +412,11 @@ impl PairCounts {
     /// ```
     pub fn mutual_information_into(&self, out: &mut [f64], correction: Correction) -> Result<()> {
         let p = self.n_vars();
-        check_len("pair counts: mutual information out", out.len(), p * p)?;
+        check_len(
+            "pair counts: mutual information out",
+            out.len(),
+            checked_len(&[p, p], "pair counts: mutual information out")?,
+        )?;
         let xlx = XLogX::new(self.n_samples);
         let kmax = self.states.iter().copied().max().unwrap_or(1) as usize;
         let mut table = vec![0u32; kmax * kmax];
@@ -398,7 +466,10 @@ impl PairCounts {
                 reason: "the determinant form needs every variable to have the same number of states",
             });
         }
-        let mut out = zeros(p * p, "discrete distances")?;
+        let mut out = zeros(
+            checked_len(&[p, p], "discrete distances")?,
+            "discrete distances",
+        )?;
         let mut t = vec![0u32; k * k];
         for i in 0..p {
             for j in i + 1..p {
@@ -411,8 +482,8 @@ impl PairCounts {
         Ok(out)
     }
 
-    fn gram_dim(&self) -> usize {
-        self.first[self.states.len()]
+    fn columns(&self, i: usize) -> &[u32] {
+        &self.col[self.marginal_start[i]..self.marginal_start[i + 1]]
     }
 
     fn k(&self, i: usize, what: &'static str) -> Result<usize> {
@@ -422,7 +493,7 @@ impl PairCounts {
             .ok_or(Error::ShapeMismatch {
                 what,
                 expected: Shape::d1(self.states.len()),
-                found: Shape::d1(i + 1),
+                found: Shape::d1(i.saturating_add(1)),
             })
     }
 }

@@ -35,8 +35,9 @@ impl XLogX {
     pub(crate) fn new(n: usize) -> Self {
         #[cfg(feature = "alloc")]
         {
+            // A table the allocator refuses is no error: every count is then computed.
             let table = if n <= 1 << 22 {
-                (0..=n).map(|c| xlogx(c as f64)).collect()
+                crate::base::from_fn(n + 1, "xlogx", |c| xlogx(c as f64)).unwrap_or_default()
             } else {
                 alloc::vec::Vec::new()
             };

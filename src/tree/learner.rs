@@ -94,7 +94,7 @@ impl<'a, T: Copy> TreeData<'a, T> {
 ///     Edge { a: 0, b: 4, weight: 0.3 }, Edge { a: 1, b: 4, weight: 0.4 },
 ///     Edge { a: 2, b: 4, weight: 0.5 }, Edge { a: 2, b: 3, weight: 0.6 },
 /// ])?;
-/// let d = path_lengths(&truth);
+/// let d = path_lengths(&truth)?;
 /// let data = TreeData::distances(&d, 4);
 /// let learned = Learner::Clrg(RgConfig::population()).learn(data, Par::Seq)?;
 /// assert!(exact_recovery(&learned, &truth));

@@ -33,7 +33,7 @@
 //!     Edge { a: 0, b: 4, weight: 0.3 }, Edge { a: 1, b: 4, weight: 0.4 },
 //!     Edge { a: 2, b: 4, weight: 0.5 }, Edge { a: 2, b: 3, weight: 0.6 },
 //! ])?;
-//! let d = path_lengths(&truth); // population information distances
+//! let d = path_lengths(&truth)?; // population information distances
 //! let learned = clrg(&d, 4, &RgConfig::population())?;
 //! assert!(exact_recovery(&learned, &truth));
 //! # Ok::<(), mlkern::Error>(())

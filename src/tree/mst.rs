@@ -146,7 +146,6 @@ pub(crate) fn check_symmetric(w: &[f64], p: usize, what: &'static str) -> Result
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub fn spanning_tree(w: &[f64], p: usize, objective: Objective) -> Result<super::Tree> {
-    use alloc::vec;
     if p.checked_mul(p) != Some(w.len()) {
         return Err(Error::ShapeMismatch {
             what: "spanning_tree: w",
@@ -154,15 +153,16 @@ pub fn spanning_tree(w: &[f64], p: usize, objective: Objective) -> Result<super:
             found: Shape::d1(w.len()),
         });
     }
-    let mut parent = vec![0usize; p];
-    let mut key = vec![0.0f64; p];
+    let mut parent = crate::base::zeros::<usize>(p, "spanning_tree: p")?;
+    let mut key = crate::base::zeros::<f64>(p, "spanning_tree: p")?;
     spanning_tree_into(w, p, objective, &mut parent, &mut key)?;
-    let edges = (1..p)
-        .map(|v| super::Edge {
+    let edges = crate::base::collect(
+        (1..p).map(|v| super::Edge {
             a: parent[v],
             b: v,
             weight: w[parent[v] * p + v],
-        })
-        .collect();
+        }),
+        "spanning_tree: p",
+    )?;
     super::Tree::new(p, p, edges)
 }

@@ -297,7 +297,11 @@ mod matrices {
         }
         let mut exps = zeros::<i32>(p, "robust_covariance: n_vars")?;
         let mut work = zeros::<f64>(
-            if center == Center::Median { n } else { 0 },
+            if center == Center::Median && p > 0 {
+                n
+            } else {
+                0
+            },
             "robust_covariance: n_samples",
         )?;
         if p > 0 {

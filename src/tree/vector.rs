@@ -2,7 +2,6 @@
 //! (Zhang & Tan 2021): `d_ij = −Σ_k ln κ_k`, with `κ_k` the canonical correlations between the
 //! blocks (alloc tier).
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use faer::linalg::triangular_solve::solve_lower_triangular_in_place;
@@ -59,20 +58,18 @@ pub fn vector_distances(cov: &[f64], dim: usize, dims: &[usize]) -> Result<Vec<f
         });
     }
     crate::simd::check_finite(cov, "vector_distances: cov")?;
-    let starts: Vec<usize> = dims
-        .iter()
-        .scan(0, |s, &l| {
-            let at = *s;
-            *s += l;
-            Some(at)
-        })
-        .collect();
+    let mut starts = crate::base::try_vec::<usize>(dims.len(), "vector_distances: dims")?;
+    starts.extend(dims.iter().scan(0, |s, &l| {
+        let at = *s;
+        *s += l;
+        Some(at)
+    }));
     let block = |i: usize, j: usize| {
         Mat::<f64>::from_fn(dims[i], dims[j], |r, c| {
             cov[(starts[i] + r) * dim + starts[j] + c]
         })
     };
-    let mut chol = Vec::with_capacity(dims.len());
+    let mut chol = crate::base::try_vec(dims.len(), "vector_distances: dims")?;
     for i in 0..dims.len() {
         let llt = block(i, i)
             .llt(Side::Lower)
@@ -83,7 +80,10 @@ pub fn vector_distances(cov: &[f64], dim: usize, dims: &[usize]) -> Result<Vec<f
         chol.push(llt.L().to_owned());
     }
     let b = dims.len();
-    let mut out = vec![0.0; b * b];
+    let mut out = crate::base::zeros(
+        crate::base::checked_len(&[b, b], "vector_distances: dims")?,
+        "vector_distances: dims",
+    )?;
     for i in 0..b {
         for j in i + 1..b {
             // W = L_i⁻¹ Σ_ij L_j⁻ᵀ: solve L_i X = Σ_ij, then L_j Wᵀ = Xᵀ.

@@ -4,8 +4,9 @@ use alloc::vec;
 use alloc::vec::Vec;
 
 use super::rg::{RgConfig, grow};
-use super::{Builder, check_distances, path_lengths_from};
+use super::{Builder, check_distances, path_lengths_from, refill};
 use crate::Result;
+use crate::base::zeros;
 use crate::tree::Tree;
 use crate::tree::mst::{Objective, spanning_tree_into};
 
@@ -38,8 +39,8 @@ use crate::tree::mst::{Objective, spanning_tree_into};
 pub fn clrg(d: &[f64], m: usize, opts: &RgConfig) -> Result<Tree> {
     check_distances(d, m, "clrg: d")?;
     opts.check()?;
-    let mut parent = vec![0usize; m];
-    let mut key = vec![0.0f64; m];
+    let mut parent = zeros::<usize>(m, "clrg: m")?;
+    let mut key = zeros::<f64>(m, "clrg: m")?;
     spanning_tree_into(d, m, Objective::Minimum, &mut parent, &mut key)?;
     // Global adjacency, grown as hidden nodes appear.
     let mut adj: Vec<Vec<(usize, f64)>> = vec![Vec::new(); m];
@@ -58,8 +59,7 @@ pub fn clrg(d: &[f64], m: usize, opts: &RgConfig) -> Result<Tree> {
         let mut s: Vec<usize> = vec![i];
         s.extend(adj[i].iter().map(|&(u, _)| u));
         let k = s.len();
-        local.clear();
-        local.resize(k * k, 0.0);
+        refill(&mut local, k * k, 0.0, "clrg: m")?;
         for a in 0..k {
             for c in a + 1..k {
                 let (u, v) = (s[a], s[c]);
@@ -74,7 +74,7 @@ pub fn clrg(d: &[f64], m: usize, opts: &RgConfig) -> Result<Tree> {
             }
         }
         let mut sub = Builder::new(k);
-        grow(&local, k, opts, &mut sub);
+        grow(&local, k, opts, &mut sub)?;
         // Remove the star around i, then splice the sub-tree in.
         for &u in &s[1..] {
             adj[u].retain(|&(x, _)| x != i);

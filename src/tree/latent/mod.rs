@@ -46,6 +46,27 @@ pub(crate) fn check_distances(d: &[f64], m: usize, what: &'static str) -> Result
     Ok(())
 }
 
+/// `len` copies of `value` in `buf` (cleared first), fallibly reserved: an
+/// [`Error::OutOfMemory`] naming `name` instead of an abort.
+pub(crate) fn refill<T: Clone>(
+    buf: &mut Vec<T>,
+    len: usize,
+    value: T,
+    name: &'static str,
+) -> Result<()> {
+    buf.clear();
+    crate::base::reserve(buf, len, name)?;
+    buf.resize(len, value);
+    Ok(())
+}
+
+/// The `(2m)×(2m)` distance table of a learner that adds at most `m` hidden nodes to `m`
+/// observed ones, zeroed, fallibly allocated.
+pub(crate) fn node_table(m: usize, name: &'static str) -> Result<Vec<f64>> {
+    let cap = crate::base::checked_len(&[2, m], name)?;
+    crate::base::zeros(crate::base::checked_len(&[cap, cap], name)?, name)
+}
+
 /// A tree under construction: observed nodes `0..m`, hidden nodes appended.
 pub(crate) struct Builder {
     pub(crate) n_observed: usize,

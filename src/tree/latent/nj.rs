@@ -3,7 +3,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{Builder, check_distances};
+use super::{Builder, check_distances, node_table};
 use crate::tree::Tree;
 use crate::{Error, Result};
 
@@ -93,7 +93,7 @@ pub fn neighbor_joining(d: &[f64], m: usize, opts: &NjConfig) -> Result<Tree> {
         return b.finish(0.0);
     }
     let cap = 2 * m;
-    let mut dd = vec![0.0f64; cap * cap];
+    let mut dd = node_table(m, "neighbor_joining: m")?;
     for i in 0..m {
         dd[i * cap..i * cap + m].copy_from_slice(&d[i * m..(i + 1) * m]);
     }

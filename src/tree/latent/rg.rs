@@ -3,7 +3,7 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use super::{Builder, check_distances};
+use super::{Builder, check_distances, node_table, refill};
 use crate::tree::Tree;
 use crate::tree::graph::UnionFind;
 use crate::{Error, Result};
@@ -133,19 +133,22 @@ pub fn recursive_grouping(d: &[f64], m: usize, opts: &RgConfig) -> Result<Tree> 
     check_distances(d, m, "recursive_grouping: d")?;
     opts.check()?;
     let mut b = Builder::new(m);
-    grow(d, m, opts, &mut b);
+    grow(d, m, opts, &mut b)?;
     b.finish(opts.contract)
 }
 
 /// Runs RG on local distances `d` (`m×m`), adding hidden nodes and edges to `b` (whose first
-/// `m` ids are the local observed nodes). Returns nothing: the tree is in `b`.
-pub(crate) fn grow(d: &[f64], m: usize, opts: &RgConfig, b: &mut Builder) {
+/// `m` ids are the local observed nodes): the tree is in `b`.
+///
+/// # Errors
+/// [`Error::OutOfMemory`] when its `(2m)²` and `m²` tables cannot be allocated.
+pub(crate) fn grow(d: &[f64], m: usize, opts: &RgConfig, b: &mut Builder) -> Result<()> {
     if m <= 1 {
-        return;
+        return Ok(());
     }
     // Distances among every node created, observed first (at most 2m nodes).
     let cap = 2 * m;
-    let mut dd = vec![0.0f64; cap * cap];
+    let mut dd = node_table(m, "recursive_grouping: m")?;
     for i in 0..m {
         dd[i * cap..i * cap + m].copy_from_slice(&d[i * m..(i + 1) * m]);
     }
@@ -156,10 +159,8 @@ pub(crate) fn grow(d: &[f64], m: usize, opts: &RgConfig, b: &mut Builder) {
     let mut spread = Vec::new();
     while y.len() > 2 {
         let r = y.len();
-        phi.clear();
-        phi.resize(r * r, 0.0);
-        spread.clear();
-        spread.resize(r * r, f64::INFINITY);
+        refill(&mut phi, r * r, 0.0, "recursive_grouping: m")?;
+        refill(&mut spread, r * r, f64::INFINITY, "recursive_grouping: m")?;
         let mut uf = UnionFind::new(r);
         let mut any = false;
         let mut ks: Vec<usize> = Vec::with_capacity(r);
@@ -290,4 +291,5 @@ pub(crate) fn grow(d: &[f64], m: usize, opts: &RgConfig, b: &mut Builder) {
     if y.len() == 2 {
         b.edge(ids[y[0]], ids[y[1]], dd[y[0] * cap + y[1]]);
     }
+    Ok(())
 }

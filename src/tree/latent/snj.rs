@@ -6,7 +6,7 @@ use alloc::vec::Vec;
 use faer::{Mat, Side};
 use num_traits::Float;
 
-use super::{Builder, check_distances};
+use super::{Builder, check_distances, node_table};
 use crate::tree::Tree;
 use crate::{Error, Result};
 
@@ -98,12 +98,13 @@ pub fn spectral_nj(d: &[f64], m: usize, opts: &SnjConfig) -> Result<Tree> {
         b.edge(0, 1, d[1]);
         return b.finish(0.0);
     }
-    let s: Vec<f64> = d.iter().map(|&x| Float::exp(-x)).collect();
+    let s = crate::base::collect(d.iter().map(|&x| Float::exp(-x)), "spectral_nj: m")?;
     // Clades by slot: leaves, builder node id; `None` once merged.
     let mut clades: Vec<Option<(Vec<usize>, usize)>> = (0..m).map(|v| Some((vec![v], v))).collect();
     let mut depth = vec![0.0f64; m]; // d(leaf, root of its clade)
     let cap = 2 * m;
-    let mut score = vec![f64::INFINITY; cap * cap];
+    let mut score = node_table(m, "spectral_nj: m")?;
+    score.fill(f64::INFINITY);
     let mut sc = Scratch::default();
     for a in 0..m {
         for c in a + 1..m {
@@ -225,6 +226,7 @@ fn sigma2(s: &[f64], m: usize, rows: &[usize], sc: &mut Scratch) -> Result<f64> 
     };
     let (k, len) = (short.len(), long.len());
     sc.block.clear();
+    crate::base::reserve(&mut sc.block, k * len, "spectral_nj: m")?;
     for &i in short {
         let row = &s[i * m..(i + 1) * m];
         sc.block.extend(long.iter().map(|&j| row[j]));

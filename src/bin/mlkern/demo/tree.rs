@@ -155,7 +155,7 @@ fn clrg_row() -> Step {
     Box::new(|repeat, _| {
         let truth = latent_tree(&mut Uniform::new(73), 333);
         let m = truth.n_observed();
-        let d = path_lengths(&truth);
+        let d = path_lengths(&truth)?;
         let (t, timing) = Timing::measure(repeat, || clrg(&d, m, &RgConfig::population()))?;
         let ok = exact_recovery(&t, &truth);
         Ok(Row {
@@ -174,7 +174,7 @@ fn snj_row() -> Step {
     Box::new(|repeat, _| {
         let truth = latent_tree(&mut Uniform::new(74), 85);
         let m = truth.n_observed();
-        let d = path_lengths(&truth);
+        let d = path_lengths(&truth)?;
         let (t, timing) = Timing::measure(repeat, || spectral_nj(&d, m, &SnjConfig::population()))?;
         let ok = exact_recovery(&t, &truth);
         Ok(Row {
