@@ -212,6 +212,13 @@ fn singular_values_req<T: Real>(
         // shape alone is absurd) asks for nothing.
         return StackReq::EMPTY;
     }
+    // faer's scratch functions multiply the dimensions without checking (a debug panic, a
+    // wrapped size in release): a shape no matrix in the address space can have (over
+    // `isize::MAX / 16` bytes of data) gets the overflowed request before reaching them.
+    let limit = (isize::MAX as usize / core::mem::size_of::<T>().max(1)) >> 4;
+    if rows.checked_mul(cols).is_none_or(|n| n > limit) {
+        return StackReq::OVERFLOW;
+    }
     // Saturating products: an overflow becomes a request no allocator grants (checked by
     // `bytes`/`MemBuffer::try_new`), never a wrapped small size.
     let kk = k.saturating_mul(k);
