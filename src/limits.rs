@@ -58,8 +58,8 @@ pub const MAX_TREE_NODES: usize = 1 << 16;
 // spectrum (spectral diagnostics)
 // ---------------------------------------------------------------------------------------------
 
-/// Largest sample dimension `dim` of a
-/// [`CovAccumulator`](crate::spectrum::CovAccumulator) (`2¹⁷ = 131072`).
+/// Largest sample dimension `dim` of a `spectrum::CovAccumulator` (alloc tier;
+/// `2¹⁷ = 131072`).
 ///
 /// `dim` is a bare parameter (no data backs it when the accumulator is made) and the
 /// accumulator holds a `dim × dim` f64 matrix: at the limit that is 128 GiB, beyond any machine
