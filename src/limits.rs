@@ -43,9 +43,39 @@ pub(crate) fn check(value: usize, limit: usize, name: &'static str) -> Result<()
 // spec (speculative-decoding acceptance)
 // ---------------------------------------------------------------------------------------------
 
+/// Most draft nodes `N` of one [`verify_tree`](crate::spec::verify_tree) call (`2¹⁶ = 65536`).
+///
+/// The tree's checks (depth by walking to the root, distinct siblings) and its verification
+/// walk cost `O(N²)` without allocating, so with a tiny vocabulary a long token array alone
+/// could keep a call busy for hours. Real draft trees have 10²–10³ nodes (EAGLE-2: 60,
+/// Sequoia: up to 768, SpecExec: a few thousand); at the limit the quadratic part is a few
+/// seconds. The other sizes in `spec` are backed by the caller's data (the vocabulary by the
+/// target rows of a non-empty batch, the neighbour table by the codebook) and the one quadratic
+/// output (`nearest_neighbors`' `vocab·k` table) is reserved fallibly.
+pub const MAX_TREE_NODES: usize = 1 << 16;
+
 // ---------------------------------------------------------------------------------------------
 // spectrum (spectral diagnostics)
 // ---------------------------------------------------------------------------------------------
+
+/// Largest sample dimension `dim` of a `spectrum::CovAccumulator` (alloc tier;
+/// `2¹⁷ = 131072`).
+///
+/// `dim` is a bare parameter (no data backs it when the accumulator is made) and the
+/// accumulator holds a `dim × dim` f64 matrix: at the limit that is 128 GiB, beyond any machine
+/// the crate targets, while the widest hidden states measured in practice are 8192–32768 wide
+/// (2–8 GiB). Dimensions below the limit that do not fit in memory are
+/// [`Error::OutOfMemory`](crate::Error::OutOfMemory).
+pub const MAX_COV_DIM: usize = 1 << 17;
+
+/// Most Rademacher samples of one
+/// [`nds_within_estimate`](crate::spectrum::nds_within_estimate) call (`2²⁰ = 1048576`).
+///
+/// Each sample is one Hessian-vector product (a double backward pass in real use), so the
+/// count is the call's running time; the standard error falls as `1/√samples`, and real
+/// estimates use 1–100 samples (Hutchinson-style estimators rarely go past 10³). A million
+/// samples is a 10⁻³ relative error; a larger count only means "hang".
+pub const MAX_NDS_SAMPLES: usize = 1 << 20;
 
 // ---------------------------------------------------------------------------------------------
 // tree (Chow–Liu, latent trees)

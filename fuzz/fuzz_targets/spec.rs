@@ -4,15 +4,18 @@
 //! the f64 analysis. Accepted outcomes: a batch-level `Err` only for invalid rule parameters;
 //! per request either an error (tokens all −1, nothing emitted) or the vLLM contract (an
 //! accepted prefix equal to the drafts, one final token in range, −1 after); for the exact rule
-//! every emitted token has positive target probability.
+//! every emitted token has positive target probability. The parameters passed apart from the
+//! data (the declared vocabulary, LANTERN's `k`, the analysis position, an empty batch's
+//! vocabulary, `nearest_neighbors`' shape and `k`) are drawn from the whole `usize` range: a
+//! declared vocabulary the rows do not back is a batch-level `Err`, never an allocation.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mlkern::Par;
 use mlkern::spec::{
     Batch, Draft, Input, NeighborTable, Philox, Residual, Rule, TreeScheme, TreeVerify,
-    VerifyConfig, VerifyOutput, acceptance_probability, step_law, verify, verify_into,
-    verify_scratch_len, verify_tree, verify_tree_scratch_len,
+    VerifyConfig, VerifyOutput, acceptance_probability, nearest_neighbors, step_law, verify,
+    verify_into, verify_scratch_len, verify_tree, verify_tree_scratch_len,
 };
 use mlkern_fuzz::Bytes;
 
@@ -30,6 +33,8 @@ impl Floats for Bytes<'_> {
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
     let v = 1 + usize::from(b.u8() % 40);
+    // The vocabulary the batch declares: usually the rows' `v`, sometimes any size.
+    let declared = if b.u8() % 4 == 0 { b.size(64) } else { v };
     let nreq = 1 + usize::from(b.u8() % 3);
     let ks: Vec<usize> = (0..nreq).map(|_| usize::from(b.u8() % 4)).collect();
     let mut cu = vec![0usize];
@@ -52,12 +57,12 @@ fuzz_target!(|data: &[u8]| {
         0 => Rule::Exact,
         1 => Rule::Greedy,
         2 => Rule::Lantern {
-            k: usize::from(b.u8()) % (width + 1),
+            k: b.size(width + 1),
             delta: param,
             neighbors: table,
         },
         3 => Rule::LanternPP {
-            k: usize::from(b.u8()) % (width + 1),
+            k: b.size(width + 1),
             lambda: 1.0 + param,
             neighbors: table,
         },
@@ -98,7 +103,7 @@ fuzz_target!(|data: &[u8]| {
     // The parallel path: up to 3 threads (scratch for every group they can make).
     let par = Par::threads(1 + usize::from(b.u8() % 3));
     let batch = Batch {
-        vocab: v,
+        vocab: declared,
         draft_tokens: &tokens,
         cu_num_drafts: &cu,
         seeds: &[1, 2, 3][..nreq],
@@ -134,6 +139,11 @@ fuzz_target!(|data: &[u8]| {
         }
         Err(e) => assert_eq!(res, Err(e)),
     }
+    if declared != v {
+        // Every request has at least one target row: the rows do not back `declared`.
+        assert!(res.is_err(), "vocab {declared} accepted for rows of {v}");
+        return;
+    }
     let Ok(()) = res else {
         assert!(draft_len_ok);
         assert!(
@@ -164,6 +174,26 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
+    // An empty batch: no row backs its vocabulary, so nothing may be sized by it.
+    let vocab0 = b.size(64);
+    let empty = Batch {
+        vocab: vocab0,
+        draft_tokens: &[],
+        cu_num_drafts: &[0],
+        seeds: &[],
+        positions: None,
+    };
+    match verify(
+        &empty,
+        Input::Probs(&[] as &[f32]),
+        Draft::OneHot,
+        &VerifyConfig::default(),
+        &Philox,
+        Par::Seq,
+    ) {
+        Ok(o) => assert!(o.is_empty() && vocab0 >= 1 && vocab0 <= i32::MAX as usize),
+        Err(_) => assert!(vocab0 == 0 || vocab0 > i32::MAX as usize),
+    }
     // Trees: the first min(n, 6) draft tokens as nodes with fuzzed parents.
     let nodes = n.min(6);
     let parents: Vec<u32> = (0..nodes)
@@ -177,7 +207,7 @@ fuzz_target!(|data: &[u8]| {
     };
     if target.len() >= (nodes + 1) * v && draft.len() >= (nodes + 1) * v {
         let tree = TreeVerify {
-            vocab: v,
+            vocab: if b.u8() % 4 == 0 { b.size(64) } else { v },
             tokens: &tokens[..nodes],
             parents: &parents,
             target: Input::Probs(&target[..(nodes + 1) * v]),
@@ -190,6 +220,7 @@ fuzz_target!(|data: &[u8]| {
         let mut nid = vec![0u32; nodes + 1];
         let mut s = vec![0.0; verify_tree_scratch_len(v).unwrap()];
         if let Ok(m) = verify_tree(&mut out, &mut nid, &tree, &Philox, &mut s) {
+            assert_eq!(tree.vocab, v);
             assert!(m >= 1 && m <= nodes + 1);
             assert!((0..v as i32).contains(&out[m - 1]));
         }
@@ -204,10 +235,23 @@ fuzz_target!(|data: &[u8]| {
     };
     let mut law = vec![0.0; v];
     let mut s = vec![0.0; 2 * v];
-    if step_law(&p, &q, &rule, 0, residual, &mut law, &mut s).is_ok() {
+    let position = b.size(8);
+    if step_law(&p, &q, &rule, position, residual, &mut law, &mut s).is_ok() {
         assert!(law.iter().all(|x| x.is_finite() && *x >= 0.0), "{law:?}");
     }
-    if let Ok(a) = acceptance_probability(&p, &q, &rule, 0, &mut s) {
+    if let Ok(a) = acceptance_probability(&p, &q, &rule, position, &mut s) {
         assert!(a.is_finite() && a >= 0.0);
+    }
+
+    // LANTERN's neighbour tables from the target rows as a codebook, with a declared shape and
+    // `k` from the whole range: an error, or a table of `vocab·k` ids that are not the row itself.
+    let (cv, dim, kk) = (b.size(16), b.size(8), b.size(16));
+    let len = cv.checked_mul(dim).filter(|&l| l <= target.len());
+    let cb = &target[..len.unwrap_or(0)];
+    if let Ok(t) = nearest_neighbors(cb, cv, dim, kk, Par::Seq) {
+        assert_eq!(Some(t.len()), cv.checked_mul(kk));
+        for (i, row) in t.chunks(kk.max(1)).enumerate() {
+            assert!(row.iter().all(|&j| (j as usize) < cv && j as usize != i));
+        }
     }
 });

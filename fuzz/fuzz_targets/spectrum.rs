@@ -2,17 +2,22 @@
 //! matrix → spectrum (SVD and Gram, both centerings, f32 and f64, small shapes), the streaming
 //! accumulator and the margins. Accepted outcomes: `Ok` with finite, in-bound metrics (never
 //! NaN: `1 ≤ erank ≤ #non-zero`, ratios in range), or the documented error — `NonFinite` exactly
-//! when the input holds a NaN/±∞, `InvalidParameter` for negative singular values.
+//! when the input holds a NaN/±∞, `InvalidParameter` for negative singular values. A fourth mode
+//! draws the parameters the caller passes apart from data (accumulator dimension, shapes of
+//! empty and absurd matrices, ranks, margin shapes) from the whole `usize` range: `Err`
+//! (`TooLarge`, `OutOfMemory`, a shape error) or a valid result, never an abort.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use mlkern::Error;
 use mlkern::Par;
+use mlkern::limits::MAX_COV_DIM;
 use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{
     Centering, CovAccumulator, MarginKind, Method, RankTol, Spectrum, SpectrumConfig, Weighting,
-    margins, singular_values,
+    margins, singular_values, singular_values_scratch_len,
 };
+use mlkern_fuzz::Bytes;
 
 fn finite_or_none(v: Option<f64>) {
     if let Some(x) = v {
@@ -94,6 +99,61 @@ fn matrix<T: mlkern::Real>(x: &[T], m: usize, n: usize) {
     }
 }
 
+/// Parameters from the whole `usize` range against small or empty data.
+fn params(b: &mut Bytes<'_>, vals: &[f64]) {
+    let cfg = SpectrumConfig::new(
+        if b.u8() % 2 == 0 {
+            Centering::None
+        } else {
+            Centering::ColumnMean
+        },
+        match b.u8() % 3 {
+            0 => Method::Auto,
+            1 => Method::Svd,
+            _ => Method::Gram,
+        },
+    )
+    .with_energy_only(b.u8() % 2 == 0);
+    // The accumulator's dimension is a bare parameter.
+    let dim = b.size(64);
+    match CovAccumulator::new(dim) {
+        Ok(acc) => assert!(dim >= 1 && dim <= MAX_COV_DIM && acc.dim() == dim),
+        Err(Error::InvalidParameter { .. }) => assert_eq!(dim, 0),
+        Err(Error::TooLarge { value, .. }) => assert!(value == dim && dim > MAX_COV_DIM),
+        Err(Error::OutOfMemory { .. }) => assert!(dim > 1 << 10),
+        Err(e) => panic!("unexpected error {e}"),
+    }
+    // Scratch sizes of any shape: a number or an error, never a panic.
+    let (r, c) = (b.size(64), b.size(64));
+    let _ = singular_values_scratch_len::<f64>(r, c, &cfg, Par::Seq);
+    let _ = singular_values_scratch_len::<f32>(r, c, &cfg, Par::Seq);
+    // An empty matrix with an absurd other dimension: no values, nothing allocated.
+    let (r, c) = if b.u8() % 2 == 0 { (0, c) } else { (r, 0) };
+    let s = singular_values(
+        view(&[] as &[f64], r, c, Layout::RowMajor).unwrap(),
+        &cfg,
+        Par::Seq,
+    )
+    .unwrap();
+    assert!(s.sigma.is_empty());
+    // Margins with declared shapes the logits may not back.
+    let (rows, classes) = (b.size(16), b.size(16));
+    let mut out = vec![0.0; rows.min(vals.len())];
+    match margins(vals, rows, classes, None, MarginKind::Top2, &mut out) {
+        Ok(()) => assert!(rows == 0 || rows.checked_mul(classes) == Some(vals.len())),
+        Err(
+            Error::NonFinite { .. } | Error::ShapeMismatch { .. } | Error::InvalidParameter { .. },
+        ) => {}
+        Err(e) => panic!("unexpected error {e}"),
+    }
+    // Ranks far beyond the spectrum.
+    let mut v: Vec<f64> = vals.iter().map(|x| x.abs()).collect();
+    if let Ok(sp) = Spectrum::from_singular_values(&mut v) {
+        finite_or_none(sp.top_k_energy(b.size(8)));
+        let _ = sp.isotropy(b.size(8));
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     if data.len() < 2 {
         return;
@@ -103,7 +163,7 @@ fuzz_target!(|data: &[u8]| {
         .chunks_exact(8)
         .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    match head[0] % 3 {
+    match head[0] % 4 {
         0 => {
             let mut v = vals;
             metrics(&mut v);
@@ -115,6 +175,11 @@ fuzz_target!(|data: &[u8]| {
             matrix(x, m, n);
             let x32: Vec<f32> = x.iter().map(|&v| v as f32).collect();
             matrix(&x32, m, n);
+        }
+        3 => {
+            let mut b = Bytes(body);
+            let split = body.len().min(64);
+            params(&mut b, &vals[split / 8..]);
         }
         _ => {
             let classes = 2 + usize::from(head[1] % 9);

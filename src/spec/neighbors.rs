@@ -234,7 +234,9 @@ pub(crate) fn absorb<T: Real>(
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] if `codebook.len() != vocab·dim`; [`Error::InvalidParameter`] for
-/// `k ≥ vocab` (with `vocab > 0`), `dim = 0`, `vocab > u32::MAX`; [`Error::NonFinite`] for a NaN/±Inf entry.
+/// `k ≥ vocab` (with `vocab > 0`), `dim = 0`, `vocab > u32::MAX`; [`Error::NonFinite`] for a NaN/±Inf entry;
+/// [`Error::OutOfMemory`] naming `k` (the `vocab·k` table) or `vocab` (the `O(256·V)` work
+/// space) when it cannot be allocated.
 ///
 /// ```
 /// use mlkern::spec::nearest_neighbors;
@@ -254,8 +256,8 @@ pub fn nearest_neighbors<T: Real>(
     k: usize,
     par: crate::Par,
 ) -> Result<alloc::vec::Vec<u32>> {
+    use crate::base::{checked_len, collect, try_vec, zeros};
     use crate::linalg::{Accum, Layout, matmul, view, view_mut};
-    use alloc::vec;
     use alloc::vec::Vec;
 
     if vocab.checked_mul(dim) != Some(codebook.len()) {
@@ -284,19 +286,22 @@ pub fn nearest_neighbors<T: Real>(
         });
     }
     crate::simd::check_finite(codebook, "spec::nearest_neighbors: codebook")?;
-    let mut out = vec![0u32; vocab * k];
+    // `vocab ≤ codebook.len()` (dim ≥ 1), but the table is `vocab·k` ids with `k < vocab`:
+    // quadratic in the codebook, so it is sized with checked arithmetic and reserved fallibly.
+    let mut out = zeros::<u32>(checked_len(&[vocab, k], "k")?, "k")?;
     if vocab == 0 || k == 0 {
         return Ok(out);
     }
-    let norms: Vec<f64> = codebook
-        .chunks_exact(dim.max(1))
-        .map(|r| r.iter().map(|x| x.as_f64() * x.as_f64()).sum())
-        .take(vocab)
-        .collect();
-    let norms = if dim == 0 { vec![0.0; vocab] } else { norms };
+    let norms = collect(
+        codebook
+            .chunks_exact(dim)
+            .map(|r| r.iter().map(|x| x.as_f64() * x.as_f64()).sum::<f64>())
+            .take(vocab),
+        "vocab",
+    )?;
     const ROWS: usize = 256;
-    let mut g = vec![T::zero(); ROWS.min(vocab) * vocab];
-    let mut cand: Vec<(f64, u32)> = Vec::with_capacity(vocab);
+    let mut g = zeros::<T>(checked_len(&[ROWS.min(vocab), vocab], "vocab")?, "vocab")?;
+    let mut cand: Vec<(f64, u32)> = try_vec(vocab, "vocab")?;
     let ct = view(codebook, dim, vocab, Layout::ColMajor)?;
     for i0 in (0..vocab).step_by(ROWS) {
         let rows = ROWS.min(vocab - i0);

@@ -91,7 +91,9 @@ pub fn verify_tree_scratch_len(vocab: usize) -> Result<usize> {
 /// # Errors
 /// Shape errors, a parent that does not precede its child, duplicate sibling tokens (the
 /// one-hot and without-replacement schemes), a missing draft for the schemes that need one,
-/// token ids `≥ V`, NaN/±Inf/negative values in a row that is read, a row without mass.
+/// token ids `≥ V`, NaN/±Inf/negative values in a row that is read, a row without mass;
+/// [`Error::TooLarge`] for more than [`MAX_TREE_NODES`](crate::limits::MAX_TREE_NODES) draft
+/// nodes (checked first: the tree checks and walk cost `O(N²)`).
 ///
 /// ```
 /// use mlkern::spec::{verify_tree, verify_tree_scratch_len, Input, Philox, TreeScheme, TreeVerify};
@@ -251,6 +253,12 @@ fn check_tree<T: Real>(
             reason: "at most i32::MAX (tokens are written as i32)",
         });
     }
+    // The checks below and the walk are O(N²) without allocation: bounded before any work.
+    crate::limits::check(
+        n,
+        crate::limits::MAX_TREE_NODES,
+        "verify_tree: tokens (nodes)",
+    )?;
     if tree.parents.len() != n {
         return Err(Error::ShapeMismatch {
             what: "spec::verify_tree: parents",

@@ -279,7 +279,8 @@ impl Verified {
 /// buffers and scratch allocated fallibly, enough scratch for every group `par` allows).
 ///
 /// # Errors
-/// As [`verify_into`]; [`Error::InvalidParameter`] when the outputs cannot be allocated.
+/// As [`verify_into`]; [`Error::OutOfMemory`] naming `batch` (outputs) or `scratch` when they
+/// cannot be allocated. An empty batch (`B = 0`) allocates nothing, whatever `vocab` says.
 ///
 /// ```
 /// use mlkern::Par;
@@ -306,23 +307,34 @@ pub fn verify<T: Real, U: Uniforms + ?Sized>(
     let k_max = super::batch::check_inputs(batch, &target, &draft, cfg)?;
     let b = batch.cu_num_drafts.len() - 1;
     let width = k_max + 1;
-    let too_big = Error::InvalidParameter {
-        name: "batch",
-        reason: "the output size overflows usize",
-    };
-    let mut tokens = crate::base::filled(b.checked_mul(width).ok_or(too_big)?, -1i32, "batch")?;
+    if b == 0 {
+        // No request: nothing to verify, and no scratch (with no rows, `vocab` is backed by no
+        // data, so a scratch sized by it alone could be absurd).
+        return Ok(Verified {
+            tokens: Vec::new(),
+            width,
+            num_emitted: Vec::new(),
+            errors: Vec::new(),
+            diag: Vec::new(),
+        });
+    }
+    // With B ≥ 1 the target holds at least one V-row, so every size below is backed by the
+    // caller's data up to the factor B·k_max (ragged batches): checked, then reserved fallibly.
+    let mut tokens = crate::base::filled(
+        crate::base::checked_len(&[b, width], "batch")?,
+        -1i32,
+        "batch",
+    )?;
     let mut num_emitted = crate::base::zeros::<u32>(b, "batch")?;
     let mut errors = crate::base::filled(b, None, "batch")?;
     let mut diag = crate::base::filled(
-        b.checked_mul(k_max).ok_or(too_big)?,
+        crate::base::checked_len(&[b, k_max], "batch")?,
         Diag::default(),
         "batch",
     )?;
     let need = verify_scratch_len(batch.vocab)?;
     let groups = crate::jobs::job_count(b, par);
-    let len = job_share(batch.vocab, cfg, need)
-        .checked_mul(groups)
-        .ok_or(too_big)?
+    let len = crate::base::checked_len(&[job_share(batch.vocab, cfg, need), groups], "scratch")?
         .max(need);
     let mut scratch = crate::base::zeros::<f64>(len, "scratch")?;
     verify_into(

@@ -287,7 +287,9 @@ pub fn nds_decomposition(
 /// ```
 ///
 /// # Errors
-/// As [`nds_decomposition`]; [`Error::InvalidParameter`] for `samples = 0`.
+/// As [`nds_decomposition`]; [`Error::InvalidParameter`] for `samples = 0`;
+/// [`Error::TooLarge`] for `samples` over [`MAX_NDS_SAMPLES`](crate::limits::MAX_NDS_SAMPLES)
+/// (each sample is one HVP: a larger count only means "hang"), before any HVP.
 pub fn nds_within_estimate(
     h: &mut impl HessianVectorProduct,
     delta: &[f64],
@@ -305,6 +307,11 @@ pub fn nds_within_estimate(
             reason: "must be ≥ 1",
         });
     }
+    crate::limits::check(
+        samples,
+        crate::limits::MAX_NDS_SAMPLES,
+        "nds_within_estimate: samples",
+    )?;
     let norm_sq = dot(delta, delta);
     if norm_sq == 0.0 {
         return Ok(None);

@@ -163,8 +163,10 @@ impl MatrixSpectrum {
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 ///
+/// An empty matrix (`rows = 0` or `cols = 0`) needs no scratch, whatever the other dimension.
+///
 /// # Errors
-/// [`Error::InvalidParameter`] when the size overflows `usize`.
+/// [`Error::OutOfMemory`] (bytes `usize::MAX`) when the size overflows `usize`.
 pub fn singular_values_scratch_len<T: Real>(
     rows: usize,
     cols: usize,
@@ -178,9 +180,9 @@ pub fn singular_values_scratch_len<T: Real>(
 pub(crate) fn bytes(req: StackReq) -> Result<usize> {
     match req.layout() {
         Ok(_) if req.unaligned_bytes_required() != usize::MAX => Ok(req.unaligned_bytes_required()),
-        _ => Err(Error::InvalidParameter {
-            name: "spectrum: input size",
-            reason: "scratch size overflows usize",
+        _ => Err(Error::OutOfMemory {
+            name: "x (spectrum scratch)",
+            bytes: usize::MAX,
         }),
     }
 }
@@ -205,11 +207,27 @@ fn singular_values_req<T: Real>(
     par: Par,
 ) -> StackReq {
     let k = rows.min(cols);
+    if k == 0 {
+        // Nothing is decomposed: no scratch, so a huge other dimension (an empty matrix whose
+        // shape alone is absurd) asks for nothing.
+        return StackReq::EMPTY;
+    }
+    // faer's scratch functions multiply the dimensions without checking (a debug panic, a
+    // wrapped size in release): a shape no matrix in the address space can have (over
+    // `isize::MAX / 16` bytes of data) gets the overflowed request before reaching them.
+    let limit = (isize::MAX as usize / core::mem::size_of::<T>().max(1)) >> 4;
+    if rows.checked_mul(cols).is_none_or(|n| n > limit) {
+        return StackReq::OVERFLOW;
+    }
+    // Saturating products: an overflow becomes a request no allocator grants (checked by
+    // `bytes`/`MemBuffer::try_new`), never a wrapped small size.
+    let kk = k.saturating_mul(k);
+    let kb = k.saturating_mul(block_len(k, rows.max(cols)));
     match cfg.resolve::<T>(rows, cols) {
         Method::Gram if f32_eigen::<T>(cfg) => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
-            StackReq::new::<f32>(k * k),
-            StackReq::new::<f32>(k * block_len(k, rows.max(cols))),
+            StackReq::new::<f32>(kk),
+            StackReq::new::<f32>(kb),
             StackReq::new::<f32>(k),
             self_adjoint_evd_scratch::<f32>(
                 k,
@@ -220,8 +238,8 @@ fn singular_values_req<T: Real>(
         ]),
         Method::Gram => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
-            StackReq::new::<f64>(k * k),
-            StackReq::new::<f64>(k * block_len(k, rows.max(cols))),
+            StackReq::new::<f64>(kk),
+            StackReq::new::<f64>(kb),
             eigen_scratch(k, par),
         ]),
         _ => StackReq::all_of(&[
@@ -229,8 +247,8 @@ fn singular_values_req<T: Real>(
             StackReq::any_of(&[
                 // The Gram fallback when the SVD does not converge.
                 StackReq::all_of(&[
-                    StackReq::new::<f64>(k * k),
-                    StackReq::new::<f64>(k * block_len(k, rows.max(cols))),
+                    StackReq::new::<f64>(kk),
+                    StackReq::new::<f64>(kb),
                     eigen_scratch(k, par),
                 ]),
                 StackReq::all_of(&[
@@ -297,6 +315,10 @@ pub fn singular_values_into<T: Real>(
         singular_values_req::<T>(rows, cols, cfg, par),
         "singular_values: scratch",
     )?;
+    if k == 0 {
+        // An empty matrix: no values, and no O(max(rows, cols)) scan of nothing.
+        return Ok(cfg.resolve::<T>(rows, cols));
+    }
     // Finiteness and the scale: the work runs on 2⁻ᵉ·x with 2ᵉ ≤ max|x| < 2ᵉ⁺¹ (exact), so
     // neither the Gram matrix nor the SVD meets overflow, underflow or subnormals.
     let e = max_abs_exponent(x, "spectrum: matrix")?;
@@ -483,12 +505,17 @@ pub(crate) fn eigen_scratch(k: usize, par: Par) -> StackReq {
     ])
 }
 
-/// Allocates a stack, failing with an error instead of aborting.
-pub(crate) fn buffer(req: StackReq) -> Result<MemBuffer> {
-    MemBuffer::try_new(req).map_err(|_| Error::InvalidParameter {
-        name: "spectrum: input size",
-        reason: "needs more scratch memory than can be allocated",
-    })
+/// Allocates a stack for `name`'s work, failing with [`Error::OutOfMemory`] instead of aborting
+/// (the size is checked first: an overflowed request is refused without asking the allocator).
+pub(crate) fn buffer(req: StackReq, name: &'static str) -> Result<MemBuffer> {
+    let bytes = match req.layout() {
+        Ok(l) if req.unaligned_bytes_required() != usize::MAX => l.size(),
+        _ => usize::MAX,
+    };
+    if bytes == usize::MAX || bytes > isize::MAX as usize {
+        return Err(Error::OutOfMemory { name, bytes });
+    }
+    MemBuffer::try_new(req).map_err(|_| Error::OutOfMemory { name, bytes })
 }
 
 /// Singular values of `x` (descending), allocating what it needs.
@@ -509,22 +536,19 @@ pub(crate) fn buffer(req: StackReq) -> Result<MemBuffer> {
 /// ```
 ///
 /// # Errors
-/// As [`singular_values_into`].
+/// As [`singular_values_into`]; [`Error::OutOfMemory`] naming `x` when the scratch cannot be
+/// allocated. An empty matrix gives no values and allocates nothing.
 pub fn singular_values<T: Real>(
     x: MatRef<'_, T>,
     cfg: &SpectrumConfig,
     par: Par,
 ) -> Result<MatrixSpectrum> {
     let (rows, cols) = (x.nrows(), x.ncols());
-    let mut sigma = Vec::new();
-    sigma
-        .try_reserve_exact(rows.min(cols))
-        .map_err(|_| Error::InvalidParameter {
-            name: "spectrum: input size",
-            reason: "needs more memory than can be allocated",
-        })?;
-    sigma.resize(rows.min(cols), 0.0);
-    let mut mem = buffer(singular_values_req::<T>(rows, cols, cfg, par))?;
+    let mut sigma = crate::base::zeros::<f64>(rows.min(cols), "x (singular values)")?;
+    let mut mem = buffer(
+        singular_values_req::<T>(rows, cols, cfg, par),
+        "x (spectrum scratch)",
+    )?;
     let method = singular_values_into(&mut sigma, x, cfg, MemStack::new(&mut mem), par)?;
     Ok(MatrixSpectrum {
         sigma,

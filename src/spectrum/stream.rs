@@ -10,11 +10,26 @@ use super::decomp::{
 };
 use super::gram::{self, Affine, Samples, block_len};
 use crate::Par;
-use crate::base::check_finite_mat;
+use crate::base::{check_finite_mat, checked_len, oom, try_vec, zeros};
+use crate::limits::{MAX_COV_DIM, check};
 use crate::{Error, Real, Result, Shape};
 
 /// No scaling: the accumulator keeps absolute second moments.
 const UNIT: [f64; 3] = [1.0; 3];
+
+/// What an allocation failure of the accumulator names.
+const NAME: &str = "CovAccumulator: dim";
+
+/// Checks, by reserving and releasing it, that a `d × d` f64 matrix (with faer's row padding)
+/// and `extra` more values can be allocated: faer's `Mat::zeros` aborts instead of failing.
+fn probe_square(d: usize, extra: usize) -> Result<()> {
+    // faer pads the row capacity up to its SIMD alignment (at most 128 bytes = 16 f64).
+    let len = checked_len(&[d.saturating_add(16), d], NAME)?
+        .checked_add(extra)
+        .ok_or(oom::<f64>(usize::MAX, NAME))?;
+    drop(try_vec::<f64>(len, NAME)?);
+    Ok(())
+}
 
 /// Accumulates `count`, the mean and `M₂ = Σ (x − μ)(x − μ)ᵀ` of d-dimensional samples pushed in
 /// row chunks, in f64 — so a layer's spectrum can be measured over many batches without holding
@@ -63,7 +78,9 @@ impl CovAccumulator {
     /// ```
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] when `dim = 0` or the buffers cannot be allocated.
+    /// [`Error::InvalidParameter`] when `dim = 0`; [`Error::TooLarge`] when `dim` is over
+    /// [`MAX_COV_DIM`](crate::limits::MAX_COV_DIM) (checked before anything is allocated);
+    /// [`Error::OutOfMemory`] naming `dim` when the buffers cannot be allocated.
     pub fn new(dim: usize) -> Result<Self> {
         if dim == 0 {
             return Err(Error::InvalidParameter {
@@ -71,29 +88,20 @@ impl CovAccumulator {
                 reason: "must be ≥ 1",
             });
         }
-        let too_big = Error::InvalidParameter {
-            name: "CovAccumulator: dim",
-            reason: "the d×d accumulator cannot be allocated",
-        };
-        let len = dim.checked_mul(dim).ok_or(too_big)?;
-        let mut probe: Vec<f64> = Vec::new();
-        probe
-            .try_reserve_exact(len + 2 * dim)
-            .map_err(|_| too_big)?;
-        drop(probe);
+        check(dim, MAX_COV_DIM, "CovAccumulator: dim")?;
+        // faer's `Mat::zeros` allocates infallibly: a fallible probe of its size first.
+        probe_square(dim, 2 * dim)?;
         // The largest block any push uses, so pushes never allocate (and, as every push of up to
         // that many rows is one block, the result does not depend on the block's size).
-        let mut block = Vec::new();
-        block
-            .try_reserve_exact(dim * block_len(dim, usize::MAX))
-            .map_err(|_| too_big)?;
-        block.resize(dim * block_len(dim, usize::MAX), 0.0);
+        let block = zeros::<f64>(checked_len(&[dim, block_len(dim, usize::MAX)], NAME)?, NAME)?;
+        let mean = zeros::<f64>(dim, NAME)?;
+        let chunk_mean = zeros::<f64>(dim, NAME)?;
         Ok(CovAccumulator {
             dim,
             count: 0,
-            mean: alloc::vec![0.0; dim],
+            mean,
             m2: Mat::zeros(dim, dim),
-            chunk_mean: alloc::vec![0.0; dim],
+            chunk_mean,
             block,
             eps: 0.0,
         })
@@ -239,9 +247,13 @@ impl CovAccumulator {
     /// ```
     ///
     /// # Errors
-    /// [`Error::NoConvergence`] when the eigensolver fails.
+    /// [`Error::NoConvergence`] when the eigensolver fails; [`Error::OutOfMemory`] naming `dim`
+    /// when the d×d matrix or the eigensolver's scratch cannot be allocated.
     pub fn spectrum(&self, centering: Centering, par: Par) -> Result<MatrixSpectrum> {
         let d = self.dim;
+        let mut all = zeros::<f64>(d, NAME)?;
+        let mut mem = buffer(eigen_scratch(d, par), NAME)?;
+        probe_square(d, 0)?;
         let mut g = Mat::<f64>::zeros(d, d);
         let n = self.count as f64;
         for j in 0..d {
@@ -260,8 +272,6 @@ impl CovAccumulator {
             });
         }
         flush_tiny(g.as_mut());
-        let mut all = alloc::vec![0.0; d];
-        let mut mem = buffer(eigen_scratch(d, par))?;
         eigen_sigma(&mut all, g.as_ref(), par, MemStack::new(&mut mem))?;
         let rows = usize::try_from(self.count).unwrap_or(usize::MAX);
         all.truncate(rows.min(d));
