@@ -43,6 +43,7 @@ pub use view::{Layout, view, view_mut};
 /// allocation fails, this returns [`Error::OutOfMemory`](crate::Error::OutOfMemory) naming
 /// `name` instead (also when `m·n` overflows). faer pads the row count up to its SIMD alignment,
 /// so the reservation is checked against the padded size.
+#[allow(unsafe_code)] // one `set_dims` on an empty matrix, see below
 pub(crate) fn try_zeros_mat<T: crate::Real>(
     m: usize,
     n: usize,
@@ -52,6 +53,14 @@ pub(crate) fn try_zeros_mat<T: crate::Real>(
     let mut mat = Mat::<T>::new();
     mat.try_reserve(m, n)
         .map_err(|_| crate::base::oom::<T>(len, name))?;
+    if len == 0 {
+        // No element to initialize; `resize_with` would still walk a 0×2⁴⁰ matrix's 2⁴⁰ empty
+        // columns.
+        // SAFETY: the capacity covers `m×n` (reserved above) and an empty matrix has no element
+        // that could be left uninitialized.
+        unsafe { mat.set_dims(m, n) };
+        return Ok(mat);
+    }
     // Within the reserved capacity: no further allocation.
     mat.resize_with(m, n, |_, _| T::zero());
     Ok(mat)

@@ -94,6 +94,17 @@ pub fn orthogonalize_into<T: Real>(
             found: Shape::d1(scratch.len()),
         });
     }
+    if m == 0 || n == 0 {
+        // Empty input: the zero report `run_wide` would give, without visiting a 0×2⁴⁰ view's
+        // 2⁴⁰ empty rows or columns (an empty slice passes the shape check with any other
+        // dimension).
+        let (k, big) = (m.min(n), m.max(n));
+        return Ok(NsReport {
+            zero_input: true,
+            algo: cfg.algo.resolve(k, big),
+            ..NsReport::default()
+        });
+    }
     // The finiteness check reports row-major indices of G as given.
     let e = crate::base::norm_exponent(g, "orthogonalize input")?;
     let (g, out) = if m > n {
