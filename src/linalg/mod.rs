@@ -51,8 +51,17 @@ pub(crate) fn try_zeros_mat<T: crate::Real>(
 ) -> crate::Result<Mat<T>> {
     let len = crate::base::checked_len(&[m, n], name)?;
     let mut mat = Mat::<T>::new();
-    mat.try_reserve(m, n)
-        .map_err(|_| crate::base::oom::<T>(len, name))?;
+    mat.try_reserve(m, n).map_err(|_| {
+        if len == 0 {
+            // Empty, but faer's padded row capacity times the element size overflows.
+            crate::Error::OutOfMemory {
+                name,
+                bytes: usize::MAX,
+            }
+        } else {
+            crate::base::oom::<T>(len, name)
+        }
+    })?;
     if len == 0 {
         // No element to initialize; `resize_with` would still walk a 0×2⁴⁰ matrix's 2⁴⁰ empty
         // columns.
