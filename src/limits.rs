@@ -35,6 +35,17 @@ pub(crate) fn check(value: usize, limit: usize, name: &'static str) -> Result<()
 // ortho (Newton–Schulz, Muon)
 // ---------------------------------------------------------------------------------------------
 
+/// Largest number of Newton–Schulz steps accepted anywhere a step count enters: a schedule's
+/// `steps` (checked by `ortho::Schedule::validate`, hence by every Newton–Schulz, batch, GPU and
+/// Muon entry point before any allocation or work; a custom coefficient list is run step by step,
+/// so it is bounded too), and the length of a generated `ortho::polar_express_schedule`.
+///
+/// Why 100: every published schedule runs 5–10 steps (Keller Jordan 5, Polar Express 8,
+/// DeepSeek-V4 10), and `torch.optim.Muon` refuses `ns_steps >= 100`; the iteration has
+/// converged to working precision long before 100 steps, so a larger count only means "run for
+/// hours" (`--steps 1000000000000` on an 8×16 matrix used to run for minutes).
+pub const MAX_NS_STEPS: usize = 100;
+
 // ---------------------------------------------------------------------------------------------
 // stft (FFT, STFT/ISTFT, TiARA)
 // ---------------------------------------------------------------------------------------------

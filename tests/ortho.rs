@@ -776,7 +776,7 @@ fn absurd_shapes_are_errors_not_aborts() {
     let cfg = NsConfig::default();
     assert!(matches!(
         ortho::orthogonalize_scratch_len(1 << 32, 1 << 32, &cfg),
-        Err(Error::InvalidParameter { .. })
+        Err(Error::OutOfMemory { .. })
     ));
     assert_eq!(
         ortho::orthogonalize_batch_scratch_len(0, 1 << 40, 1 << 40, &cfg, Par::Seq),

@@ -192,8 +192,13 @@ fn invalid_parameters_are_rejected() {
     ] {
         bad(polar_express_schedule(l0, 5, 1.0, 0.0), "l0");
     }
-    for steps in [0, 1025, usize::MAX] {
-        bad(polar_express_schedule(1e-3, steps, 1.0, 0.0), "steps");
+    bad(polar_express_schedule(1e-3, 0, 1.0, 0.0), "steps");
+    // Above the documented limit (issue 23): `TooLarge`, before anything is allocated.
+    for steps in [mlkern::limits::MAX_NS_STEPS + 1, 1025, usize::MAX] {
+        match polar_express_schedule(1e-3, steps, 1.0, 0.0) {
+            Err(Error::TooLarge { name, .. }) => assert_eq!(name, "steps"),
+            other => panic!("expected TooLarge(steps), got {other:?}"),
+        }
     }
     for safety in [0.99, 0.0, -1.02, f64::NAN, f64::INFINITY] {
         bad(polar_express_schedule(1e-3, 5, safety, 0.0), "safety");

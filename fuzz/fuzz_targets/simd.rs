@@ -1,6 +1,8 @@
 //! Fuzz the SIMD primitives with arbitrary f32/f64 bit patterns (NaN, Inf, subnormals, huge, tiny)
 //! at every ISA level. Acceptable outcomes: `Ok` with results that respect each primitive's
-//! invariants, or a clean `Err`.
+//! invariants, or a clean `Err`. The SIMD kernels take slices only: no caller-controlled size
+//! reaches an allocation or a loop bound here (issue 23), so mismatched lengths are the size
+//! cases checked.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -45,6 +47,13 @@ fn check_f32(x: &[f32]) {
         }
         let half = x.len() / 2;
         let _ = isa.dot(&x[..half], &x[half..2 * half]);
+        // Lengths that differ (the kernels take no size of their own): an error, never a read
+        // past the shorter slice.
+        if !x.is_empty() {
+            assert!(isa.dot(&x[1..], x).is_err());
+            assert!(isa.axpy(1.0, x, &mut x[1..].to_vec()).is_err());
+            assert!(isa.exp_into(x, &mut []).is_err());
+        }
         let _ = isa.sum(x);
         assert_eq!(
             isa.find_non_finite(x),

@@ -169,7 +169,8 @@ impl Cuda {
     /// A new device buffer of `len` zeros.
     ///
     /// # Errors
-    /// [`Error::Backend`](crate::Error::Backend) when the allocation fails.
+    /// [`Error::OutOfMemory`](crate::Error::OutOfMemory) naming `len` when the byte size
+    /// overflows; [`Error::Backend`](crate::Error::Backend) when the device allocation fails.
     pub fn zeros<T: GpuScalar>(&self, len: usize) -> Result<DeviceBuffer<T>> {
         Ok(DeviceBuffer {
             inner: imp::zeros(&self.inner, len)?,
@@ -216,6 +217,10 @@ impl Cuda {
     /// [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) when `x.len() ≠ b·m·n`;
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for an invalid schedule, a
     /// matrix above 2³¹−1 elements, or a buffer or workspace of another [`Cuda`];
+    /// [`Error::TooLarge`](crate::Error::TooLarge) for more than
+    /// [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) steps (checked before any work);
+    /// [`Error::OutOfMemory`](crate::Error::OutOfMemory) when the `b` host reports cannot be
+    /// allocated (a huge batch of empty matrices);
     /// [`Error::NonFinite`](crate::Error::NonFinite) when a matrix holds NaN/±∞ (or its norm
     /// overflows `T`; `index` is the first non-finite element in C order, or the matrix's first
     /// element when every element is finite); [`Error::Backend`](crate::Error::Backend) when

@@ -16,6 +16,11 @@ pub(crate) fn zip_map<T: Copy, U: Copy>(
     f: impl Fn(T, U) -> T,
 ) {
     debug_assert_eq!((dst.nrows(), dst.ncols()), (src.nrows(), src.ncols()));
+    if dst.nrows() == 0 || dst.ncols() == 0 {
+        // Nothing to touch; and a 0×2⁴⁰ view (an empty slice passes the shape check) must not
+        // cost 2⁴⁰ empty column iterations.
+        return;
+    }
     if dst.row_stride() != 1 && dst.col_stride() == 1 {
         // Row-major destination: walk the transposes, whose destination is column-major.
         return zip_map(dst.transpose_mut(), src.transpose(), f);

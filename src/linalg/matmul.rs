@@ -115,6 +115,10 @@ pub fn matmul_with<T: Real>(
         return matmul_portable(Isa::detect(), dst, accum, lhs, rhs, alpha);
     }
     check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
+    if dst.nrows() == 0 || dst.ncols() == 0 {
+        // An empty product, whatever the other dimensions (which need no data when one is 0).
+        return Ok(());
+    }
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par.faer());
     Ok(())
 }

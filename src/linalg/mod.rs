@@ -38,3 +38,39 @@ pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
 pub(crate) use symmetric::{lower_result_with, symmetric_result_with};
 pub use symmetric::{sym_product, sym_product_with};
 pub use view::{Layout, view, view_mut};
+
+/// An `m×n` faer matrix of zeros, reserved fallibly: faer's own `Mat::zeros` aborts when the
+/// allocation fails, this returns [`Error::OutOfMemory`](crate::Error::OutOfMemory) naming
+/// `name` instead (also when `m·n` overflows). faer pads the row count up to its SIMD alignment,
+/// so the reservation is checked against the padded size.
+#[allow(unsafe_code)] // one `set_dims` on an empty matrix, see below
+pub(crate) fn try_zeros_mat<T: crate::Real>(
+    m: usize,
+    n: usize,
+    name: &'static str,
+) -> crate::Result<Mat<T>> {
+    let len = crate::base::checked_len(&[m, n], name)?;
+    let mut mat = Mat::<T>::new();
+    mat.try_reserve(m, n).map_err(|_| {
+        if len == 0 {
+            // Empty, but faer's padded row capacity times the element size overflows.
+            crate::Error::OutOfMemory {
+                name,
+                bytes: usize::MAX,
+            }
+        } else {
+            crate::base::oom::<T>(len, name)
+        }
+    })?;
+    if len == 0 {
+        // No element to initialize; `resize_with` would still walk a 0×2⁴⁰ matrix's 2⁴⁰ empty
+        // columns.
+        // SAFETY: the capacity covers `m×n` (reserved above) and an empty matrix has no element
+        // that could be left uninitialized.
+        unsafe { mat.set_dims(m, n) };
+        return Ok(mat);
+    }
+    // Within the reserved capacity: no further allocation.
+    mat.resize_with(m, n, |_, _| T::zero());
+    Ok(mat)
+}

@@ -39,7 +39,7 @@ fn lanes(batch: usize, m: usize, n: usize, par: Par) -> usize {
 /// 0 for an empty batch. Pass the same `par` to the kernel.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] when the length overflows `usize`.
+/// [`Error::OutOfMemory`] naming `shape` (bytes `usize::MAX`) when the length overflows `usize`.
 ///
 /// ```
 /// use mlkern::Par;
@@ -62,9 +62,9 @@ pub fn orthogonalize_batch_scratch_len(
     }
     orthogonalize_scratch_len(m, n, cfg)?
         .checked_mul(lanes(batch, m, n, par))
-        .ok_or(Error::InvalidParameter {
+        .ok_or(Error::OutOfMemory {
             name: "shape",
-            reason: "scratch size overflows usize",
+            bytes: usize::MAX,
         })
 }
 
@@ -80,7 +80,8 @@ pub fn orthogonalize_batch_scratch_len(
 /// [`Error::ShapeMismatch`] when `g`, `out` or `reports` do not match the shape, or `scratch` is
 /// shorter than [`orthogonalize_batch_scratch_len`] (`what: "orthogonalize_batch: scratch"`);
 /// [`Error::NonFinite`] with the flat index into `g` of the first NaN/±∞ (checked before anything
-/// is written); [`Error::InvalidParameter`] for an invalid schedule.
+/// is written); [`Error::InvalidParameter`] for an invalid schedule; [`Error::TooLarge`] for more
+/// than [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) steps (checked first).
 ///
 /// ```
 /// use mlkern::Par;

@@ -37,7 +37,8 @@ impl Algo {
     /// The algorithm that runs for a k×N problem (k ≤ N): never `Auto`.
     pub fn resolve(self, k: usize, n: usize) -> Algo {
         match self {
-            Algo::Auto if n >= 2 * k && k > 0 => Algo::GRAM,
+            // `2k` may overflow for absurd shapes: then `n < 2k`.
+            Algo::Auto if k > 0 && k.checked_mul(2).is_some_and(|k2| n >= k2) => Algo::GRAM,
             Algo::Auto => Algo::Standard,
             other => other,
         }

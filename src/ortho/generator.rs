@@ -33,12 +33,12 @@ use alloc::vec::Vec;
 use num_traits::Float;
 
 use super::Quintic;
+use crate::base::try_vec;
+use crate::limits::{MAX_NS_STEPS, check};
 use crate::{Error, Result};
 
 /// Name reported in [`Error::NoConvergence`].
 const ALGORITHM: &str = "polar express remez";
-/// Largest accepted `steps` (a schedule converges to the classical quintic long before this).
-const MAX_STEPS: usize = 1024;
 /// Cap on Remez iterations per polynomial (typical: 1–4; the initial nodes are already close).
 const MAX_REMEZ_ITERATIONS: usize = 100;
 /// Cap on iterative-refinement passes per linear solve (typically a few).
@@ -58,7 +58,8 @@ const SIGNS: [f64; 4] = [1.0, -1.0, 1.0, -1.0];
 /// `X ← a·X + b·X·XᵀX + c·X·(XᵀX)²`.
 ///
 /// * `l0` — lower bound on the singular values of the normalized input (upper bound 1), in `(0, 1]`.
-/// * `steps` — number of polynomials, `1..=1024`.
+/// * `steps` — number of polynomials, `1..=`[`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) (100:
+///   no kernel runs a longer schedule, and it converges to the classical quintic long before).
 /// * `safety` — safety factor `s ≥ 1` (1 = none): every polynomial but the last becomes `p(x/s)`.
 ///   The interval is advanced with the scaled polynomial.
 /// * `cushion` — `κ ∈ [0, 1)` (0 = none): each polynomial is optimized on `[max(l, κ·u), u]`
@@ -74,6 +75,8 @@ const SIGNS: [f64; 4] = [1.0, -1.0, 1.0, -1.0];
 ///
 /// # Errors
 ///
+/// * [`Error::TooLarge`] naming `steps` above [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS)
+///   (checked before anything is allocated).
 /// * [`Error::InvalidParameter`] for a NaN or out-of-range argument, and for a `safety` so large
 ///   (with `cushion` 0) that the lower bound underflows to zero.
 /// * [`Error::NoConvergence`] if a Remez iteration fails (singular system, lost node ordering, no
@@ -108,12 +111,13 @@ pub fn polar_express_schedule(
             reason: "must be a number in (0, 1]",
         });
     }
-    if steps == 0 || steps > MAX_STEPS {
+    if steps == 0 {
         return Err(Error::InvalidParameter {
             name: "steps",
-            reason: "must be between 1 and 1024",
+            reason: "must be at least 1",
         });
     }
+    check(steps, MAX_NS_STEPS, "steps")?;
     if !(safety >= 1.0 && safety.is_finite()) {
         return Err(Error::InvalidParameter {
             name: "safety",
@@ -129,7 +133,7 @@ pub fn polar_express_schedule(
 
     let safety3 = safety * safety * safety;
     let safety5 = safety3 * safety * safety;
-    let mut out = Vec::with_capacity(steps);
+    let mut out = try_vec(steps, "steps")?;
     let (mut l, mut u) = (l0, 1.0);
     for step in 0..steps {
         let floor = cushion * u;

@@ -223,8 +223,9 @@ fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
 /// matrix-sized buffers (new momentum, Nesterov input, update) plus the Newton–Schulz scratch.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions or one whose scratch
-/// does not fit in `usize`.
+/// [`Error::InvalidParameter`] for a shape with fewer than two dimensions or one whose element
+/// count overflows `usize`; [`Error::OutOfMemory`] naming `shape` (bytes `usize::MAX`) when the
+/// scratch length does not fit in `usize`.
 ///
 /// ```
 /// use mlkern::ortho::{muon_scratch_len, orthogonalize_scratch_len, MuonConfig};
@@ -240,9 +241,9 @@ pub fn muon_scratch_len(shape: &[usize], cfg: &MuonConfig<'_>) -> Result<usize> 
     (r * c)
         .checked_mul(3)
         .and_then(|x| x.checked_add(ns))
-        .ok_or(Error::InvalidParameter {
+        .ok_or(Error::OutOfMemory {
             name: "shape",
-            reason: "scratch size overflows usize",
+            bytes: usize::MAX,
         })
 }
 
@@ -283,7 +284,9 @@ fn validate(hyper: Hyper, cfg: &MuonConfig<'_>) -> Result<()> {
 /// # Errors
 /// [`Error::ShapeMismatch`] for slices that do not hold `shape`, or a short scratch
 /// (`what: "muon_step: scratch"`);
-/// [`Error::NonFinite`]; [`Error::InvalidParameter`] for bad hyper-parameters or a < 2-D shape.
+/// [`Error::NonFinite`]; [`Error::InvalidParameter`] for bad hyper-parameters or a < 2-D shape;
+/// [`Error::TooLarge`] for more than [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) Newton–Schulz
+/// steps (all checked before any work).
 ///
 /// ```
 /// use mlkern::Par;

@@ -15,7 +15,7 @@ use crate::{Error, Real, Result, Shape};
 /// `N = max(m, n)`.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] when the length overflows `usize`.
+/// [`Error::OutOfMemory`] naming `shape` (bytes `usize::MAX`) when the length overflows `usize`.
 ///
 /// ```
 /// use mlkern::ortho::{orthogonalize_scratch_len, NsConfig};
@@ -35,9 +35,9 @@ pub fn orthogonalize_scratch_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> Resu
                 .and_then(|kk| kk.checked_mul(squares))
                 .and_then(|sq| x.checked_add(sq))
         })
-        .ok_or(Error::InvalidParameter {
+        .ok_or(Error::OutOfMemory {
             name: "shape",
-            reason: "scratch size overflows usize",
+            bytes: usize::MAX,
         })
 }
 
@@ -53,7 +53,8 @@ pub fn orthogonalize_scratch_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> Resu
 /// * [`Error::ShapeMismatch`] when `out` is not m×n, or `scratch` is shorter than
 ///   [`orthogonalize_scratch_len`] (`what: "orthogonalize: scratch"`).
 /// * [`Error::NonFinite`] when `G` holds NaN or ±∞ (row-major index of the first one).
-/// * [`Error::InvalidParameter`] for an invalid schedule.
+/// * [`Error::InvalidParameter`] for an invalid schedule, [`Error::TooLarge`] for more than
+///   [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) steps (checked first).
 ///
 /// ```
 /// use mlkern::Par;
@@ -91,6 +92,17 @@ pub fn orthogonalize_into<T: Real>(
             what: "orthogonalize: scratch",
             expected: Shape::d1(need),
             found: Shape::d1(scratch.len()),
+        });
+    }
+    if m == 0 || n == 0 {
+        // Empty input: the zero report `run_wide` would give, without visiting a 0×2⁴⁰ view's
+        // 2⁴⁰ empty rows or columns (an empty slice passes the shape check with any other
+        // dimension).
+        let (k, big) = (m.min(n), m.max(n));
+        return Ok(NsReport {
+            zero_input: true,
+            algo: cfg.algo.resolve(k, big),
+            ..NsReport::default()
         });
     }
     // The finiteness check reports row-major indices of G as given.

@@ -129,6 +129,11 @@ impl FroNorm {
 
 /// `‖G‖_F` as `r·2ᵉ`, checking finiteness first (indices refer to `m`).
 pub(crate) fn fro_norm<T: Real>(what: &'static str, m: MatRef<'_, T>) -> Result<FroNorm> {
+    if m.nrows() == 0 || m.ncols() == 0 {
+        // Empty (possibly 0×2⁴⁰, from an empty slice): no element to visit, and no loop over
+        // the other dimension.
+        return Ok(FroNorm { r: 0.0, e: 0 });
+    }
     Ok(scaled_norm(m, norm_exponent(m, what)?))
 }
 
@@ -223,6 +228,9 @@ pub(crate) fn scale_into<T: Real>(
     norm: FroNorm,
     normalize: Normalize,
 ) {
+    if dst.nrows() == 0 || dst.ncols() == 0 {
+        return;
+    }
     let d = normalize.scaled_divisor(norm.r, norm.e);
     if norm.is_zero() || d == 0.0 {
         dst.fill(T::zero());

@@ -4,7 +4,7 @@
 use alloc::vec::Vec;
 
 use super::muon::{Hyper, MuonConfig, MuonReport, muon_scratch_len, muon_step};
-use crate::base::zeros;
+use crate::base::{try_vec, zeros};
 use crate::{Par, Real, Result};
 
 /// Muon for one parameter of a fixed shape: owns the momentum buffer and the scratch, so a
@@ -41,16 +41,16 @@ impl<'s, T: Real> Muon<'s, T> {
     ///
     /// # Errors
     /// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for a shape with fewer than two
-    /// dimensions or buffers that cannot be allocated.
+    /// dimensions or an invalid schedule; [`Error::TooLarge`](crate::Error::TooLarge) for more
+    /// than [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) Newton–Schulz steps (both checked before
+    /// anything is allocated); [`Error::OutOfMemory`](crate::Error::OutOfMemory) naming `shape`
+    /// when the momentum buffer or the scratch cannot be allocated.
     pub fn new(shape: &[usize], cfg: MuonConfig<'s>) -> Result<Self> {
+        cfg.ns.validate()?;
         let need = muon_scratch_len(shape, &cfg)?;
+        // `muon_scratch_len` has checked that the element count fits in `usize`.
         let len = shape.iter().product();
-        let mut dims = Vec::new();
-        dims.try_reserve_exact(shape.len())
-            .map_err(|_| crate::Error::InvalidParameter {
-                name: "shape",
-                reason: "needs more memory than can be allocated",
-            })?;
+        let mut dims = try_vec(shape.len(), "shape")?;
         dims.extend_from_slice(shape);
         Ok(Muon {
             cfg,

@@ -1,6 +1,5 @@
 //! The allocating tier: owned outputs, scratch handled internally.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use faer::{Mat, MatRef};
@@ -9,14 +8,16 @@ use super::batch::{batch_elements, orthogonalize_batch_into, orthogonalize_batch
 use super::config::{NsConfig, NsReport};
 use super::newton_schulz::{orthogonalize_into, orthogonalize_scratch_len};
 use crate::Par;
-use crate::base::zeros;
+use crate::base::{filled, zeros};
+use crate::linalg::try_zeros_mat;
 use crate::{Error, Real, Result, Shape};
 
 /// [`orthogonalize_into`] returning an owned matrix.
 ///
 /// # Errors
-/// As [`orthogonalize_into`] (non-finite input, invalid schedule), and
-/// [`Error::InvalidParameter`] when the scratch cannot be allocated.
+/// As [`orthogonalize_into`] (non-finite input, invalid schedule, too many steps: checked before
+/// anything is allocated), and [`Error::OutOfMemory`] naming `shape` when the scratch or the
+/// output cannot be allocated.
 ///
 /// ```
 /// use mlkern::Par;
@@ -32,9 +33,10 @@ pub fn orthogonalize<T: Real>(
     cfg: &NsConfig<'_>,
     par: Par,
 ) -> Result<(Mat<T>, NsReport)> {
+    cfg.validate()?;
     let (m, n) = (g.nrows(), g.ncols());
     let mut scratch = zeros(orthogonalize_scratch_len(m, n, cfg)?, "shape")?;
-    let mut out = Mat::<T>::zeros(m, n);
+    let mut out = try_zeros_mat(m, n, "shape")?;
     let report = orthogonalize_into(out.as_mut(), g, cfg, &mut scratch, par)?;
     Ok((out, report))
 }
@@ -42,7 +44,9 @@ pub fn orthogonalize<T: Real>(
 /// [`orthogonalize_batch_into`] returning the b×m×n output (C order) and one report per matrix.
 ///
 /// # Errors
-/// As [`orthogonalize_batch_into`].
+/// As [`orthogonalize_batch_into`] (the schedule is checked before anything is allocated), and
+/// [`Error::OutOfMemory`] naming `shape` or `batch` when the output, the scratch or the `batch`
+/// reports cannot be allocated (a batch of empty matrices still gets one report each).
 ///
 /// ```
 /// use mlkern::Par;
@@ -60,6 +64,7 @@ pub fn orthogonalize_batch<T: Real>(
     cfg: &NsConfig<'_>,
     par: Par,
 ) -> Result<(Vec<T>, Vec<NsReport>)> {
+    cfg.validate()?;
     if batch_elements(batch, m, n) != Some(g.len()) {
         return Err(Error::ShapeMismatch {
             what: "orthogonalize_batch input",
@@ -72,7 +77,7 @@ pub fn orthogonalize_batch<T: Real>(
         "shape",
     )?;
     let mut out = zeros(g.len(), "shape")?;
-    let mut reports = vec![NsReport::default(); batch];
+    let mut reports = filled(batch, NsReport::default(), "batch")?;
     orthogonalize_batch_into(
         &mut out,
         &mut reports,

@@ -2,6 +2,7 @@
 //! and the input normalization each published schedule was designed for.
 
 use super::normalize::Normalize;
+use crate::limits::{MAX_NS_STEPS, check};
 use crate::{Error, Result};
 
 /// One Newton–Schulz step `p(x) = a·x + b·x³ + c·x⁵`, applied to a matrix as
@@ -84,7 +85,9 @@ pub struct Schedule<'s> {
     pub coefficients: &'s [Quintic],
     /// What to apply after `coefficients` runs out.
     pub tail: Tail,
-    /// Number of steps to run.
+    /// Number of steps to run, at most [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) (100, as
+    /// `torch.optim.Muon`): [`validate`](Self::validate) rejects more with
+    /// [`Error::TooLarge`](crate::Error::TooLarge) before any work.
     pub steps: usize,
     /// The normalization applied before the first step.
     pub normalize: Normalize,
@@ -92,7 +95,8 @@ pub struct Schedule<'s> {
 
 impl<'s> Schedule<'s> {
     /// A user schedule: `steps = coefficients.len()`, Keller Jordan's normalizer
-    /// `G / (‖G‖_F + 1e-7)`.
+    /// `G / (‖G‖_F + 1e-7)`. A list longer than [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS)
+    /// runs more steps than any kernel accepts (see [`validate`](Self::validate)).
     pub const fn custom(coefficients: &'s [Quintic], tail: Tail) -> Self {
         Schedule {
             name: "custom",
@@ -103,7 +107,8 @@ impl<'s> Schedule<'s> {
         }
     }
 
-    /// The same schedule run for `steps` steps.
+    /// The same schedule run for `steps` steps (at most
+    /// [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) = 100 pass [`validate`](Self::validate)).
     pub const fn with_steps(mut self, steps: usize) -> Self {
         self.steps = steps;
         self
@@ -129,7 +134,9 @@ impl<'s> Schedule<'s> {
     }
 
     /// The composition `P(x) = p_T ∘ … ∘ p_1(x)` over [`steps`](Self::steps): the value one
-    /// singular value `x = σ/d` of the normalized input ends at (exact arithmetic).
+    /// singular value `x = σ/d` of the normalized input ends at (exact arithmetic). A step count
+    /// above [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS), which no kernel runs, gives NaN at
+    /// once instead of looping for hours.
     ///
     /// ```
     /// use mlkern::ortho::KELLER_JORDAN;
@@ -138,18 +145,31 @@ impl<'s> Schedule<'s> {
     /// assert!((0.68..1.21).contains(&y));
     /// ```
     pub fn eval(&self, mut x: f64) -> f64 {
+        if self.steps > MAX_NS_STEPS {
+            return f64::NAN;
+        }
         for i in 0..self.steps {
             x = self.coefficient(i).eval(x);
         }
         x
     }
 
-    /// Checks that the schedule can run: coefficients finite, a non-empty list when `steps > 0`,
-    /// and a valid normalization.
+    /// Checks that the schedule can run: at most [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS)
+    /// steps, coefficients finite, a non-empty list when `steps > 0`, and a valid normalization.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] naming the offending part.
+    /// [`Error::TooLarge`] naming `steps` for more than
+    /// [`MAX_NS_STEPS`](crate::limits::MAX_NS_STEPS) steps; [`Error::InvalidParameter`] naming
+    /// the offending part otherwise.
+    ///
+    /// ```
+    /// use mlkern::limits::MAX_NS_STEPS;
+    /// use mlkern::ortho::KELLER_JORDAN;
+    /// assert!(KELLER_JORDAN.with_steps(MAX_NS_STEPS).validate().is_ok());
+    /// assert!(KELLER_JORDAN.with_steps(1_000_000_000_000).validate().is_err());
+    /// ```
     pub fn validate(&self) -> Result<()> {
+        check(self.steps, MAX_NS_STEPS, "steps")?;
         if self.steps > 0 && self.coefficients.is_empty() {
             return Err(Error::InvalidParameter {
                 name: "schedule",

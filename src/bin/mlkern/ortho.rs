@@ -43,7 +43,7 @@ pub struct NsArgs {
     /// keller | you | polar-express | polar-express-modded | cans | deepseek-v4 | cubic | quintic.
     #[arg(long, default_value = "keller", value_parser = parse_schedule)]
     schedule: Schedule<'static>,
-    /// Number of steps (default: the schedule's own).
+    /// Number of steps (default: the schedule's own; at most 100, `mlkern::limits::MAX_NS_STEPS`).
     #[arg(long)]
     steps: Option<usize>,
     /// standard | gram | auto (Gram when the aspect ratio is at least 2).
@@ -108,8 +108,17 @@ fn compute<T: Real>(
     common: &Common,
 ) -> Result<(Vec<T>, Vec<NsReport>, Timing), CliError> {
     let par = common.par();
+    // Steps over the limit are rejected before any buffer is made.
+    cfg.validate()?;
     let mut out = vec![T::zero(); g.len()];
-    let mut reports = vec![NsReport::default(); b];
+    // `b` is not backed by data when the matrices are empty (a b×0×n input).
+    let mut reports = Vec::new();
+    reports.try_reserve_exact(b).map_err(|_| {
+        CliError::Usage(format!(
+            "ortho: a batch of {b} matrices needs more memory than is available"
+        ))
+    })?;
+    reports.resize(b, NsReport::default());
     let need = ortho::orthogonalize_batch_scratch_len(b, m, n, cfg, par)?;
     let mut ws = Vec::new();
     ws.try_reserve_exact(need).map_err(|_| {

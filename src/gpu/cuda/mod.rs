@@ -202,6 +202,14 @@ pub(crate) fn upload<T: GpuScalar>(c: &Context, host: &[T]) -> Result<Buffer<T>>
 }
 
 pub(crate) fn zeros<T: GpuScalar>(c: &Context, len: usize) -> Result<Buffer<T>> {
+    // cudarc multiplies `len` by the element size unchecked: an overflowing byte count must be an
+    // error here, before the driver sees a wrapped size.
+    if len
+        .checked_mul(core::mem::size_of::<T>())
+        .is_none_or(|b| b > isize::MAX as usize)
+    {
+        return Err(crate::base::oom::<T>(len, "len"));
+    }
     let slice = c
         .stream
         .alloc_zeros::<T>(len.max(1))

@@ -11,7 +11,6 @@
 //! GEMM with β, a single rounding), `diag(B) += a`. The copy and the diagonal pass touch only
 //! k×k data; the k×N iterate is read by the GEMMs alone.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use cudarc::cublas::sys::cublasHandle_t;
@@ -19,6 +18,7 @@ use cudarc::driver::sys::CUstream;
 
 use super::blas::{self, Gemm, Operand};
 use super::{Buffer, Context, Scratch, check_owner, driver_error, ensure, ptr, ptr_mut};
+use crate::base::{filled, try_vec, zeros as host_zeros};
 use crate::gpu::{Dtype, GpuScalar};
 use crate::ortho::{Algo, NsConfig, NsReport, Quintic, Restarts};
 use crate::{Error, Result, Shape};
@@ -47,6 +47,15 @@ impl Geo {
 
     fn slot_len(self) -> usize {
         self.b * self.sq()
+    }
+
+    /// [`slot_len`](Self::slot_len), or `None` when it overflows (checked once before the
+    /// workspace is sized; later uses cannot overflow).
+    fn slot_len_checked(self) -> Option<usize> {
+        self.k
+            .checked_mul(self.k)?
+            .checked_add(self.k)?
+            .checked_mul(self.b)
     }
 }
 
@@ -222,7 +231,7 @@ fn norms<T: GpuScalar>(
     let out = Operand::new(ptr_mut(c, sq), 1, 1);
     // SAFETY: b matrices of k·N elements; b f32 outputs.
     unsafe { blas::gemm_to_f32(*c.blas.handle(), T::DTYPE, gm, xo.t(), xo, out) }?;
-    let mut host = vec![0.0f32; g.b];
+    let mut host: Vec<f32> = host_zeros(g.b, "batch")?;
     c.stream
         .memcpy_dtoh(&sq.slice.slice(..g.b), &mut host)
         .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
@@ -238,7 +247,7 @@ fn first_non_finite<T: GpuScalar>(
     i: usize,
 ) -> Result<Option<usize>> {
     let len = g.x_len();
-    let mut host = vec![T::default(); len];
+    let mut host = filled(len, T::default(), "shape")?;
     c.stream
         .memcpy_dtoh(&x.slice.slice(i * len..(i + 1) * len), &mut host)
         .map_err(|e| driver_error("cuMemcpyDtoH", e))?;
@@ -277,7 +286,9 @@ pub(crate) fn orthogonalize<T: GpuScalar>(
         flops: 0.0,
     };
     if b == 0 || k == 0 {
-        return Ok(vec![empty; b]);
+        // One report per (empty) matrix: `b` is not backed by any data here, so it is reserved
+        // fallibly.
+        return filled(b, empty, "batch");
     }
     blas::len(k * big)?;
     blas::len(b)?;
@@ -294,7 +305,7 @@ pub(crate) fn orthogonalize<T: GpuScalar>(
     let h = *c.blas.handle();
 
     let norms = norms(c, x, g, ws)?;
-    let mut reports = Vec::with_capacity(b);
+    let mut reports = try_vec(b, "batch")?;
     let xp = ptr_mut(c, x);
     for (i, &norm) in norms.iter().enumerate() {
         if !norm.is_finite() {
@@ -330,11 +341,19 @@ pub(crate) fn orthogonalize<T: GpuScalar>(
     }
 
     ensure(c, &mut ws.iterate, x.len, false)?;
-    ensure(c, &mut ws.squares, SLOTS * g.slot_len(), false)?;
+    let squares = g
+        .slot_len_checked()
+        .and_then(|l| l.checked_mul(SLOTS))
+        .ok_or(Error::OutOfMemory {
+            name: "shape",
+            bytes: usize::MAX,
+        })?;
+    ensure(c, &mut ws.squares, squares, false)?;
     let ones_ready = ws.ones.as_ref().is_some_and(|o| o.len == b * k);
     if !ones_ready {
         ws.ones = None;
-        ws.ones = Some(super::upload(c, &vec![T::from_f32(1.0); b * k])?);
+        let ones = filled(b * k, T::from_f32(1.0), "shape")?;
+        ws.ones = Some(super::upload(c, &ones)?);
     }
     let mut run = Run {
         h,

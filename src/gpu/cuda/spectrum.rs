@@ -1,10 +1,11 @@
 //! Singular values from the f32 Gram matrix on the device and a host f64 eigensolve.
 
-use alloc::vec;
 use alloc::vec::Vec;
 
 use super::blas::{self, Operand};
 use super::{Buffer, Context, check_owner, driver_error, ptr, ptr_mut, upload, zeros};
+use crate::base::{filled, zeros as host_zeros};
+use crate::linalg::try_zeros_mat;
 use crate::{Error, Result, Shape};
 
 pub(crate) fn gram_singular_values(
@@ -37,7 +38,7 @@ pub(crate) fn gram_singular_values(
     let mut copy;
     let src = if center {
         copy = zeros::<f32>(c, rows * cols)?;
-        let ones = upload(c, &vec![1.0f32; rows])?;
+        let ones = upload(c, &filled(rows, 1.0f32, "rows")?)?;
         let mut mean = zeros::<f32>(c, cols)?;
         let (cp, mp, op) = (ptr_mut(c, &mut copy), ptr_mut(c, &mut mean), ptr(c, &ones));
         let hc = Operand::new(cp, c32, 0);
@@ -63,7 +64,7 @@ pub(crate) fn gram_singular_values(
     let out = Operand::new(ptr_mut(c, &mut gram), n, 0);
     // SAFETY: src holds rows·cols f32, gram k·k.
     unsafe { blas::syrk(hd, n, inner, 1.0, a, 0.0, out) }?;
-    let mut g = vec![0.0f32; k * k];
+    let mut g: Vec<f32> = host_zeros(k * k, "shape")?;
     super::download(c, &gram, &mut g)?;
     // The upper triangle is the allocation's zeros: only the Gram entries can be non-finite.
     if let Some(index) = g.iter().position(|v| !v.is_finite()) {
@@ -74,7 +75,12 @@ pub(crate) fn gram_singular_values(
     }
     // Lower triangle, column-major.
     let lower = |i: usize, j: usize| f64::from(if i >= j { g[i + j * k] } else { g[j + i * k] });
-    let mat = faer::Mat::<f64>::from_fn(k, k, lower);
+    let mut mat = try_zeros_mat::<f64>(k, k, "shape")?;
+    for j in 0..k {
+        for i in 0..k {
+            mat[(i, j)] = lower(i, j);
+        }
+    }
     let mut eig = mat
         .self_adjoint_eigenvalues(faer::Side::Lower)
         .map_err(|_| Error::NoConvergence {
