@@ -10,7 +10,7 @@ use mlkern::ortho::{self, Algo, NsConfig, NsReport, PRESETS, Schedule};
 use serde_json::json;
 
 use crate::backend::{self, Backend};
-use crate::files::{read_array, write_array};
+use crate::files::{filled, read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -108,9 +108,10 @@ fn compute<T: Real>(
     common: &Common,
 ) -> Result<(Vec<T>, Vec<NsReport>, Timing), CliError> {
     let par = common.par();
-    let mut out = vec![T::zero(); g.len()];
-    let mut reports = vec![NsReport::default(); b];
     let need = ortho::orthogonalize_batch_scratch_len(b, m, n, cfg, par)?;
+    let mut out = filled(g.len(), T::zero(), "ortho output")?;
+    // b comes from the file's shape: b×0×n is empty whatever b is.
+    let mut reports = filled(b, NsReport::default(), "ortho batch")?;
     let mut ws = Vec::new();
     ws.try_reserve_exact(need).map_err(|_| {
         CliError::Usage(format!(
