@@ -119,7 +119,7 @@ pub fn try_vec<T>(len: usize, name: &'static str) -> Result<Vec<T>, CliError> {
     v.try_reserve_exact(len).map_err(|_| {
         CliError::Kernel(mlkern::Error::OutOfMemory {
             name,
-            bytes: len.checked_mul(size_of::<T>()).unwrap_or(usize::MAX),
+            bytes: len.saturating_mul(size_of::<T>()),
         })
     })?;
     Ok(v)

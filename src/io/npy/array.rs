@@ -297,7 +297,7 @@ impl NpyArray {
     /// * [`Error::OutOfMemory`] (naming `data`) when the result cannot be allocated.
     pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
         Ok(match &self.data {
-            NpyData::Bool(v) => convert(v, |b| i64::from(b))?,
+            NpyData::Bool(v) => convert(v, i64::from)?,
             NpyData::U8(v) => convert(v, i64::from)?,
             NpyData::I8(v) => convert(v, i64::from)?,
             NpyData::I16(v) => convert(v, i64::from)?,
