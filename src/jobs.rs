@@ -56,7 +56,9 @@ pub(crate) fn run_jobs<J: Send, F: Fn(J) + Sync>(jobs: Vec<J>, work: F) {
 /// How many jobs to cut a batch of `items` into for `par`: 1 for one thread or without `std`
 /// (the caller runs everything: no pool, no thread start-up), otherwise `4·threads` with rayon
 /// (workers balance uneven jobs; they run on rayon's current pool) and `threads` without;
-/// never more than `items`, at least 1.
+/// never more than `items`, at least 1. The thread count is [`Par`]'s, clamped to
+/// [`MAX_THREADS`](crate::limits::MAX_THREADS), so a `Par::Threads(usize::MAX)` gives at most
+/// `4 · MAX_THREADS` jobs (and per-job scratch blocks), never an absurd number.
 pub(crate) fn job_count(items: usize, par: Par) -> usize {
     let threads = par.effective_threads();
     if threads <= 1 {
@@ -75,4 +77,23 @@ pub(crate) fn round_robin<R: Send>(rows: Vec<R>, par: Par, work: impl Fn(R) + Sy
         buckets[k % jobs].push(row);
     }
     run_jobs(buckets, |bucket| bucket.into_iter().for_each(&work));
+}
+
+#[cfg(test)]
+mod tests {
+    use core::num::NonZeroUsize;
+
+    use super::job_count;
+    use crate::Par;
+    use crate::limits::MAX_THREADS;
+
+    #[test]
+    fn absurd_thread_requests_give_a_bounded_job_count() {
+        for par in [Par::threads(usize::MAX), Par::Threads(NonZeroUsize::MAX)] {
+            let jobs = job_count(usize::MAX, par);
+            assert!((1..=4 * MAX_THREADS).contains(&jobs), "{jobs}");
+            assert_eq!(job_count(3, par), if cfg!(feature = "std") { 3 } else { 1 });
+        }
+        assert_eq!(job_count(usize::MAX, Par::Seq), 1);
+    }
 }

@@ -104,6 +104,17 @@ pub const MAX_INDICATOR_COLUMNS: usize = 1 << 15;
 // io (npy, csv)
 // ---------------------------------------------------------------------------------------------
 
+/// The most threads a [`Par`](crate::Par) asks for: [`Par::threads`](crate::Par::threads)`(n)`
+/// clamps `n` to this, and a `Par::Threads(n)` built directly is run with at most this many (the
+/// job count, faer's parallelism and every per-thread scratch are sized from the clamped count).
+///
+/// Why: a request for 2⁴⁰ or `usize::MAX` threads only means "as many as you can"; taken
+/// literally it sizes per-thread scratch (one block per job) beyond any address space and, with
+/// `std` without `rayon`, starts one OS thread per job. 1024 is above every machine mlkern runs
+/// on today (the largest two-socket servers have 768 hardware threads) and keeps the worst case
+/// small: 1024 scoped threads, 1024 scratch blocks. The CLI's `--threads` rejects larger values.
+pub const MAX_THREADS: usize = 1024;
+
 // ---------------------------------------------------------------------------------------------
 // end
 // ---------------------------------------------------------------------------------------------

@@ -1084,3 +1084,524 @@ fn tree_flags_that_do_not_apply_are_errors() {
             .args(["--kind", "discrete", "--method", "nj"]),
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue 23: absurd flags and shapes under a capped address space. Every case must exit 2 with
+// exactly one line on stderr, within a time limit, while the process cannot map more than
+// 4 GiB: an attempted huge allocation then fails (an abort, "memory allocation … failed")
+// instead of passing by luck on a machine with a lot of memory, and a hang is killed and fails.
+// ---------------------------------------------------------------------------------------------
+
+/// The address-space cap, in KiB (`ulimit -v`): 4 GiB, room for rayon's thread stacks and
+/// glibc's per-thread arenas, far below the 2⁴⁰-scale buffers the cases ask for.
+const CAP_KIB: u64 = 4 << 20;
+/// A case that runs longer than this is a hang.
+const HANG_S: u64 = 20;
+
+/// What a capped run gave: the exit code (`None` when a signal ended it: an abort), stderr, or
+/// `Err` when it was killed after [`HANG_S`] seconds.
+fn run_capped<S: AsRef<std::ffi::OsStr>>(
+    dir: &Path,
+    case: &str,
+    args: &[S],
+) -> Result<(Option<i32>, String), String> {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    let err_path = dir.join(format!("{case}.stderr"));
+    let err_file = std::fs::File::create(&err_path).unwrap();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!(r#"ulimit -v {CAP_KIB} || exit 97; exec "$0" "$@""#))
+        .arg(env!("CARGO_BIN_EXE_mlkern"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(err_file)
+        .spawn()
+        .unwrap();
+    let t0 = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if t0.elapsed() > Duration::from_secs(HANG_S) {
+            // `exec` made the shell the binary itself: this kills mlkern, nothing else.
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(format!("{case}: still running after {HANG_S} s (a hang)"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let stderr = std::fs::read_to_string(&err_path).unwrap_or_default();
+    assert_ne!(status.code(), Some(97), "{case}: `ulimit -v` failed");
+    Ok((status.code(), stderr))
+}
+
+/// The needle of a case whose input is empty (a zero dimension beside absurd ones) and whose
+/// empty result is a valid answer: exit 0 is accepted, as is exit 2 with one line; an abort, a
+/// panic or a hang is not.
+const EMPTY_OK: &str = "\0 empty result accepted";
+
+/// One absurd case: exit 2, one line on stderr (containing `needle`), no panic, no abort, no
+/// hang, under the cap. Returns the failure instead of panicking so a test reports them all.
+fn absurd_case(dir: &Path, case: &str, args: &[&str], needle: &str) -> Option<String> {
+    let (code, stderr) = match run_capped(dir, case, args) {
+        Ok(r) => r,
+        Err(hang) => return Some(hang),
+    };
+    let lines = stderr.trim_end().lines().count();
+    eprintln!("{case}: exit {code:?}: {}", stderr.trim_end());
+    if needle == EMPTY_OK && code == Some(0) && !stderr.contains("panicked") {
+        return None;
+    }
+    let needle = if needle == EMPTY_OK { "" } else { needle };
+    if code != Some(2)
+        || lines != 1
+        || stderr.contains("panicked")
+        || stderr.contains("internal error")
+        || !stderr.contains(needle)
+    {
+        return Some(format!(
+            "{case}: exit {code:?} (expected 2), {lines} line(s) on stderr (expected 1, with \
+             {needle:?}): {stderr:?}"
+        ));
+    }
+    None
+}
+
+/// Runs every case, then fails once listing every case that did not hold.
+fn absurd_cases(dir: &Path, cases: &[(&str, Vec<String>, &str)]) -> usize {
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(case, args, needle)| {
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            absurd_case(dir, case, &args, needle)
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} case(s) failed:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+    cases.len()
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.split_whitespace().map(String::from).collect()
+}
+
+/// `.npy` files whose shapes are absurd but whose data is empty (a zero dimension), so that they
+/// parse: only code that sizes something by the other dimensions alone can go wrong.
+fn write_absurd_inputs(d: &Path) {
+    let t40 = 1usize << 40;
+    let empty = |name: &str, shape: &[usize]| write(&d.join(name), shape, NpyData::F32(vec![]));
+    empty("rows40.npy", &[t40, 0]);
+    empty("cols40.npy", &[0, t40]);
+    empty("rows16.npy", &[1 << 16, 0]);
+    empty("cols16.npy", &[0, 1 << 16]);
+    empty("rows31.npy", &[1 << 31, 0]);
+    empty("cols31.npy", &[0, 1 << 31]);
+    empty("batch40.npy", &[t40, 0, 4]);
+    empty("huge_empty3.npy", &[0, t40, t40]);
+    empty("mats40.npy", &[0, t40, t40]);
+    empty("layers40.npy", &[t40, 0, 8]);
+    empty("rows_max.npy", &[usize::MAX, 0]);
+    write(&d.join("m8x16.npy"), &[8, 16], NpyData::F32(vec![0.5; 128]));
+    write(&d.join("sig.npy"), &[2, 256], NpyData::F32(vec![0.25; 512]));
+    write(
+        &d.join("spec.npy"),
+        &[33, 17],
+        NpyData::C64(vec![[0.5, 0.0]; 33 * 17]),
+    );
+    write(
+        &d.join("att.npy"),
+        &[2, 8, 8],
+        NpyData::F32(vec![0.125; 128]),
+    );
+    // accept: B, k+1, V with one of them zero and the others absurd.
+    write(&d.join("p_b40.npy"), &[t40, 1, 0], NpyData::F32(vec![]));
+    write(&d.join("t_b40.npy"), &[t40, 0], NpyData::I64(vec![]));
+    write(&d.join("p_k40.npy"), &[0, t40 + 1, 5], NpyData::F32(vec![]));
+    write(&d.join("q_k40.npy"), &[0, t40, 5], NpyData::F32(vec![]));
+    write(&d.join("p_v40.npy"), &[0, 2, t40], NpyData::F32(vec![]));
+    write(&d.join("q_v40.npy"), &[0, 1, t40], NpyData::F32(vec![]));
+    write(&d.join("t_v40.npy"), &[0, 1], NpyData::I64(vec![]));
+    write(&d.join("p_ok.npy"), &[1, 2, 4], NpyData::F32(vec![0.25; 8]));
+    write(&d.join("q_ok.npy"), &[1, 1, 4], NpyData::F32(vec![0.25; 4]));
+    write(&d.join("t_ok.npy"), &[1, 1], NpyData::I64(vec![2]));
+    write(
+        &d.join("nb_ok.npy"),
+        &[4, 1],
+        NpyData::I64(vec![1, 0, 3, 2]),
+    );
+    write(&d.join("nb_w40.npy"), &[4, t40], NpyData::I64(vec![]));
+    write(
+        &d.join("x_ok.npy"),
+        &[6, 3],
+        NpyData::F64((0..18).map(|i| f64::from(i % 5) * 0.3 + 0.1).collect()),
+    );
+}
+
+/// Every case holds under the cap; a valid run under the same cap (rayon threads included)
+/// still succeeds, so the cap itself is not what makes the cases fail.
+#[test]
+fn absurd_flags_and_shapes_exit_2_under_a_capped_address_space() {
+    let d = tmpdir("absurd");
+    write_absurd_inputs(&d);
+    let sanity = run_capped(&d, "sanity", &words("ortho m8x16.npy -o o.npy --threads 4")).unwrap();
+    assert_eq!(
+        sanity.0,
+        Some(0),
+        "a valid run fails under the cap: {}",
+        sanity.1
+    );
+    let sanity = run_capped(
+        &d,
+        "sanity-stft",
+        &words("stft sig.npy --n-fft 64 --threads 4"),
+    );
+    assert_eq!(
+        sanity.unwrap().0,
+        Some(0),
+        "a valid stft fails under the cap"
+    );
+
+    let t40 = (1u64 << 40).to_string();
+    let max = u64::MAX.to_string();
+    let umax = usize::MAX.to_string();
+    let mut cases: Vec<(&str, Vec<String>, &str)> = Vec::new();
+    let mut case = |name: &'static str, args: String, needle: &'static str| {
+        cases.push((name, words(&args), needle));
+    };
+    // Flags every timed subcommand shares (clap rejects them: one line, exit 2).
+    for (sub, files) in [
+        ("matmul", "m8x16.npy m8x16.npy"),
+        ("ortho", "m8x16.npy"),
+        ("spectrum", "m8x16.npy"),
+        ("stft", "sig.npy --n-fft 64"),
+        (
+            "tiara",
+            "att.npy --alpha 5 --window-len 3 --phi1 1 --phi2 3",
+        ),
+        ("tree", "x_ok.npy --kind gaussian"),
+        ("demo", ""),
+    ] {
+        for (flag, value) in [
+            ("--threads", t40.as_str()),
+            ("--threads", "4294967295"),
+            ("--threads", "1025"),
+            ("--threads", "0"),
+            ("--repeat", "1000000000000"),
+            ("--repeat", "4294967295"),
+            ("--repeat", "100001"),
+            ("--repeat", "0"),
+        ] {
+            let name: &'static str = Box::leak(format!("{sub} {flag} {value}").into_boxed_str());
+            case(name, format!("{sub} {files} {flag} {value}"), flag);
+        }
+    }
+    // matmul: A (m×0) · B (0×n) is empty input with an m×n output.
+    case(
+        "matmul 2^40×0·0×2^40",
+        "matmul rows40.npy cols40.npy".into(),
+        "C = A·B",
+    );
+    case(
+        "matmul 2^31×0·0×2^31",
+        "matmul rows31.npy cols31.npy".into(),
+        "C = A·B",
+    );
+    case(
+        "matmul 2^16×0·0×2^16 (16 GiB)",
+        "matmul rows16.npy cols16.npy".into(),
+        "C = A·B",
+    );
+    case(
+        "matmul usize::MAX×0·0×2^40",
+        "matmul rows_max.npy cols40.npy".into(),
+        "C = A·B",
+    );
+    case(
+        "matmul 2^40×0·8×16",
+        "matmul rows40.npy m8x16.npy".into(),
+        "",
+    );
+    case("ortho 2^40×0", "ortho rows40.npy -o o.npy".into(), EMPTY_OK);
+    case("ortho 0×2^40", "ortho cols40.npy -o o.npy".into(), EMPTY_OK);
+    // ortho / muon: batch dimension alone, absurd steps.
+    case("ortho 2^40×0×4", "ortho batch40.npy -o o.npy".into(), "");
+    case(
+        "ortho --steps 2^64",
+        format!("ortho m8x16.npy --steps {max}0"),
+        "--steps",
+    );
+    case(
+        "muon 2^40×0",
+        "muon --param rows40.npy --grad rows40.npy".into(),
+        EMPTY_OK,
+    );
+    case(
+        "muon 0×2^40",
+        "muon --param cols40.npy --grad cols40.npy".into(),
+        EMPTY_OK,
+    );
+    case(
+        "muon 2^40×0 with momentum",
+        "muon --param rows40.npy --grad rows40.npy --momentum rows40.npy".into(),
+        EMPTY_OK,
+    );
+    case(
+        "muon --steps 2^64",
+        format!("muon --param m8x16.npy --grad m8x16.npy --steps {max}0"),
+        "--steps",
+    );
+    case(
+        "muon --threads 2^40",
+        format!("muon --param m8x16.npy --grad m8x16.npy --threads {t40}"),
+        "--threads",
+    );
+    case(
+        "muon --repeat 10^12",
+        "muon --param m8x16.npy --grad m8x16.npy --repeat 1000000000000".into(),
+        "--repeat",
+    );
+    // spectrum: layers alone, overflowing layer size.
+    case("spectrum 2^40×0×8", "spectrum layers40.npy".into(), "empty");
+    case(
+        "spectrum 0×2^40×2^40",
+        "spectrum huge_empty3.npy".into(),
+        "spectrum layer",
+    );
+    case("spectrum 0×2^40", "spectrum cols40.npy".into(), "");
+    // accept: B, k or V alone, and the trial count.
+    case(
+        "accept B=2^40",
+        "accept --target p_b40.npy --tokens t_b40.npy --one-hot".into(),
+        "",
+    );
+    case(
+        "accept k=2^40 cool-sd",
+        "accept --target p_k40.npy --draft q_k40.npy --rule cool-sd --trials 1".into(),
+        "",
+    );
+    case(
+        "accept V=2^40 analytic",
+        "accept --target p_v40.npy --draft q_v40.npy --tokens t_v40.npy --analytic".into(),
+        "",
+    );
+    case(
+        "accept --trials 10^12",
+        "accept --target p_ok.npy --draft q_ok.npy --trials 1000000000000".into(),
+        "--trials",
+    );
+    case(
+        "accept --trials 4294967295",
+        "accept --target p_ok.npy --draft q_ok.npy --trials 4294967295".into(),
+        "--trials",
+    );
+    case(
+        "accept --trials 10^7+1",
+        "accept --target p_ok.npy --draft q_ok.npy --trials 10000001".into(),
+        "--trials",
+    );
+    case(
+        "accept --k 2^40 lantern",
+        format!(
+            "accept --target p_ok.npy --draft q_ok.npy --tokens t_ok.npy --neighbors nb_ok.npy \
+             --rule lantern --k {t40}"
+        ),
+        "",
+    );
+    case(
+        "accept neighbours V×2^40",
+        "accept --target p_ok.npy --draft q_ok.npy --tokens t_ok.npy --neighbors nb_w40.npy \
+         --rule lantern"
+            .into(),
+        "too short",
+    );
+    case(
+        "accept --threads 2^40",
+        format!("accept --target p_ok.npy --draft q_ok.npy --tokens t_ok.npy --threads {t40}"),
+        "--threads",
+    );
+    case(
+        "accept --repeat 2^32-1",
+        "accept --target p_ok.npy --draft q_ok.npy --tokens t_ok.npy --repeat 4294967295".into(),
+        "--repeat",
+    );
+    // stft / istft: absurd framing beyond the n_fft repros (those are in `issue_23_repros`).
+    case("stft --n-fft 0", "stft sig.npy --n-fft 0".into(), "n-fft");
+    case(
+        "stft --n-fft 2^64",
+        format!("stft sig.npy --n-fft {max}0"),
+        "n-fft",
+    );
+    case(
+        "stft --hop 0",
+        "stft sig.npy --n-fft 64 --hop 0".into(),
+        "hop",
+    );
+    case(
+        "stft --hop 2^64",
+        format!("stft sig.npy --n-fft 64 --hop {max}0"),
+        "hop",
+    );
+    case(
+        "stft --win-length 2^40",
+        format!("stft sig.npy --n-fft 64 --win-length {t40}"),
+        "win_length",
+    );
+    case(
+        "stft --win-length 0",
+        "stft sig.npy --n-fft 64 --win-length 0".into(),
+        "win_length",
+    );
+    case(
+        "stft --win-length 2^64",
+        format!("stft sig.npy --n-fft 64 --win-length {max}0"),
+        "win-length",
+    );
+    case("stft 2^40×0", "stft rows40.npy --n-fft 64".into(), "");
+    case(
+        "istft --hop 0",
+        "istft spec.npy --n-fft 64 --hop 0".into(),
+        "hop",
+    );
+    case(
+        "istft --n-fft 0",
+        "istft spec.npy --n-fft 0".into(),
+        "n-fft",
+    );
+    case(
+        "istft --n-fft 2^64",
+        format!("istft spec.npy --n-fft {max}0"),
+        "n-fft",
+    );
+    case(
+        "istft --length 2^64",
+        format!("istft spec.npy --n-fft 64 --length {max}0"),
+        "length",
+    );
+    case(
+        "istft 2^40×0 real",
+        "istft rows40.npy --n-fft 64".into(),
+        "no frames",
+    );
+    case(
+        "istft --length usize::MAX",
+        format!("istft spec.npy --n-fft 64 --hop 16 --length {umax}"),
+        "",
+    );
+    case(
+        "istft --win-length 2^40",
+        format!("istft spec.npy --n-fft 64 --win-length {t40}"),
+        "",
+    );
+    case(
+        "istft wrong bins, 2^40",
+        format!("istft spec.npy --n-fft {t40}"),
+        "",
+    );
+    // tiara: N alone, absurd window and band.
+    case(
+        "tiara --window-len 2^40",
+        format!("tiara att.npy --alpha 5 --window-len {t40} --phi1 1 --phi2 3"),
+        "",
+    );
+    case(
+        "tiara --window-len 0",
+        "tiara att.npy --alpha 5 --window-len 0 --phi1 1 --phi2 3".into(),
+        "",
+    );
+    case(
+        "tiara --phi2 2^40",
+        format!("tiara att.npy --alpha 5 --window-len 3 --phi1 1 --phi2 {t40}"),
+        "",
+    );
+    // tree: variables alone, samples alone, absurd trim.
+    case(
+        "tree 0×2^40 gaussian",
+        "tree cols40.npy --kind gaussian".into(),
+        "no data",
+    );
+    case(
+        "tree 2^40×0 gaussian",
+        "tree rows40.npy --kind gaussian".into(),
+        "no data",
+    );
+    case(
+        "tree 0×2^40 discrete",
+        "tree cols40.npy --kind discrete".into(),
+        "",
+    );
+    case(
+        "tree 0×2^40 distances",
+        "tree cols40.npy --kind distances".into(),
+        "",
+    );
+    case(
+        "tree --robust-trim 2^40",
+        format!("tree x_ok.npy --kind gaussian --robust-trim {t40}"),
+        "",
+    );
+    case(
+        "tree --robust-trim usize::MAX",
+        format!("tree x_ok.npy --kind gaussian --robust-trim {umax}"),
+        "",
+    );
+    let n = absurd_cases(&d, &cases);
+    assert!(n >= 100, "{n} cases");
+}
+
+/// The three reproductions of issue 23. They are fixed in the library (`stft::Stft::new`,
+/// the ISTFT output length, the Newton–Schulz step limit); on a branch without those fixes
+/// they fail here (an abort under the cap, or a hang killed after 20 s), not by hanging the test.
+#[test]
+fn issue_23_repros_exit_2_under_a_capped_address_space() {
+    let d = tmpdir("issue23");
+    write_absurd_inputs(&d);
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "stft --n-fft 2^40",
+            words("stft sig.npy -o o.npy --n-fft 1099511627776"),
+            "",
+        ),
+        (
+            "stft --n-fft 10^11",
+            words("stft sig.npy -o o.npy --n-fft 100000000000"),
+            "",
+        ),
+        (
+            "istft --length 2^40",
+            words("istft spec.npy -o o.npy --n-fft 64 --hop 16 --length 1099511627776"),
+            "",
+        ),
+        (
+            "ortho --steps 10^12 on 8×16",
+            words("ortho m8x16.npy -o o.npy --steps 1000000000000"),
+            "",
+        ),
+        (
+            "muon --steps 10^12 on 8×16",
+            words("muon --param m8x16.npy --grad m8x16.npy --steps 1000000000000"),
+            "",
+        ),
+        // Found by this battery; fixed in the library by the ortho, spectrum and stft (TiARA)
+        // families.
+        (
+            "ortho --steps usize::MAX",
+            words(&format!("ortho m8x16.npy --steps {}", usize::MAX)),
+            "",
+        ),
+        ("spectrum 2^40×0", words("spectrum rows40.npy"), ""),
+        (
+            "tiara 0×2^40×2^40",
+            words("tiara mats40.npy --alpha 5 --window-len 3 --phi1 1 --phi2 3"),
+            "",
+        ),
+    ];
+    absurd_cases(&d, &cases);
+}

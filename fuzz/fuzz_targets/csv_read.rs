@@ -8,10 +8,26 @@ use libfuzzer_sys::fuzz_target;
 use mlkern::Error;
 use mlkern::io::csv;
 
+/// The categorical reader on the same text: never panics; an accepted table is consistent.
+fn categorical(text: &str) {
+    let Ok(t) = csv::parse_categorical(text) else {
+        return;
+    };
+    let cols = t.names.len();
+    assert_eq!(t.codes.len(), t.rows * cols);
+    assert_eq!((t.states.len(), t.labels.len()), (cols, cols));
+    for (c, labels) in t.labels.iter().enumerate() {
+        assert_eq!(usize::from(t.states[c]), labels.len().max(1));
+        let codes = &t.codes[c * t.rows..(c + 1) * t.rows];
+        assert!(codes.iter().all(|&k| usize::from(k) < labels.len()));
+    }
+}
+
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    categorical(text);
     let t = match csv::parse_f64(text) {
         Ok(t) => t,
         Err(Error::InvalidFormat {
@@ -29,6 +45,11 @@ fuzz_target!(|data: &[u8]| {
                 let l = l.trim_start_matches('\u{feff}').trim();
                 l.is_empty() || l.starts_with('#')
             }));
+            return;
+        }
+        // A table too large for the capped allocator: fallible, never an abort.
+        Err(Error::OutOfMemory { name, .. }) => {
+            assert!(name.starts_with("csv"), "{name}");
             return;
         }
         Err(e) => panic!("unexpected error: {e}"),

@@ -1,9 +1,81 @@
 //! Fuzzes the `.npy` reader: it must never panic, and whatever it accepts must be consistent
 //! and survive a write/read round trip unchanged (floats compared bit for bit).
+//!
+//! Half the inputs are raw bytes; the other half are decoded ([`Bytes`]) into a well-formed
+//! header whose dimensions are drawn from the whole `usize` range (`Bytes::size`), over a few
+//! data bytes: absurd shapes must be rejected (or, with a zero dimension, give an empty array)
+//! under the capped allocator, never abort. The same shapes go to `NpyArray::new`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use mlkern::Error;
 use mlkern::io::npy::{self, NpyArray, NpyData};
+use mlkern_fuzz::Bytes;
+
+const DESCRS: [(&str, usize); 13] = [
+    ("|b1", 1),
+    ("|u1", 1),
+    ("|i1", 1),
+    ("<i2", 2),
+    ("<i4", 4),
+    ("<i8", 8),
+    ("<u2", 2),
+    (">u4", 4),
+    ("<u8", 8),
+    ("<f4", 4),
+    (">f8", 8),
+    ("<c8", 8),
+    ("<c16", 16),
+];
+
+/// A well-formed `.npy` file whose shape is drawn from the whole `usize` range, then checks that
+/// the reader accepts it exactly when the shape matches the data, and `NpyArray::new` likewise.
+fn structured(b: &mut Bytes<'_>) {
+    let (descr, item) = DESCRS[usize::from(b.u8()) % DESCRS.len()];
+    let fortran = b.u8() % 2 == 1;
+    let ndim = usize::from(b.u8() % 5);
+    let shape: Vec<usize> = (0..ndim).map(|_| b.size(5)).collect();
+    let data_len = usize::from(b.u8() % 64);
+    // Bool data must be 0 or 1 to be accepted.
+    let data: Vec<u8> = (0..data_len).map(|_| b.u8() % 2).collect();
+    let dims: Vec<String> = shape.iter().map(usize::to_string).collect();
+    let tuple = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let order = if fortran { "True" } else { "False" };
+    let text = format!("{{'descr': '{descr}', 'fortran_order': {order}, 'shape': {tuple}, }}\n");
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((text.len() as u16).to_le_bytes());
+    bytes.extend(text.as_bytes());
+    bytes.extend(&data);
+
+    let count = if shape.contains(&0) {
+        Some(0)
+    } else {
+        shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    };
+    let fits = count.and_then(|c| c.checked_mul(item)) == Some(data_len);
+    match npy::parse(&bytes) {
+        Ok(a) => {
+            assert!(fits, "accepted {shape:?} over {data_len} bytes");
+            assert_eq!(a.shape, shape);
+            assert_eq!(Some(a.len()), count);
+        }
+        Err(Error::InvalidFormat { format, .. }) => {
+            assert_eq!(format, "npy");
+            assert!(
+                !fits,
+                "rejected a consistent {shape:?} over {data_len} bytes"
+            );
+        }
+        Err(e) => panic!("unexpected error: {e}"),
+    }
+    // The same shape over an f32 vector of a drawn small length.
+    let n = data_len / 4;
+    let r = NpyArray::new(shape.clone(), NpyData::F32(vec![0.5; n]));
+    assert_eq!(r.is_ok(), count == Some(n), "NpyArray::new({shape:?}, {n})");
+}
 
 /// Equality that compares floats by bit pattern, so NaN payloads and signed zeros must survive.
 fn bitwise_eq(a: &NpyArray, b: &NpyArray) -> bool {
@@ -37,6 +109,10 @@ fn item_size(data: &NpyData) -> usize {
 }
 
 fuzz_target!(|data: &[u8]| {
+    if let Some((&0xA5, rest)) = data.split_first() {
+        structured(&mut Bytes(rest));
+        return;
+    }
     let Ok(a) = npy::parse(data) else { return };
 
     // The element count is the product of the shape (0 if any axis is 0), and the input held
@@ -61,7 +137,8 @@ fuzz_target!(|data: &[u8]| {
     // Writing is deterministic.
     assert_eq!(npy::to_bytes(&npy::parse(&written).unwrap()), written);
 
-    // Conversions never panic and keep the length.
+    // Conversions never panic and keep the length (an `OutOfMemory` under the capped allocator
+    // is an accepted outcome).
     for len in [
         a.to_f64_vec().map(|v| v.len()),
         a.to_f32_vec().map(|v| v.len()),

@@ -19,11 +19,14 @@
 //! # Guarantees
 //!
 //! [`parse_f64`] never panics. Errors carry the 1-based line number of the offending line (blank
-//! and comment lines are counted). Memory use is proportional to the input's length.
+//! and comment lines are counted). Memory use is proportional to the input's length, and every
+//! buffer grows fallibly: a table too large for memory is
+//! [`Error::OutOfMemory`](crate::Error::OutOfMemory), never an abort.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::base::{collect, from_fn, oom, try_vec, zeros};
 use crate::error::{Error, Result};
 
 fn bad(reason: &'static str, line: usize) -> Error {
@@ -109,7 +112,10 @@ pub fn parse_f64(text: &str) -> Result<CsvTable> {
                     .iter()
                     .any(|f| !f.is_empty() && f.parse::<f64>().is_err())
                 {
-                    header = Some(fields.iter().map(|f| String::from(unquote(f))).collect());
+                    header = Some(collect(
+                        fields.iter().map(|f| String::from(unquote(f))),
+                        "csv header",
+                    )?);
                     continue;
                 }
             }
@@ -128,7 +134,7 @@ pub fn parse_f64(text: &str) -> Result<CsvTable> {
             let x = field
                 .parse::<f64>()
                 .map_err(|_| bad("field is not a number", line_no))?;
-            data.push(x);
+            push(&mut data, x, "csv data")?;
         }
         rows += 1;
     }
@@ -190,12 +196,10 @@ pub struct CategoricalTable {
 pub fn parse_categorical(text: &str) -> Result<CategoricalTable> {
     let mut lines = records(text);
     let (_, head) = lines.next().ok_or(Error::Empty { what: "csv input" })?;
-    let names: Vec<String> = head
-        .split(',')
-        .map(|f| String::from(unquote(f.trim())))
-        .collect();
-    let cols = names.len();
-    let mut labels: Vec<Vec<String>> = (0..cols).map(|_| Vec::new()).collect();
+    let cols = head.split(',').count();
+    let mut names: Vec<String> = try_vec(cols, "csv header")?;
+    names.extend(head.split(',').map(|f| String::from(unquote(f.trim()))));
+    let mut labels: Vec<Vec<String>> = from_fn(cols, "csv header", |_| Vec::new())?;
     let mut by_row: Vec<u8> = Vec::new();
     let mut rows = 0usize;
     for (line_no, line) in lines {
@@ -214,12 +218,12 @@ pub fn parse_categorical(text: &str) -> Result<CategoricalTable> {
             let code = match labels[c].iter().position(|l| l == field) {
                 Some(k) => k,
                 None if labels[c].len() < 255 => {
-                    labels[c].push(String::from(field));
+                    push(&mut labels[c], String::from(field), "csv labels")?;
                     labels[c].len() - 1
                 }
                 None => return Err(bad("a column has more than 255 distinct labels", line_no)),
             };
-            by_row.push(code as u8);
+            push(&mut by_row, code as u8, "csv data")?;
             n += 1;
         }
         if n != cols {
@@ -230,13 +234,14 @@ pub fn parse_categorical(text: &str) -> Result<CategoricalTable> {
         }
         rows += 1;
     }
-    let mut codes = alloc::vec![0u8; rows * cols];
+    // rows · cols is by_row's length: no overflow, one code per field read.
+    let mut codes = zeros::<u8>(by_row.len(), "csv data")?;
     for r in 0..rows {
         for c in 0..cols {
             codes[c * rows + r] = by_row[r * cols + c];
         }
     }
-    let states = labels.iter().map(|l| l.len().max(1) as u8).collect();
+    let states = collect(labels.iter().map(|l| l.len().max(1) as u8), "csv header")?;
     Ok(CategoricalTable {
         names,
         rows,
@@ -244,6 +249,17 @@ pub fn parse_categorical(text: &str) -> Result<CategoricalTable> {
         states,
         labels,
     })
+}
+
+/// Appends `x`, growing `v` geometrically but fallibly: a table too large for memory is an
+/// [`Error::OutOfMemory`] naming `name`, never an abort.
+fn push<T>(v: &mut Vec<T>, x: T, name: &'static str) -> Result<()> {
+    if v.len() == v.capacity() {
+        v.try_reserve(1)
+            .map_err(|_| oom::<T>(v.len().saturating_add(1), name))?;
+    }
+    v.push(x);
+    Ok(())
 }
 
 /// `field` without one pair of surrounding double quotes.

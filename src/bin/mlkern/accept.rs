@@ -12,9 +12,13 @@ use mlkern::spec::{
 };
 use serde_json::{Value, json};
 
-use crate::files::read_array;
+use crate::files::{checked_len, filled, read_array, try_vec};
 use crate::timing::Timing;
 use crate::{CliError, Common};
+
+/// The most `--trials`: Monte-Carlo estimates of acceptance need 10⁴–10⁶ trials; 10⁷ leaves a
+/// margin, and beyond it a run (one verification of the whole batch per trial) does not end.
+const MAX_TRIALS: i64 = 10_000_000;
 
 /// Arguments of `mlkern accept`.
 #[derive(clap::Args, Debug)]
@@ -67,8 +71,9 @@ pub struct Args {
     /// first token of T).
     #[arg(long, conflicts_with = "trials")]
     analytic: bool,
-    /// Simulate N steps: draw the draft tokens from Q (own random stream), verify, count.
-    #[arg(long)]
+    /// Simulate N steps: draw the draft tokens from Q (own random stream), verify, count;
+    /// N ≤ 10000000.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(0..=MAX_TRIALS))]
     trials: Option<u32>,
     #[command(flatten)]
     common: Common,
@@ -175,7 +180,8 @@ pub fn run(args: Args) -> Result<(), CliError> {
                 "--analytic with --one-hot needs --tokens T.npy (the deterministic drafts)".into(),
             ));
         }
-        (None, _, _) => vec![0; b * k],
+        // B and k come from --target's shape: [B, k+1, 0] is empty whatever B and k are.
+        (None, _, _) => filled(checked_len(&[b, k], "--target")?, 0, "--target")?,
     };
     let nb = match &args.neighbors {
         Some(path) => {
@@ -197,7 +203,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
     };
     let mut omega = args.omega.clone();
     if args.rule == RuleArg::CoolSd && omega.is_empty() {
-        omega = vec![0.0; k.max(1)];
+        omega = filled(k.max(1), 0.0, "--target")?;
         cool_sd_schedule(args.delta.unwrap_or(1.1), 0.7, &mut omega)?;
     }
     let table = match &nb {
@@ -298,10 +304,10 @@ struct Job<'j> {
 }
 
 impl Job<'_> {
-    fn seeds(&self) -> Vec<u64> {
-        (0..self.b as u64)
-            .map(|r| self.seed.wrapping_add(r))
-            .collect()
+    fn seeds(&self) -> Result<Vec<u64>, CliError> {
+        let mut seeds = try_vec(self.b, "--target")?;
+        seeds.extend((0..self.b as u64).map(|r| self.seed.wrapping_add(r)));
+        Ok(seeds)
     }
 
     fn run<T: Real>(&self, p: &[T], q: Option<&[T]>, args: &Args) -> Result<Value, CliError> {
@@ -309,8 +315,10 @@ impl Job<'_> {
             return self.analytic(p, if args.one_hot { None } else { q });
         }
         let (b, k) = (self.b, self.k);
-        let cu: Vec<usize> = (0..=b).map(|r| r * k).collect();
-        let seeds = self.seeds();
+        checked_len(&[b, k], "--target")?;
+        let mut cu = try_vec(b.saturating_add(1), "--target")?;
+        cu.extend((0..=b).map(|r| r * k));
+        let seeds = self.seeds()?;
         let draft = match q {
             Some(q) if !args.one_hot => Draft::Full(Input::Probs(q)),
             _ => Draft::OneHot,
@@ -318,10 +326,14 @@ impl Job<'_> {
         let par = self.common.par();
         if let Some(trials) = args.trials {
             let q = q.unwrap_or(&[]);
-            let mut counts = vec![vec![0u64; self.v]; b];
-            let mut emitted = vec![0u64; b];
-            let mut drafted = vec![0u32; b * k];
-            let mut errs = vec![None; b];
+            checked_len(&[b, self.v, 8], "--target")?;
+            let mut counts = try_vec(b, "--target")?;
+            for _ in 0..b {
+                counts.push(filled(self.v, 0u64, "--target")?);
+            }
+            let mut emitted = filled(b, 0u64, "--target")?;
+            let mut drafted = filled(checked_len(&[b, k], "--target")?, 0u32, "--target")?;
+            let mut errs = filled(b, None, "--target")?;
             let (_, timing) = Timing::measure(1, || -> Result<(), CliError> {
                 for t in 0..trials {
                     self.draw_drafts(q, t, &seeds, &mut drafted);
@@ -407,12 +419,13 @@ impl Job<'_> {
 
     fn analytic<T: Real>(&self, p: &[T], q: Option<&[T]>) -> Result<Value, CliError> {
         let (b, k, v) = (self.b, self.k, self.v);
-        let mut laws = Vec::with_capacity(b);
-        let mut tvs = Vec::with_capacity(b);
-        let mut accs = Vec::with_capacity(b);
-        let mut errs: Vec<Option<String>> = Vec::with_capacity(b);
-        let mut scratch = vec![0.0; 2 * v];
-        let mut law = vec![0.0; v];
+        // V comes from --target's shape: [0, k+1, V] is empty whatever V is.
+        let mut laws = try_vec(b, "--target")?;
+        let mut tvs = try_vec(b, "--target")?;
+        let mut accs = try_vec(b, "--target")?;
+        let mut errs: Vec<Option<String>> = try_vec(b, "--target")?;
+        let mut scratch = filled(checked_len(&[2, v], "--target")?, 0.0, "--target")?;
+        let mut law = filled(v, 0.0, "--target")?;
         for r in 0..b {
             let p0: Vec<f64> = p[r * (k + 1) * v..][..v]
                 .iter()

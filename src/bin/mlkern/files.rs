@@ -99,3 +99,35 @@ impl Matrix {
         }
     }
 }
+
+/// The product of `dims`, or the library's `OutOfMemory` error naming `name` when it overflows
+/// `usize` (a shape read from a file, or a flag, that no buffer can hold).
+pub fn checked_len(dims: &[usize], name: &'static str) -> Result<usize, CliError> {
+    dims.iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or(CliError::Kernel(mlkern::Error::OutOfMemory {
+            name,
+            bytes: usize::MAX,
+        }))
+}
+
+/// An empty vector with room for exactly `len` elements, reserved fallibly: a size that comes
+/// from a file's shape or a flag and cannot be allocated is the library's `OutOfMemory` error
+/// naming `name` (exit code 2, one line), never an abort.
+pub fn try_vec<T>(len: usize, name: &'static str) -> Result<Vec<T>, CliError> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| {
+        CliError::Kernel(mlkern::Error::OutOfMemory {
+            name,
+            bytes: len.saturating_mul(size_of::<T>()),
+        })
+    })?;
+    Ok(v)
+}
+
+/// `len` copies of `value`, reserved fallibly (see [`try_vec`]).
+pub fn filled<T: Clone>(len: usize, value: T, name: &'static str) -> Result<Vec<T>, CliError> {
+    let mut v = try_vec(len, name)?;
+    v.resize(len, value);
+    Ok(v)
+}

@@ -73,13 +73,22 @@ pub struct Common {
     /// Print a machine-readable JSON summary on stdout.
     #[arg(long)]
     pub json: bool,
-    /// Run the kernel R times and report the median and minimum time (kernel only, no IO).
-    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Run the kernel R times and report the median and minimum time (kernel only, no IO);
+    /// 1 ≤ R ≤ 100000.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=MAX_REPEAT))]
     pub repeat: u32,
-    /// Worker threads for parallel kernels (default: all available cores).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    /// Worker threads for parallel kernels (default: all available cores); 1 ≤ N ≤ 1024.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=MAX_THREADS))]
     pub threads: Option<u32>,
 }
+
+/// The most `--repeat` runs: a timing needs tens to thousands of runs; more only means a run
+/// that does not end (and `R` run times to keep).
+pub const MAX_REPEAT: i64 = 100_000;
+
+/// The most `--threads`: the library's [`mlkern::limits::MAX_THREADS`] (larger requests are
+/// rejected here rather than silently clamped).
+const MAX_THREADS: i64 = mlkern::limits::MAX_THREADS as i64;
 
 impl Common {
     /// The faer parallelism these options ask for.

@@ -8,7 +8,7 @@ use mlkern::linalg::{self, Accum, Layout};
 use serde_json::json;
 
 use crate::backend::{self, Backend};
-use crate::files::{Matrix, read_array, write_array};
+use crate::files::{Matrix, checked_len, filled, read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -35,7 +35,8 @@ fn product<T: Real>(
     b: &[T],
     (m, k, n): (usize, usize, usize),
 ) -> Result<(Vec<T>, Timing), CliError> {
-    let mut c = vec![T::zero(); m * n];
+    // m and n come from two files' shapes: A (m×0) and B (0×n) are empty whatever m and n are.
+    let mut c = filled(checked_len(&[m, n], "C = A·B")?, T::zero(), "C = A·B")?;
     let par = args.common.par();
     let ((), timing) = Timing::measure(args.common.repeat, || {
         linalg::matmul_with(
@@ -82,7 +83,7 @@ pub fn run(args: Args) -> Result<(), CliError> {
             },
         )?;
     }
-    let flops = 2.0 * (m * k * n) as f64;
+    let flops = 2.0 * m as f64 * k as f64 * n as f64;
     if args.common.json {
         let summary = json!({
             "shape": [m, n],

@@ -8,7 +8,7 @@ use mlkern::io::npy::{NpyArray, NpyData};
 use mlkern::ortho::{self, Hyper, MomentumKind, MuonConfig, MuonReport, Normalize, UpdateScale};
 use serde_json::json;
 
-use crate::files::{read_array, write_array};
+use crate::files::{filled, read_array, write_array};
 use crate::ortho::NsArgs;
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -85,7 +85,11 @@ fn step<T: Real>(
     common: &Common,
 ) -> Result<(Vec<T>, Vec<T>, MuonReport, Timing), CliError> {
     let par = common.par();
-    let mut ws = vec![T::zero(); ortho::muon_scratch_len(shape, cfg)?];
+    let mut ws = filled(
+        ortho::muon_scratch_len(shape, cfg)?,
+        T::zero(),
+        "muon scratch",
+    )?;
     let (mut p, mut m) = (param.to_vec(), momentum.to_vec());
     let (report, timing) = Timing::measure(common.repeat, || {
         // Every repetition starts from the same state, so the result is one step.

@@ -10,7 +10,7 @@ use mlkern::ortho::{self, Algo, NsConfig, NsReport, PRESETS, Schedule};
 use serde_json::json;
 
 use crate::backend::{self, Backend};
-use crate::files::{read_array, write_array};
+use crate::files::{filled, read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -110,16 +110,10 @@ fn compute<T: Real>(
     let par = common.par();
     // Steps over the limit are rejected before any buffer is made.
     cfg.validate()?;
-    let mut out = vec![T::zero(); g.len()];
-    // `b` is not backed by data when the matrices are empty (a b×0×n input).
-    let mut reports = Vec::new();
-    reports.try_reserve_exact(b).map_err(|_| {
-        CliError::Usage(format!(
-            "ortho: a batch of {b} matrices needs more memory than is available"
-        ))
-    })?;
-    reports.resize(b, NsReport::default());
     let need = ortho::orthogonalize_batch_scratch_len(b, m, n, cfg, par)?;
+    let mut out = filled(g.len(), T::zero(), "ortho output")?;
+    // b comes from the file's shape: b×0×n is empty whatever b is.
+    let mut reports = filled(b, NsReport::default(), "ortho batch")?;
     let mut ws = Vec::new();
     ws.try_reserve_exact(need).map_err(|_| {
         CliError::Usage(format!(

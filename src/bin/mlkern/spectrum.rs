@@ -12,7 +12,7 @@ use mlkern::spectrum::{
 use serde_json::{Value, json};
 
 use crate::backend::{self, Backend};
-use crate::files::read_array;
+use crate::files::{checked_len, read_array, try_vec};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -143,9 +143,17 @@ pub fn run(args: Args) -> Result<(), CliError> {
         MethodArg::Gram => Method::Gram,
     };
     let cfg = SpectrumConfig::new(centering, method).with_energy_only(args.energy_only);
-    let per = rows * cols;
-    let mut results = Vec::with_capacity(layers);
-    let mut timings = Vec::with_capacity(layers);
+    let per = checked_len(&[rows, cols], "spectrum layer")?;
+    if per == 0 && layers > 1 {
+        // [L, 0, n] holds nothing whatever L is: L alone must not size buffers or loops.
+        return Err(CliError::Usage(format!(
+            "spectrum: the layers are empty (shape {:?})",
+            array.shape
+        )));
+    }
+    // layers comes from the file's shape: [L, 0, n] is empty whatever L is.
+    let mut results = try_vec(layers, "spectrum layers")?;
+    let mut timings = try_vec(layers, "spectrum layers")?;
     let backend_name = args.backend.name();
     if args.backend == Backend::Cublas {
         run_gpu(
@@ -214,7 +222,7 @@ fn run_gpu(
     timings: &mut Vec<Timing>,
 ) -> Result<(), CliError> {
     let gpu = mlkern::gpu::Cuda::try_new()?;
-    let per = rows * cols;
+    let per = checked_len(&[rows, cols], "spectrum layer")?;
     let x32: Vec<f32> = match data {
         Layers::F32(x) => x.clone(),
         Layers::F64(x) => x.iter().map(|&v| v as f32).collect(),

@@ -8,7 +8,7 @@ use mlkern::stft::{Complex, PadMode, Stft, StftConfig, Window, WindowKind};
 use serde_json::json;
 
 use crate::backend::{self, Backend};
-use crate::files::{read_array, write_array};
+use crate::files::{checked_len, filled, read_array, write_array};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -172,7 +172,8 @@ fn forward<T: Real>(
     let plan = args.framing.plan(custom)?;
     let len = x.len() / batch.max(1);
     let frames = plan.frames(len)?;
-    let mut out = vec![Complex::new(T::zero(), T::zero()); batch * plan.bins() * frames];
+    let out_len = checked_len(&[batch, plan.bins(), frames], "stft output")?;
+    let mut out = filled(out_len, Complex::new(T::zero(), T::zero()), "stft output")?;
     let par = args.common.par();
     let mut scratch = plan.make_scratch(par)?;
     let ((), timing) = Timing::measure(args.common.repeat, || {
@@ -264,10 +265,14 @@ fn inverse<T: Real>(
     custom: Option<&[T]>,
 ) -> Result<(Vec<T>, usize, Timing, serde_json::Value), CliError> {
     let plan = args.framing.plan(custom)?;
-    if spec.len() != batch * plan.bins() * frames {
+    if Some(spec.len())
+        != batch
+            .checked_mul(plan.bins())
+            .and_then(|n| n.checked_mul(frames))
+    {
         return Err(CliError::Usage(format!(
             "istft: the spectrum has {} frequency bins, but n_fft {} needs {} ({})",
-            spec.len() / (batch * frames).max(1),
+            spec.len() / batch.saturating_mul(frames).max(1),
             plan.n_fft(),
             plan.bins(),
             if args.framing.two_sided {
@@ -277,11 +282,21 @@ fn inverse<T: Real>(
             }
         )));
     }
-    let len = plan.istft_len(frames, args.length);
-    let mut out = vec![T::zero(); batch * len];
+    // The library checks --length against what the frames can produce first; the output is
+    // then reserved fallibly (it is sized by --length, a flag, not by the input).
     let par = args.common.par();
-    let mut scratch =
-        vec![Complex::new(T::zero(), T::zero()); plan.istft_scratch_len(frames, args.length, par)?];
+    let scratch_len = plan.istft_scratch_len(frames, args.length, par)?;
+    let len = plan.istft_len(frames, args.length);
+    let mut out = filled(
+        checked_len(&[batch, len], "--length")?,
+        T::zero(),
+        "--length",
+    )?;
+    let mut scratch = filled(
+        scratch_len,
+        Complex::new(T::zero(), T::zero()),
+        "istft scratch",
+    )?;
     let ((), timing) = Timing::measure(args.common.repeat, || {
         plan.istft_into(
             &mut out,

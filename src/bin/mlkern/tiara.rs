@@ -9,7 +9,7 @@ use mlkern::stft::{
 };
 use serde_json::json;
 
-use crate::files::{read_array, write_array};
+use crate::files::{filled, read_array, write_array};
 use crate::stft::Shape;
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -76,8 +76,9 @@ fn apply<T: Real>(
     n: usize,
 ) -> Result<(Vec<T>, Timing), CliError> {
     let par = args.common.par();
-    let mut out = vec![T::zero(); x.len()];
-    let mut scratch = vec![T::zero(); tiara_scratch_len(cfg, n)?];
+    // n comes from the file's shape: [0, N, N] is empty whatever N is.
+    let mut scratch = filled(tiara_scratch_len(cfg, n)?, T::zero(), "tiara scratch")?;
+    let mut out = filled(x.len(), T::zero(), "tiara output")?;
     let ((), timing) = Timing::measure(args.common.repeat, || {
         tiara_into(&mut out, x, n, cfg, &mut scratch, par)
     })?;
@@ -127,7 +128,11 @@ pub fn run(args: Args) -> Result<(), CliError> {
         let (o, t) = apply(&args, &cfg, &a.to_f64_vec()?, n)?;
         (NpyData::F64(o), t)
     };
-    let matrices = if n == 0 { 0 } else { a.len() / (n * n) };
+    // [0, N, N] is empty whatever N is: N·N may overflow.
+    let matrices = n
+        .checked_mul(n)
+        .filter(|&nn| nn > 0)
+        .map_or(0, |nn| a.len() / nn);
     if let Some(out) = &args.output {
         write_array(
             out,

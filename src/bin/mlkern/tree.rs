@@ -12,7 +12,7 @@ use mlkern::tree::{
 };
 use serde_json::{Value, json};
 
-use crate::files::{read_array, with_path};
+use crate::files::{checked_len, filled, read_array, try_vec, with_path};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -126,8 +126,11 @@ fn is_csv(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
 }
 
-fn index_names(p: usize) -> Vec<String> {
-    (0..p).map(|v| v.to_string()).collect()
+/// `"0"`, `"1"`, … for `p` variables, reserved fallibly (`p` comes from the file's shape).
+fn index_names(p: usize) -> Result<Vec<String>, CliError> {
+    let mut names = try_vec(p, "DATA")?;
+    names.extend((0..p).map(|v| v.to_string()));
+    Ok(names)
 }
 
 fn load(args: &Args) -> Result<Input, CliError> {
@@ -172,7 +175,19 @@ fn load(args: &Args) -> Result<Input, CliError> {
             )));
         }
     };
-    let names = names.unwrap_or_else(|| index_names(cols));
+    if rows == 0 || cols == 0 {
+        // [0, p] is an empty file whatever p is: nothing to learn, and p alone must not size
+        // buffers or loops.
+        return Err(CliError::Usage(format!(
+            "tree: {} holds no data (shape {:?})",
+            path.display(),
+            a.shape
+        )));
+    }
+    let names = match names {
+        Some(names) => names,
+        None => index_names(cols)?,
+    };
     match args.kind {
         Kind::Discrete => {
             let values = match &a.data {
@@ -205,7 +220,7 @@ fn load(args: &Args) -> Result<Input, CliError> {
                     k % cols.max(1)
                 )));
             }
-            let mut x = vec![0.0; rows * cols];
+            let mut x = filled(checked_len(&[rows, cols], "DATA")?, 0.0, "DATA")?;
             for r in 0..rows {
                 for c in 0..cols {
                     x[c * rows + r] = v[r * cols + c];
@@ -232,8 +247,8 @@ fn load(args: &Args) -> Result<Input, CliError> {
 
 /// Codes each column's integer values `0, 1, …` in order of first appearance (variable-major).
 fn code_columns(values: &[i64], rows: usize, cols: usize) -> Result<(Vec<u8>, Vec<u8>), CliError> {
-    let mut codes = vec![0u8; rows * cols];
-    let mut states = vec![1u8; cols];
+    let mut codes = filled(checked_len(&[rows, cols], "DATA")?, 0u8, "DATA")?;
+    let mut states = filled(cols, 1u8, "DATA")?;
     for c in 0..cols {
         let mut seen: Vec<i64> = Vec::new();
         for r in 0..rows {

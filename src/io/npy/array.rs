@@ -239,20 +239,21 @@ impl NpyArray {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] for complex data, which has no real value.
+    /// [`Error::InvalidParameter`] for complex data, which has no real value;
+    /// [`Error::OutOfMemory`] (naming `data`) when the result cannot be allocated.
     pub fn to_f64_vec(&self) -> Result<Vec<f64>> {
         Ok(match &self.data {
-            NpyData::Bool(v) => v.iter().map(|&b| f64::from(u8::from(b))).collect(),
-            NpyData::U8(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::I8(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::I16(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::I32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::I64(v) => v.iter().map(|&x| x as f64).collect(),
-            NpyData::U16(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::U32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::U64(v) => v.iter().map(|&x| x as f64).collect(),
-            NpyData::F32(v) => v.iter().map(|&x| f64::from(x)).collect(),
-            NpyData::F64(v) => v.clone(),
+            NpyData::Bool(v) => convert(v, |b| f64::from(u8::from(b)))?,
+            NpyData::U8(v) => convert(v, f64::from)?,
+            NpyData::I8(v) => convert(v, f64::from)?,
+            NpyData::I16(v) => convert(v, f64::from)?,
+            NpyData::I32(v) => convert(v, f64::from)?,
+            NpyData::I64(v) => convert(v, |x| x as f64)?,
+            NpyData::U16(v) => convert(v, f64::from)?,
+            NpyData::U32(v) => convert(v, f64::from)?,
+            NpyData::U64(v) => convert(v, |x| x as f64)?,
+            NpyData::F32(v) => convert(v, f64::from)?,
+            NpyData::F64(v) => convert(v, core::convert::identity)?,
             NpyData::C64(_) | NpyData::C128(_) => return Err(complex_to_real()),
         })
     }
@@ -264,20 +265,21 @@ impl NpyArray {
     ///
     /// # Errors
     ///
-    /// [`Error::InvalidParameter`] for complex data, which has no real value.
+    /// [`Error::InvalidParameter`] for complex data, which has no real value;
+    /// [`Error::OutOfMemory`] (naming `data`) when the result cannot be allocated.
     pub fn to_f32_vec(&self) -> Result<Vec<f32>> {
         Ok(match &self.data {
-            NpyData::Bool(v) => v.iter().map(|&b| f32::from(u8::from(b))).collect(),
-            NpyData::U8(v) => v.iter().map(|&x| f32::from(x)).collect(),
-            NpyData::I8(v) => v.iter().map(|&x| f32::from(x)).collect(),
-            NpyData::I16(v) => v.iter().map(|&x| f32::from(x)).collect(),
-            NpyData::I32(v) => v.iter().map(|&x| x as f32).collect(),
-            NpyData::I64(v) => v.iter().map(|&x| x as f32).collect(),
-            NpyData::U16(v) => v.iter().map(|&x| f32::from(x)).collect(),
-            NpyData::U32(v) => v.iter().map(|&x| x as f32).collect(),
-            NpyData::U64(v) => v.iter().map(|&x| x as f32).collect(),
-            NpyData::F32(v) => v.clone(),
-            NpyData::F64(v) => v.iter().map(|&x| x as f32).collect(),
+            NpyData::Bool(v) => convert(v, |b| f32::from(u8::from(b)))?,
+            NpyData::U8(v) => convert(v, f32::from)?,
+            NpyData::I8(v) => convert(v, f32::from)?,
+            NpyData::I16(v) => convert(v, f32::from)?,
+            NpyData::I32(v) => convert(v, |x| x as f32)?,
+            NpyData::I64(v) => convert(v, |x| x as f32)?,
+            NpyData::U16(v) => convert(v, f32::from)?,
+            NpyData::U32(v) => convert(v, |x| x as f32)?,
+            NpyData::U64(v) => convert(v, |x| x as f32)?,
+            NpyData::F32(v) => convert(v, core::convert::identity)?,
+            NpyData::F64(v) => convert(v, |x| x as f32)?,
             NpyData::C64(_) | NpyData::C128(_) => return Err(complex_to_real()),
         })
     }
@@ -291,39 +293,45 @@ impl NpyArray {
     ///
     /// * [`Error::InvalidParameter`] for complex data, a `uint64` above `i64::MAX`, or a float
     ///   that is not a whole number or lies outside `i64`'s range;
-    /// * [`Error::NonFinite`] for a NaN or infinite float, with its flat index.
+    /// * [`Error::NonFinite`] for a NaN or infinite float, with its flat index;
+    /// * [`Error::OutOfMemory`] (naming `data`) when the result cannot be allocated.
     pub fn to_i64_vec(&self) -> Result<Vec<i64>> {
         Ok(match &self.data {
-            NpyData::Bool(v) => v.iter().map(|&b| i64::from(b)).collect(),
-            NpyData::U8(v) => v.iter().map(|&x| i64::from(x)).collect(),
-            NpyData::I8(v) => v.iter().map(|&x| i64::from(x)).collect(),
-            NpyData::I16(v) => v.iter().map(|&x| i64::from(x)).collect(),
-            NpyData::I32(v) => v.iter().map(|&x| i64::from(x)).collect(),
-            NpyData::I64(v) => v.clone(),
-            NpyData::U16(v) => v.iter().map(|&x| i64::from(x)).collect(),
-            NpyData::U32(v) => v.iter().map(|&x| i64::from(x)).collect(),
-            NpyData::U64(v) => v
-                .iter()
-                .map(|&x| {
-                    i64::try_from(x).map_err(|_| Error::InvalidParameter {
-                        name: "data",
-                        reason: "uint64 value exceeds i64::MAX",
-                    })
+            NpyData::Bool(v) => convert(v, i64::from)?,
+            NpyData::U8(v) => convert(v, i64::from)?,
+            NpyData::I8(v) => convert(v, i64::from)?,
+            NpyData::I16(v) => convert(v, i64::from)?,
+            NpyData::I32(v) => convert(v, i64::from)?,
+            NpyData::I64(v) => convert(v, core::convert::identity)?,
+            NpyData::U16(v) => convert(v, i64::from)?,
+            NpyData::U32(v) => convert(v, i64::from)?,
+            NpyData::U64(v) => try_convert(v, |x, _| {
+                i64::try_from(x).map_err(|_| Error::InvalidParameter {
+                    name: "data",
+                    reason: "uint64 value exceeds i64::MAX",
                 })
-                .collect::<Result<_>>()?,
-            NpyData::F32(v) => v
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| float_to_i64(f64::from(x), i))
-                .collect::<Result<_>>()?,
-            NpyData::F64(v) => v
-                .iter()
-                .enumerate()
-                .map(|(i, &x)| float_to_i64(x, i))
-                .collect::<Result<_>>()?,
+            })?,
+            NpyData::F32(v) => try_convert(v, |x, i| float_to_i64(f64::from(x), i))?,
+            NpyData::F64(v) => try_convert(v, float_to_i64)?,
             NpyData::C64(_) | NpyData::C128(_) => return Err(complex_to_real()),
         })
     }
+}
+
+/// `f` on every element, into a buffer reserved fallibly: the result can be 8 times the size of
+/// the data (`u8` to `f64`), so a large array is an
+/// [`Error::OutOfMemory`](crate::Error::OutOfMemory) naming `data`, never an abort.
+fn convert<S: Copy, T>(v: &[S], f: impl FnMut(S) -> T) -> Result<Vec<T>> {
+    crate::base::collect(v.iter().copied().map(f), "data")
+}
+
+/// [`convert`] with a conversion that can fail (given the flat index).
+fn try_convert<S: Copy, T>(v: &[S], mut f: impl FnMut(S, usize) -> Result<T>) -> Result<Vec<T>> {
+    let mut out = crate::base::try_vec(v.len(), "data")?;
+    for (i, &x) in v.iter().enumerate() {
+        out.push(f(x, i)?);
+    }
+    Ok(out)
 }
 
 fn complex_to_real() -> Error {

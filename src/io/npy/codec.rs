@@ -6,9 +6,18 @@ use alloc::vec::Vec;
 
 use super::array::{Kind, NpyData};
 use super::header::bad;
+use crate::base::{collect, try_vec};
 use crate::error::Result;
 
+/// The name the decoded and reordered element buffers carry in an
+/// [`Error::OutOfMemory`](crate::Error::OutOfMemory).
+pub(super) const DATA: &str = "npy data";
+
 /// Decodes the data bytes (whose length is already checked) in the order they are stored.
+///
+/// The elements are reserved fallibly: their count is at most the data's length in bytes, so
+/// an input that is held in memory can still be too large to decode beside it, and that is an
+/// [`Error::OutOfMemory`](crate::Error::OutOfMemory), never an abort.
 pub(super) fn decode(kind: Kind, big_endian: bool, data: &[u8], offset: usize) -> Result<NpyData> {
     let be = big_endian;
     Ok(match kind {
@@ -16,20 +25,20 @@ pub(super) fn decode(kind: Kind, big_endian: bool, data: &[u8], offset: usize) -
             if let Some(i) = data.iter().position(|&b| b > 1) {
                 return Err(bad("bool element is neither 0 nor 1", offset + i));
             }
-            NpyData::Bool(data.iter().map(|&b| b == 1).collect())
+            NpyData::Bool(collect(data.iter().map(|&b| b == 1), DATA)?)
         }
-        Kind::U8 => NpyData::U8(data.to_vec()),
-        Kind::I8 => NpyData::I8(data.iter().map(|&b| i8::from_le_bytes([b])).collect()),
-        Kind::I16 => NpyData::I16(scalars(data, be, i16::from_le_bytes)),
-        Kind::I32 => NpyData::I32(scalars(data, be, i32::from_le_bytes)),
-        Kind::I64 => NpyData::I64(scalars(data, be, i64::from_le_bytes)),
-        Kind::U16 => NpyData::U16(scalars(data, be, u16::from_le_bytes)),
-        Kind::U32 => NpyData::U32(scalars(data, be, u32::from_le_bytes)),
-        Kind::U64 => NpyData::U64(scalars(data, be, u64::from_le_bytes)),
-        Kind::F32 => NpyData::F32(scalars(data, be, f32::from_le_bytes)),
-        Kind::F64 => NpyData::F64(scalars(data, be, f64::from_le_bytes)),
-        Kind::C64 => NpyData::C64(complexes(data, be, f32::from_le_bytes)),
-        Kind::C128 => NpyData::C128(complexes(data, be, f64::from_le_bytes)),
+        Kind::U8 => NpyData::U8(collect(data.iter().copied(), DATA)?),
+        Kind::I8 => NpyData::I8(collect(data.iter().map(|&b| i8::from_le_bytes([b])), DATA)?),
+        Kind::I16 => NpyData::I16(scalars(data, be, i16::from_le_bytes)?),
+        Kind::I32 => NpyData::I32(scalars(data, be, i32::from_le_bytes)?),
+        Kind::I64 => NpyData::I64(scalars(data, be, i64::from_le_bytes)?),
+        Kind::U16 => NpyData::U16(scalars(data, be, u16::from_le_bytes)?),
+        Kind::U32 => NpyData::U32(scalars(data, be, u32::from_le_bytes)?),
+        Kind::U64 => NpyData::U64(scalars(data, be, u64::from_le_bytes)?),
+        Kind::F32 => NpyData::F32(scalars(data, be, f32::from_le_bytes)?),
+        Kind::F64 => NpyData::F64(scalars(data, be, f64::from_le_bytes)?),
+        Kind::C64 => NpyData::C64(complexes(data, be, f32::from_le_bytes)?),
+        Kind::C128 => NpyData::C128(complexes(data, be, f64::from_le_bytes)?),
     })
 }
 
@@ -43,10 +52,15 @@ fn scalar<T, const N: usize>(bytes: &[u8], big_endian: bool, from_le: fn([u8; N]
     from_le(a)
 }
 
-fn scalars<T, const N: usize>(data: &[u8], big_endian: bool, from_le: fn([u8; N]) -> T) -> Vec<T> {
-    data.chunks_exact(N)
-        .map(|c| scalar(c, big_endian, from_le))
-        .collect()
+fn scalars<T, const N: usize>(
+    data: &[u8],
+    big_endian: bool,
+    from_le: fn([u8; N]) -> T,
+) -> Result<Vec<T>> {
+    collect(
+        data.chunks_exact(N).map(|c| scalar(c, big_endian, from_le)),
+        DATA,
+    )
 }
 
 /// Complex numbers: pairs of scalars, each component in the given byte order.
@@ -54,16 +68,17 @@ fn complexes<T, const N: usize>(
     data: &[u8],
     big_endian: bool,
     from_le: fn([u8; N]) -> T,
-) -> Vec<[T; 2]> {
-    data.chunks_exact(2 * N)
-        .map(|c| {
+) -> Result<Vec<[T; 2]>> {
+    collect(
+        data.chunks_exact(2 * N).map(|c| {
             let (re, im) = c.split_at(N);
             [
                 scalar(re, big_endian, from_le),
                 scalar(im, big_endian, from_le),
             ]
-        })
-        .collect()
+        }),
+        DATA,
+    )
 }
 
 /// Appends the elements little-endian.
@@ -116,10 +131,27 @@ pub(super) fn c_strides(shape: &[usize]) -> Vec<usize> {
 /// Callers guarantee that `counts` has `src.len()` elements in all and that every offset the walk
 /// reaches is in bounds; should that ever fail, the result is cut short instead of panicking.
 pub(super) fn gather<T: Copy>(src: &[T], counts: &[usize], strides: &[usize]) -> Vec<T> {
+    let mut out = Vec::with_capacity(src.len());
+    gather_into(src, counts, strides, &mut out);
+    out
+}
+
+/// [`gather`] into a buffer reserved fallibly (the reader's Fortran-order transpose).
+pub(super) fn try_gather<T: Copy>(
+    src: &[T],
+    counts: &[usize],
+    strides: &[usize],
+) -> Result<Vec<T>> {
+    let mut out = try_vec(src.len(), DATA)?;
+    gather_into(src, counts, strides, &mut out);
+    Ok(out)
+}
+
+/// [`gather`]'s walk, appending to `out` (which has room for `src.len()` more elements).
+fn gather_into<T: Copy>(src: &[T], counts: &[usize], strides: &[usize], out: &mut Vec<T>) {
     let n = src.len();
-    let mut out = Vec::with_capacity(n);
     if n == 0 || counts.len() != strides.len() {
-        return out;
+        return;
     }
     let mut index = vec![0usize; counts.len()];
     let mut offset = 0usize;
@@ -136,5 +168,4 @@ pub(super) fn gather<T: Copy>(src: &[T], counts: &[usize], strides: &[usize]) ->
             index[k] = 0;
         }
     }
-    out
 }

@@ -1,7 +1,7 @@
 //! Reading: bytes of an `.npy` file to an [`NpyArray`].
 
 use super::array::{NpyArray, NpyData, element_count, map_vec};
-use super::codec::{decode, fortran_strides, gather};
+use super::codec::{decode, fortran_strides, try_gather};
 use super::header::{bad, parse_header, split_preamble};
 use crate::error::Result;
 
@@ -15,7 +15,8 @@ use crate::error::Result;
 /// [`Error::InvalidFormat`](crate::Error::InvalidFormat) (with `format: "npy"` and the byte offset of the problem) for a bad
 /// magic string or version, a truncated or malformed header, an unsupported dtype, a shape whose
 /// size overflows, data shorter or longer than the shape requires, or a bool byte other than 0
-/// or 1. Never panics.
+/// or 1; [`Error::OutOfMemory`](crate::Error::OutOfMemory) (naming `npy data`) when the decoded
+/// elements cannot be allocated beside the input. Never panics.
 ///
 /// # Example
 ///
@@ -72,7 +73,7 @@ pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
     let stored = decode(h.kind, h.big_endian, data, data_start)?;
     let data = if h.fortran_order && h.shape.len() > 1 {
         let strides = fortran_strides(&h.shape);
-        map_vec!(&stored, v => gather(v, &h.shape, &strides))
+        map_vec!(&stored, v => try_gather(v, &h.shape, &strides)?)
     } else {
         stored
     };
