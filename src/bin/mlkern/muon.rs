@@ -154,7 +154,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
     let f32_mode = matches!(param.data, NpyData::F32(_));
     let len = param.len();
     let (p, m, report, timing) = if f32_mode {
-        let mom = momentum.map_or(Ok(vec![0.0; len]), |m| m.to_f32_vec())?;
+        let mom = match momentum {
+            Some(m) => m.to_f32_vec()?,
+            None => filled(len, 0.0, "muon momentum")?,
+        };
         let (p, m, r, t) = step(
             &param.to_f32_vec()?,
             &grad.to_f32_vec()?,
@@ -166,7 +169,10 @@ pub fn run(args: Args) -> Result<(), CliError> {
         )?;
         (NpyData::F32(p), NpyData::F32(m), r, t)
     } else {
-        let mom = momentum.map_or(Ok(vec![0.0; len]), |m| m.to_f64_vec())?;
+        let mom = match momentum {
+            Some(m) => m.to_f64_vec()?,
+            None => filled(len, 0.0, "muon momentum")?,
+        };
         let (p, m, r, t) = step(
             &param.to_f64_vec()?,
             &grad.to_f64_vec()?,
