@@ -277,11 +277,12 @@ fn inverse<T: Real>(
             }
         )));
     }
+    let par = args.common.par();
+    // The scratch query validates `--length` against the frames before anything is allocated.
+    let need = plan.istft_scratch_len(frames, args.length, par)?;
     let len = plan.istft_len(frames, args.length);
     let mut out = vec![T::zero(); batch * len];
-    let par = args.common.par();
-    let mut scratch =
-        vec![Complex::new(T::zero(), T::zero()); plan.istft_scratch_len(frames, args.length, par)?];
+    let mut scratch = vec![Complex::new(T::zero(), T::zero()); need];
     let ((), timing) = Timing::measure(args.common.repeat, || {
         plan.istft_into(
             &mut out,
