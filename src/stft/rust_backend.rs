@@ -29,8 +29,9 @@ impl RustPlan {
 
 /// The complex values a rustfft plan of `n` points may take at most, an estimate from its
 /// algorithms: mixed-radix twiddles below `2n`, and for a prime factor `p` above 31 a Rader or
-/// Bluestein sub-plan (inner transform of at most `4p` points, its twiddles and the chirp
-/// multiplier) below `16p`. `n ≤ MAX_FFT_LEN`, so nothing overflows.
+/// Bluestein sub-plan (an inner transform of `m < 4p` points with about `m` twiddles, the
+/// `m`-point chirp multiplier and `p` more twiddles: below `9p`) counted as `10p`.
+/// `n ≤ MAX_FFT_LEN`, so nothing overflows.
 fn plan_values(n: usize) -> usize {
     let mut rest = n;
     let mut largest = 1;
@@ -45,7 +46,7 @@ fn plan_values(n: usize) -> usize {
     if rest > 1 {
         largest = largest.max(rest);
     }
-    let sub = if largest > 31 { 16 * largest } else { 0 };
+    let sub = if largest > 31 { 10 * largest } else { 0 };
     2 * n + sub
 }
 
