@@ -159,7 +159,11 @@ impl<T: Real> Builtin<T> {
                 kernel[m - k] = c;
             }
         }
-        let mut scratch = filled(inner.scratch_len(), Complex::new(T::zero(), T::zero()), name)?;
+        let mut scratch = filled(
+            inner.scratch_len(),
+            Complex::new(T::zero(), T::zero()),
+            name,
+        )?;
         inner.forward(&mut kernel, &mut scratch);
         Ok(Builtin {
             n,

@@ -3,7 +3,7 @@
 
 use num_traits::Float;
 
-use super::tiara_rho::{Kernel, invalid, scratch_need};
+use super::tiara_rho::{self, Kernel, invalid, scratch_need};
 use super::window::WindowKind;
 use crate::error::{Error, Result};
 use crate::limits::MAX_TIARA_N;
@@ -295,8 +295,9 @@ pub fn tiara_into<T: Real>(
     scratch: &mut [T],
     par: Par,
 ) -> Result<()> {
-    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
-    k.check_len(input.len())?;
+    let band = check(cfg, n)?;
+    tiara_rho::check_len(n, input.len())?;
+    let k = Kernel::new(cfg, n, band, scratch)?;
     if out.len() != input.len() {
         return Err(invalid(
             "output",
@@ -334,7 +335,7 @@ pub fn tiara<T: Real>(
     par: Par,
 ) -> Result<alloc::vec::Vec<T>> {
     let need = tiara_scratch_len(cfg, n)?;
-    super::tiara_rho::check_len(n, input.len())?;
+    tiara_rho::check_len(n, input.len())?;
     if input.is_empty() {
         // No matrix: nothing to edit, and no table to build for a size no data backs.
         return Ok(alloc::vec::Vec::new());
@@ -412,8 +413,9 @@ pub fn motion_intensity<T: Real>(
             "motion_intensity takes probabilities (softmax the logits first)",
         ));
     }
-    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
-    k.check_len(input.len())?;
+    let band = check(cfg, n)?;
+    tiara_rho::check_len(n, input.len())?;
+    let k = Kernel::new(cfg, n, band, scratch)?;
     if rho.len() * n != input.len() {
         return Err(invalid("rho", "rho needs one value per row ([..., N])"));
     }
@@ -444,7 +446,8 @@ pub fn tiara_in_place<T: Real>(
     scratch: &mut [T],
     par: Par,
 ) -> Result<()> {
-    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
-    k.check_len(data.len())?;
+    let band = check(cfg, n)?;
+    tiara_rho::check_len(n, data.len())?;
+    let k = Kernel::new(cfg, n, band, scratch)?;
     run_split(&k, None, data, par)
 }

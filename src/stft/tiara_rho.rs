@@ -142,11 +142,6 @@ impl<'s, T: Real> Kernel<'s, T> {
         })
     }
 
-    /// Checks that a data length holds whole `N × N` matrices.
-    pub(super) fn check_len(&self, len: usize) -> Result<()> {
-        check_len(self.n, len)
-    }
-
     /// Index of tap 0 for row `i`: `(i − ⌊L/2⌋) mod N` without a division.
     #[inline(always)]
     fn first_tap(&self, i: usize) -> usize {

@@ -59,7 +59,11 @@ fn ok<T, E: std::fmt::Debug>(case: &str, f: impl FnOnce() -> Result<T, E>) -> T 
     count();
     crate::capped_alloc::take_refused();
     let v = f().unwrap_or_else(|e| panic!("{case}: {e:?}"));
-    assert_eq!(crate::capped_alloc::take_refused(), 0, "{case}: tried a refused request");
+    assert_eq!(
+        crate::capped_alloc::take_refused(),
+        0,
+        "{case}: tried a refused request"
+    );
     v
 }
 
@@ -94,9 +98,11 @@ fn fft_plans<T: mlkern::Real + 'static>(ty: &str) {
             });
         }
         for n in huge() {
-            no(&format!("RealFft::<{ty}>::with_backend({n}, {be:?})"), "n", || {
-                RealFft::<T>::with_backend(n, be)
-            });
+            no(
+                &format!("RealFft::<{ty}>::with_backend({n}, {be:?})"),
+                "n",
+                || RealFft::<T>::with_backend(n, be),
+            );
         }
         no(&format!("RealFft::<{ty}>({be:?}) n = 0"), "n", || {
             RealFft::<T>::with_backend(0, be)
@@ -108,16 +114,19 @@ fn fft_plans<T: mlkern::Real + 'static>(ty: &str) {
                 Fft::<T>::with_backend(n, Direction::Forward, be)
             });
             assert!(msg.contains('n'), "{msg}");
-            oom(&format!("RealFft::<{ty}>::with_backend({n}, {be:?})"), || {
-                RealFft::<T>::with_backend(n, be)
-            });
+            oom(
+                &format!("RealFft::<{ty}>::with_backend({n}, {be:?})"),
+                || RealFft::<T>::with_backend(n, be),
+            );
         }
     }
     for n in huge() {
         no(&format!("Fft::<{ty}>::new({n})"), "n", || {
             Fft::<T>::new(n, Direction::Forward)
         });
-        no(&format!("RealFft::<{ty}>::new({n})"), "n", || RealFft::<T>::new(n));
+        no(&format!("RealFft::<{ty}>::new({n})"), "n", || {
+            RealFft::<T>::new(n)
+        });
     }
     // Small valid plans still work, and their scratch is the advertised size.
     let p = ok("Fft 12", || Fft::<T>::new(12, Direction::Forward));
@@ -132,7 +141,9 @@ fn fft_plans<T: mlkern::Real + 'static>(ty: &str) {
         p.process(&mut buf, &mut scratch)
     });
     let b = Fft::<T>::with_backend(12, Direction::Forward, FftBackend::Builtin).unwrap();
-    no_any("Fft::process short scratch", || b.process(&mut buf[..12], &mut []));
+    no_any("Fft::process short scratch", || {
+        b.process(&mut buf[..12], &mut [])
+    });
 }
 
 #[test]
@@ -156,24 +167,32 @@ fn stft_plans() {
             });
             assert!(msg.contains("limit"), "{msg}");
             // The default hop n_fft/4 too.
-            no(&format!("Stft::new(n_fft {n}, default hop)"), "n_fft", || {
-                Stft::<f64>::new(&StftConfig::new(n).with_backend(be))
-            });
+            no(
+                &format!("Stft::new(n_fft {n}, default hop)"),
+                "n_fft",
+                || Stft::<f64>::new(&StftConfig::new(n).with_backend(be)),
+            );
             // A custom window that does not match: the size is still rejected first.
             let w = [1.0f32; 4];
-            no(&format!("Stft::new(n_fft {n}, custom window of 4)"), "n_fft", || {
-                Stft::<f32>::new(
-                    &StftConfig::new(n)
-                        .with_window(Window::Custom(&w))
-                        .with_win_length(4),
-                )
-            });
+            no(
+                &format!("Stft::new(n_fft {n}, custom window of 4)"),
+                "n_fft",
+                || {
+                    Stft::<f32>::new(
+                        &StftConfig::new(n)
+                            .with_window(Window::Custom(&w))
+                            .with_win_length(4),
+                    )
+                },
+            );
             no(&format!("Stft::new(win_length {n})"), "win_length", || {
                 Stft::<f32>::new(&StftConfig::new(64).with_win_length(n).with_backend(be))
             });
-            no(&format!("Stft::new(n_fft {n}, win_length {n})"), "n_fft", || {
-                Stft::<f32>::new(&StftConfig::new(n).with_win_length(n).with_hop(n))
-            });
+            no(
+                &format!("Stft::new(n_fft {n}, win_length {n})"),
+                "n_fft",
+                || Stft::<f32>::new(&StftConfig::new(n).with_win_length(n).with_hop(n)),
+            );
         }
         // At the limit: the window (and the plans) are reserved fallibly, and the cap refuses.
         oom(&format!("Stft::new(n_fft = MAX_FFT_LEN, {be:?})"), || {
@@ -223,9 +242,11 @@ fn stft_forward() {
     let constant = Stft::<f64>::new(&StftConfig::new(8).with_pad_mode(PadMode::Constant)).unwrap();
     for batch in ABSURD {
         // Empty signals with reflect padding are too short.
-        no(&format!("stft(empty, batch {batch}) reflect"), "signal", || {
-            p.stft(&[], batch, Par::Seq)
-        });
+        no(
+            &format!("stft(empty, batch {batch}) reflect"),
+            "signal",
+            || p.stft(&[], batch, Par::Seq),
+        );
         // 40 samples do not split into `batch` signals.
         no(&format!("stft(40 samples, batch {batch})"), "x", || {
             p.stft(&x, batch, Par::Seq)
@@ -237,9 +258,10 @@ fn stft_forward() {
             constant.stft_into(&mut out, &[], batch, &mut scratch, Par::Seq)
         });
         for par in [Par::Seq, Par::threads(4)] {
-            no_any(&format!("stft_into(40 samples, batch {batch}, {par:?})"), || {
-                p.stft_into(&mut out, &x, batch, &mut scratch, par)
-            });
+            no_any(
+                &format!("stft_into(40 samples, batch {batch}, {par:?})"),
+                || p.stft_into(&mut out, &x, batch, &mut scratch, par),
+            );
         }
     }
     // Constant padding makes empty signals meaningful (frames of zeros, as in torch): a batch
@@ -327,18 +349,26 @@ fn istft_inverse() {
     for hop in ABSURD {
         let q = Stft::<f64>::new(&StftConfig::new(8).with_hop(hop)).unwrap();
         let s = q.stft(&x, 1, Par::Seq).unwrap();
-        no(&format!("istft(hop {hop})"), "hop", || q.istft(&s, Par::Seq));
-        no(&format!("istft_scratch_len(hop {hop}, 2 frames)"), "hop", || {
-            q.istft_scratch_len(2, None, Par::Seq)
+        no(&format!("istft(hop {hop})"), "hop", || {
+            q.istft(&s, Par::Seq)
         });
-        no(&format!("istft_scratch_len(hop {hop}, ABSURD frames)"), "hop", || {
-            q.istft_scratch_len(hop, None, Par::Seq)
-        });
+        no(
+            &format!("istft_scratch_len(hop {hop}, 2 frames)"),
+            "hop",
+            || q.istft_scratch_len(2, None, Par::Seq),
+        );
+        no(
+            &format!("istft_scratch_len(hop {hop}, ABSURD frames)"),
+            "hop",
+            || q.istft_scratch_len(hop, None, Par::Seq),
+        );
     }
     for par in [Par::Seq, Par::threads(2)] {
-        no(&format!("istft_scratch_len(0 frames, {par:?})"), "frames", || {
-            p.istft_scratch_len(0, None, par)
-        });
+        no(
+            &format!("istft_scratch_len(0 frames, {par:?})"),
+            "frames",
+            || p.istft_scratch_len(0, None, par),
+        );
     }
     // Zero dimensions paired with huge ones: the data is empty and the shape says so.
     for big in ABSURD {
@@ -351,10 +381,13 @@ fn istft_inverse() {
             Spectrogram::<f64>::new(Vec::new(), big, 5, 0).and_then(|s| p.istft(&s, Par::Seq))
         });
         let s = Spectrogram::<f64>::new(Vec::new(), 0, 5, big).unwrap();
-        no(&format!("istft([0, 5, {big}])"), "batch", || p.istft(&s, Par::Seq));
-        no_any(&format!("Spectrogram::new(6 values, [{big}, {big}, {big}])"), || {
-            Spectrogram::<f64>::new(vec![Complex::new(0.0, 0.0); 6], big, big, big)
+        no(&format!("istft([0, 5, {big}])"), "batch", || {
+            p.istft(&s, Par::Seq)
         });
+        no_any(
+            &format!("Spectrogram::new(6 values, [{big}, {big}, {big}])"),
+            || Spectrogram::<f64>::new(vec![Complex::new(0.0, 0.0); 6], big, big, big),
+        );
         let mut out = vec![0.0; 20];
         let mut scratch = vec![Complex::new(0.0, 0.0); 64];
         no_any(&format!("istft_into(frames {big} for 55 values)"), || {
@@ -395,7 +428,9 @@ fn tiara_entry_points() {
     let mut sizes = ABSURD.to_vec();
     sizes.push(MAX_TIARA_N + 1);
     sizes.push(1 << 32);
-    let eye: Vec<f32> = (0..16).map(|j| if j % 5 == 0 { 1.0 } else { 0.0 }).collect();
+    let eye: Vec<f32> = (0..16)
+        .map(|j| if j % 5 == 0 { 1.0 } else { 0.0 })
+        .collect();
     for n in sizes {
         for l in [3, n] {
             let cfg = tiara_cfg(l);
@@ -437,7 +472,9 @@ fn tiara_entry_points() {
             phi2: n / 2 + 1,
         },
     );
-    let need = ok("tiara_scratch_len at the limit", || tiara_scratch_len(&wide, n));
+    let need = ok("tiara_scratch_len at the limit", || {
+        tiara_scratch_len(&wide, n)
+    });
     assert!(need > 1 << 32);
     no("tiara(16 values, N = MAX_TIARA_N)", "input", || {
         tiara(&eye, n, &wide, Par::Seq)
@@ -457,9 +494,11 @@ fn tiara_entry_points() {
         no(&format!("tiara(window_len {big})"), "window_len", || {
             tiara(&eye, 4, &tiara_cfg(big), Par::Seq)
         });
-        no(&format!("tiara_scratch_len(window_len {big})"), "window_len", || {
-            tiara_scratch_len(&tiara_cfg(big), 4)
-        });
+        no(
+            &format!("tiara_scratch_len(window_len {big})"),
+            "window_len",
+            || tiara_scratch_len(&tiara_cfg(big), 4),
+        );
         let band = Band::Bins { phi1: 0, phi2: big };
         no(&format!("tiara(phi2 {big})"), "band", || {
             tiara(&eye, 4, &tiara_cfg(3).with_band(band), Par::Seq)
@@ -468,19 +507,25 @@ fn tiara_entry_points() {
             phi1: big,
             phi2: big,
         };
-        no(&format!("tiara_scratch_len(phi1 = phi2 = {big})"), "band", || {
-            tiara_scratch_len(&tiara_cfg(3).with_band(band), 4)
-        });
+        no(
+            &format!("tiara_scratch_len(phi1 = phi2 = {big})"),
+            "band",
+            || tiara_scratch_len(&tiara_cfg(3).with_band(band), 4),
+        );
         // A custom window whose length is not window_len.
         let taps = [1.0f64; 3];
-        no(&format!("tiara(custom 3 taps, window_len {big})"), "window_len", || {
-            tiara(
-                &eye,
-                4,
-                &tiara_cfg(big).with_window(TiaraWindow::Custom(&taps)),
-                Par::Seq,
-            )
-        });
+        no(
+            &format!("tiara(custom 3 taps, window_len {big})"),
+            "window_len",
+            || {
+                tiara(
+                    &eye,
+                    4,
+                    &tiara_cfg(big).with_window(TiaraWindow::Custom(&taps)),
+                    Par::Seq,
+                )
+            },
+        );
         // A far bias that never applies is harmless; the data length must still match.
         let far = tiara_cfg(3).with_far(Some(FarBias {
             distance: big,
@@ -489,11 +534,15 @@ fn tiara_entry_points() {
         ok(&format!("tiara(far distance {big})"), || {
             tiara(&eye, 4, &far, Par::Seq)
         });
-        no(&format!("tiara(15 values, far distance {big})"), "input", || {
-            tiara(&eye[..15], 4, &far, Par::Seq)
-        });
+        no(
+            &format!("tiara(15 values, far distance {big})"),
+            "input",
+            || tiara(&eye[..15], 4, &far, Par::Seq),
+        );
     }
-    no("tiara(N 0)", "n", || tiara(&eye, 0, &tiara_cfg(3), Par::Seq));
+    no("tiara(N 0)", "n", || {
+        tiara(&eye, 0, &tiara_cfg(3), Par::Seq)
+    });
     no("tiara(window_len 0)", "window_len", || {
         tiara(&eye, 4, &tiara_cfg(0), Par::Seq)
     });
@@ -501,8 +550,15 @@ fn tiara_entry_points() {
         distance: 0,
         beta: 1.0,
     }));
-    no("tiara(far distance 0)", "far", || tiara(&eye, 4, &far0, Par::Seq));
-    for (f1, f2) in [(f64::NAN, 0.3), (0.1, f64::INFINITY), (0.4, 0.2), (0.0, 1e300)] {
+    no("tiara(far distance 0)", "far", || {
+        tiara(&eye, 4, &far0, Par::Seq)
+    });
+    for (f1, f2) in [
+        (f64::NAN, 0.3),
+        (0.1, f64::INFINITY),
+        (0.4, 0.2),
+        (0.0, 1e300),
+    ] {
         let cfg = tiara_cfg(3).with_band(Band::Freq { f1, f2 });
         no(&format!("tiara(band {f1}..{f2})"), "band", || {
             tiara(&eye, 4, &cfg, Par::Seq)
@@ -527,13 +583,18 @@ fn tiara_entry_points() {
     let big_eye: Vec<f64> = (0..n * n)
         .map(|j| if j % (n + 1) == 0 { 1.0 } else { 0.0 })
         .collect();
-    let cfg = TiaraConfig::new(5.0, 70, Band::Bins { phi1: 1, phi2: 3 })
-        .with_window(TiaraWindow::Kind {
+    let cfg =
+        TiaraConfig::new(5.0, 70, Band::Bins { phi1: 1, phi2: 3 }).with_window(TiaraWindow::Kind {
             kind: WindowKind::Hann,
             periodic: true,
         });
-    let out = ok("tiara(80x80, 70 taps)", || tiara(&big_eye, n, &cfg, Par::Seq));
-    assert!(out.chunks(n).all(|r| (r.iter().sum::<f64>() - 1.0).abs() < 1e-12));
+    let out = ok("tiara(80x80, 70 taps)", || {
+        tiara(&big_eye, n, &cfg, Par::Seq)
+    });
+    assert!(
+        out.chunks(n)
+            .all(|r| (r.iter().sum::<f64>() - 1.0).abs() < 1e-12)
+    );
     report("tiara_entry_points");
 }
 
