@@ -294,6 +294,19 @@ fn stft_forward() {
     no_any("stft_into(short scratch)", || {
         p.stft_into(&mut out, &x, 1, &mut [], Par::Seq)
     });
+    // Scratch for an absurd thread count (std: without it every request runs sequentially).
+    if cfg!(feature = "std") {
+        no_any("Stft::scratch_len(Par::threads(usize::MAX))", || {
+            p.scratch_len(Par::threads(usize::MAX))
+        });
+        no_any("Stft::istft_scratch_len(Par::threads(usize::MAX))", || {
+            p.istft_scratch_len(3, None, Par::threads(usize::MAX))
+        });
+        let msg = oom("Stft::make_scratch(Par::threads(2^40))", || {
+            p.make_scratch(Par::threads(1 << 40))
+        });
+        assert!(msg.contains("scratch"), "{msg}");
+    }
     ok("stft_into valid", || {
         p.stft_into(&mut out, &x, 1, &mut scratch, Par::Seq)
     });
