@@ -1,16 +1,20 @@
 //! Fuzzes the FFTs, STFT and ISTFT: arbitrary lengths, framing parameters (zero hops, windows
 //! longer than n_fft, custom windows with zeros, NaN or ∞), padding modes, both backends, any
-//! f32 bit pattern in signals and spectra. Accepted outcomes: `Err`, or `Ok` with the documented
-//! output sizes; for finite input of moderate size the output is finite, and the FFT of a
-//! finite input matches the other backend.
+//! f32 bit pattern in signals and spectra. FFT lengths, n_fft, hops, window lengths, batch
+//! sizes, signal lengths, ISTFT lengths and frame counts are drawn from the whole `usize` range
+//! (`Bytes::size`), under the capped allocator: absurd ones must be an `Err`, never an abort.
+//! Accepted outcomes: `Err`, or `Ok` with the documented output sizes; for finite input of
+//! moderate size the output is finite, and the FFT of a finite input matches the other backend.
+//! Transforms run only for lengths up to [`RUN`] (larger valid plans are only planned).
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mlkern::Par;
+use mlkern::limits::{ISTFT_LENGTH_SPANS, MAX_FFT_LEN};
 use mlkern::stft::{
     Complex, Direction, Fft, FftBackend, PadMode, RealFft, Spectrogram, Stft, StftConfig, Window,
     WindowKind,
 };
+use mlkern::{Error, Par};
 use mlkern_fuzz::Bytes;
 
 /// This target's floats: mostly in [-4, 4), sometimes 0 or raw bits.
@@ -24,54 +28,86 @@ impl Floats for Bytes<'_> {
     }
 }
 
+/// Largest transform length (and signal, spectrum or window size) actually run; larger valid
+/// sizes are only planned and checked, so one input stays fast.
+const RUN: usize = 1 << 12;
+
+/// The signal/spectrum values a case may generate.
+const DATA: usize = 1 << 14;
+
 fuzz_target!(|data: &[u8]| {
     let mut b = Bytes(data);
-    // FFT of any length on both backends.
-    let n = usize::from(b.u8()) + 1;
-    let x: Vec<Complex<f32>> = (0..n).map(|_| Complex::new(b.f32(), b.f32())).collect();
-    let finite = x
-        .iter()
-        .all(|z| z.re.is_finite() && z.im.is_finite() && z.norm() < 1e6);
+    // FFT of any length on both backends: absurd lengths are errors, valid ones plan.
+    let n = b.size(257);
     let dir = if b.u8() % 2 == 0 {
         Direction::Forward
     } else {
         Direction::Inverse
     };
-    let mut outs = Vec::new();
+    let mut plans = Vec::new();
     for be in [FftBackend::Auto, FftBackend::Builtin] {
-        let p = Fft::<f32>::with_backend(n, dir, be).unwrap();
-        let mut y = x.clone();
-        p.process(&mut y, &mut p.make_scratch().unwrap()).unwrap();
-        outs.push(y);
-    }
-    if finite {
-        let scale = x.iter().map(|z| z.norm()).sum::<f32>().max(1.0);
-        for (a, c) in outs[0].iter().zip(&outs[1]) {
-            assert!((a - c).norm() <= 1e-4 * scale, "backends disagree at n={n}");
+        match Fft::<f32>::with_backend(n, dir, be) {
+            Ok(p) => {
+                assert!((1..=MAX_FFT_LEN).contains(&n), "planned n={n}");
+                assert_eq!(p.len(), n);
+                plans.push(p);
+            }
+            Err(e) => assert!(
+                n == 0 || n > MAX_FFT_LEN || matches!(e, Error::OutOfMemory { .. }),
+                "n={n}: {e}"
+            ),
         }
     }
-    let rf = RealFft::<f32>::new(n).unwrap();
-    let re: Vec<f32> = x.iter().map(|z| z.re).collect();
-    let mut bins = vec![Complex::new(0.0, 0.0); rf.bins()];
-    rf.forward(&re, &mut bins, &mut rf.make_scratch().unwrap())
-        .unwrap();
+    let rf = RealFft::<f32>::new(n);
+    assert!(
+        rf.is_err() || (1..=MAX_FFT_LEN).contains(&n),
+        "real plan n={n}"
+    );
+    if plans.len() == 2 && n <= RUN {
+        let x: Vec<Complex<f32>> = (0..n).map(|_| Complex::new(b.f32(), b.f32())).collect();
+        let finite = x
+            .iter()
+            .all(|z| z.re.is_finite() && z.im.is_finite() && z.norm() < 1e6);
+        let mut outs = Vec::new();
+        for p in &plans {
+            let mut y = x.clone();
+            p.process(&mut y, &mut p.make_scratch().unwrap()).unwrap();
+            outs.push(y);
+        }
+        if finite {
+            let scale = x.iter().map(|z| z.norm()).sum::<f32>().max(1.0);
+            for (a, c) in outs[0].iter().zip(&outs[1]) {
+                assert!((a - c).norm() <= 1e-4 * scale, "backends disagree at n={n}");
+            }
+        }
+        let rf = rf.unwrap();
+        let re: Vec<f32> = x.iter().map(|z| z.re).collect();
+        let mut bins = vec![Complex::new(0.0, 0.0); rf.bins()];
+        rf.forward(&re, &mut bins, &mut rf.make_scratch().unwrap())
+            .unwrap();
+    }
 
     // STFT / ISTFT with arbitrary framing.
-    let n_fft = usize::from(b.u8() % 40);
+    let n_fft = b.size(40);
     let hop = if b.u8() % 4 == 0 {
         None
     } else {
-        Some(usize::from(b.u8() % 20))
+        Some(b.size(20))
     };
     let win_length = if b.u8() % 3 == 0 {
         None
     } else {
-        Some(usize::from(b.u8() % 45))
+        Some(b.size(45))
     };
     let wlen = win_length.unwrap_or(n_fft);
-    let custom: Vec<f32> = (0..wlen + usize::from(b.u8() % 2))
-        .map(|_| b.f32())
-        .collect();
+    // A custom window of the right length (give or take one) only where it is small enough to
+    // build; otherwise an empty one, which the plan rejects.
+    let extra = usize::from(b.u8() % 2);
+    let custom: Vec<f32> = if wlen <= RUN {
+        (0..wlen + extra).map(|_| b.f32()).collect()
+    } else {
+        Vec::new()
+    };
     let window = match b.u8() % 5 {
         0 => Window::Custom(&custom[..]),
         1 => Window::Kind(WindowKind::Rect),
@@ -105,13 +141,44 @@ fuzz_target!(|data: &[u8]| {
     } else {
         Par::threads(2)
     };
-    let Ok(plan) = Stft::<f32>::new(&cfg) else {
-        return;
+    let plan = match Stft::<f32>::new(&cfg) {
+        Ok(plan) => plan,
+        Err(e) => {
+            // n_fft is checked right after zero, win_length after the hop.
+            let hop_ok = hop.unwrap_or(n_fft / 4) > 0;
+            if n_fft > MAX_FFT_LEN
+                || (n_fft > 0 && hop_ok && win_length.is_some_and(|w| w > MAX_FFT_LEN))
+            {
+                assert!(matches!(e, Error::TooLarge { .. }), "{e}");
+            }
+            return;
+        }
     };
-    let batch = 1 + usize::from(b.u8() % 3);
-    let len = usize::from(b.u8() % 70);
-    let sig: Vec<f32> = (0..batch * len).map(|_| b.f32()).collect();
+    assert!(n_fft <= MAX_FFT_LEN && plan.win_length() <= n_fft);
+    if n_fft > RUN {
+        return;
+    }
+    let batch = b.size(4);
+    let len = b.size(70);
+    // Signals only as long as a case may be; a batch of absurd size gets no samples (its
+    // signals are then empty: an error, or, with constant padding, an output the allocator
+    // refuses).
+    let sig: Vec<f32> = match batch.checked_mul(len) {
+        Some(t) if t <= DATA => (0..t).map(|_| b.f32()).collect(),
+        _ => Vec::new(),
+    };
+    let len = if batch == 0 { len } else { sig.len() / batch };
     let ok_sig = sig.iter().all(|v| v.is_finite());
+    // Outputs between 2^20 values and what the 256 MiB cap surely refuses (2^25 complex f32)
+    // would only make the case slow: skip those; absurd ones must still fail cleanly.
+    if let Ok(frames) = plan.frames(len) {
+        let elems = batch
+            .checked_mul(plan.bins())
+            .and_then(|v| v.checked_mul(frames));
+        if elems.is_some_and(|e| e > 1 << 20 && e <= 1 << 25) {
+            return;
+        }
+    }
     match plan.stft(&sig, batch, par) {
         Ok(spec) => {
             let frames = plan.frames(len).unwrap();
@@ -121,7 +188,7 @@ fuzz_target!(|data: &[u8]| {
             let length = if b.u8() % 2 == 0 {
                 None
             } else {
-                Some(usize::from(b.u8() % 80))
+                Some(b.size(80))
             };
             let spec = spec.with_length(length);
             let mut into = vec![Complex::new(0.0, 0.0); spec.as_slice().len()];
@@ -138,22 +205,54 @@ fuzz_target!(|data: &[u8]| {
                 .iter()
                 .any(|z| z.re.is_nan() || z.im.is_nan());
             assert!(into == spec.as_slice() || nan);
-            if let Ok(back) = plan.istft(&spec, par) {
-                assert_eq!(back.len(), batch * plan.istft_len(frames, length));
+            let span = plan.n_fft() + plan.hop() * (frames - 1);
+            match plan.istft(&spec, par) {
+                Ok(back) => {
+                    assert_eq!(back.len(), batch * plan.istft_len(frames, length));
+                    assert!(length.is_none_or(|l| l <= ISTFT_LENGTH_SPANS * span));
+                }
+                Err(e) => {
+                    if length.is_some_and(|l| l > ISTFT_LENGTH_SPANS * span) {
+                        assert!(
+                            matches!(e, Error::TooLarge { name: "length", .. })
+                                || plan.hop() > plan.win_length(),
+                            "{e}"
+                        );
+                    }
+                }
+            }
+            // The scratch query agrees with the owned inverse about the length.
+            if let Ok(need) = plan.istft_scratch_len(frames, length, par) {
+                assert!(need >= plan.scratch_len(Par::Seq).unwrap());
             }
         }
         Err(_) => {}
     }
-    // ISTFT of an arbitrary spectrum.
-    let frames = usize::from(b.u8() % 6);
-    let spec: Vec<Complex<f32>> = (0..batch * plan.bins() * frames)
-        .map(|_| Complex::new(b.f32(), b.f32()))
-        .collect();
+    // ISTFT of an arbitrary spectrum: any frame count is sized by the scratch query; spectra
+    // are built only where they are small.
+    let frames = b.size(6);
+    let length = if b.u8() % 2 == 0 {
+        None
+    } else {
+        Some(b.size(80))
+    };
+    let _ = plan.istft_scratch_len(frames, length, par);
+    let total = batch
+        .checked_mul(plan.bins())
+        .and_then(|v| v.checked_mul(frames));
+    let Some(total) = total.filter(|&t| t <= DATA) else {
+        // Too large to build: an empty spectrum with the shape is a mismatch (or, with a zero
+        // dimension, an empty one), never an abort.
+        let _ = Spectrogram::new(Vec::new(), batch, plan.bins(), frames)
+            .and_then(|s| plan.istft(&s.with_length(length), par));
+        return;
+    };
+    let spec: Vec<Complex<f32>> = (0..total).map(|_| Complex::new(b.f32(), b.f32())).collect();
     let finite = spec.iter().all(|z| z.re.is_finite() && z.im.is_finite());
-    if let Ok(out) =
-        Spectrogram::new(spec, batch, plan.bins(), frames).and_then(|s| plan.istft(&s, par))
+    if let Ok(out) = Spectrogram::new(spec, batch, plan.bins(), frames)
+        .and_then(|s| plan.istft(&s.with_length(length), par))
     {
-        assert_eq!(out.len(), batch * plan.istft_len(frames, None));
+        assert_eq!(out.len(), batch * plan.istft_len(frames, length));
         assert!(finite);
     }
 });

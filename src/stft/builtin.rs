@@ -12,13 +12,14 @@
 //! Twiddles are computed in `f64` from the exact residue `(j·t) mod len` and rounded once.
 
 use alloc::boxed::Box;
-use alloc::vec;
 use alloc::vec::Vec;
 
 use num_complex::Complex;
 use num_traits::Float;
 
 use crate::Real;
+use crate::base::{collect, filled, try_vec, zeros};
+use crate::error::Result;
 
 /// Largest prime factor handled by a direct butterfly; lengths with a larger one use Bluestein.
 pub(crate) const MAX_DIRECT_PRIME: usize = 61;
@@ -89,18 +90,21 @@ fn factor(mut n: usize) -> Option<Vec<usize>> {
 }
 
 impl<T: Real> Builtin<T> {
-    /// Plans a forward transform of length `n ≥ 1`.
-    pub(crate) fn new(n: usize) -> Self {
+    /// Plans a forward transform of length `n ≥ 1`; every table is reserved fallibly
+    /// ([`Error::OutOfMemory`](crate::Error::OutOfMemory) naming `name`).
+    pub(crate) fn new(n: usize, name: &'static str) -> Result<Self> {
         match factor(n) {
-            Some(radices) => Self::stockham(n, &radices),
-            None => Self::bluestein(n),
+            Some(radices) => Self::stockham(n, &radices, name),
+            None => Self::bluestein(n, name),
         }
     }
 
-    fn stockham(n: usize, radices: &[usize]) -> Self {
-        let mut stages = Vec::with_capacity(radices.len());
-        let mut twiddles = Vec::new();
-        let mut roots = Vec::new();
+    fn stockham(n: usize, radices: &[usize], name: &'static str) -> Result<Self> {
+        let mut stages = try_vec(radices.len(), name)?;
+        // Σ_stages m·(r − 1) = Σ (len − len/r) telescopes to n − 1 twiddles.
+        let mut twiddles = try_vec(n - 1, name)?;
+        let odd_roots: usize = radices.iter().filter(|&&r| r % 2 == 1).sum();
+        let mut roots = try_vec(odd_roots, name)?;
         let mut len = n;
         for &radix in radices {
             let m = len / radix;
@@ -126,24 +130,27 @@ impl<T: Real> Builtin<T> {
             });
             len = m;
         }
-        Builtin {
+        debug_assert_eq!(twiddles.len(), n - 1);
+        Ok(Builtin {
             n,
             stages,
             twiddles,
             roots,
             bluestein: None,
-        }
+        })
     }
 
-    fn bluestein(n: usize) -> Self {
+    fn bluestein(n: usize, name: &'static str) -> Result<Self> {
+        // n ≤ MAX_FFT_LEN (checked by the callers), so 2n − 1 and its power of two fit.
         let m = (2 * n - 1).next_power_of_two();
-        let inner = Self::new(m);
+        let inner = Self::new(m, name)?;
         let two_n = 2 * n as u128;
         // e^(−πi k²/n) = e^(−2πi k²/(2n)).
-        let chirp: Vec<Complex<T>> = (0..n)
-            .map(|k| unit::<T>((k as u128) * (k as u128), two_n))
-            .collect();
-        let mut kernel = vec![Complex::new(T::zero(), T::zero()); m];
+        let chirp: Vec<Complex<T>> = collect(
+            (0..n).map(|k| unit::<T>((k as u128) * (k as u128), two_n)),
+            name,
+        )?;
+        let mut kernel = zeros::<Complex<T>>(m, name)?;
         let scale = T::from_f64(1.0 / m as f64);
         for k in 0..n {
             let c = chirp[k].conj() * scale;
@@ -152,9 +159,13 @@ impl<T: Real> Builtin<T> {
                 kernel[m - k] = c;
             }
         }
-        let mut scratch = vec![Complex::new(T::zero(), T::zero()); inner.scratch_len()];
+        let mut scratch = filled(
+            inner.scratch_len(),
+            Complex::new(T::zero(), T::zero()),
+            name,
+        )?;
         inner.forward(&mut kernel, &mut scratch);
-        Builtin {
+        Ok(Builtin {
             n,
             stages: Vec::new(),
             twiddles: Vec::new(),
@@ -164,7 +175,7 @@ impl<T: Real> Builtin<T> {
                 chirp,
                 kernel,
             })),
-        }
+        })
     }
 
     /// Whether this plan runs Bluestein's algorithm.

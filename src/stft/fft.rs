@@ -7,6 +7,7 @@ use num_complex::Complex;
 use super::builtin::Builtin;
 use crate::Real;
 use crate::error::{Error, Result, Shape};
+use crate::limits::{MAX_FFT_LEN, check};
 
 /// Which implementation runs a transform.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -77,28 +78,55 @@ impl<T: Real> Fft<T> {
     /// Plans a transform of length `n` on the default backend ([`FftBackend::Auto`]).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `n == 0`.
+    /// [`Error::InvalidParameter`] if `n == 0`; [`Error::TooLarge`] if `n` exceeds
+    /// [`MAX_FFT_LEN`](crate::limits::MAX_FFT_LEN); [`Error::OutOfMemory`] if the plan's tables
+    /// cannot be allocated.
     pub fn new(n: usize, direction: Direction) -> Result<Self> {
         Self::with_backend(n, direction, FftBackend::Auto)
     }
 
     /// Plans a transform of length `n` on a chosen backend.
     ///
+    /// `n` is limited to [`MAX_FFT_LEN`](crate::limits::MAX_FFT_LEN) (2²⁸); every table of the
+    /// plan is reserved fallibly (rustfft, which allocates infallibly, is preceded by a fallible
+    /// probe reservation of the bytes its plan will take), so a length the machine cannot hold
+    /// is an error, never an abort.
+    ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `n == 0`; [`Error::BackendUnavailable`] for
-    /// [`FftBackend::RustFft`] without the `std` feature.
+    /// [`Error::InvalidParameter`] if `n == 0`; [`Error::TooLarge`] (`n`) above the limit;
+    /// [`Error::OutOfMemory`] (`n`) if the plan cannot be allocated;
+    /// [`Error::BackendUnavailable`] for [`FftBackend::RustFft`] without the `std` feature.
+    ///
+    /// ```
+    /// use mlkern::stft::{Direction, Fft, FftBackend};
+    /// assert!(Fft::<f32>::with_backend(1 << 40, Direction::Forward, FftBackend::Builtin).is_err());
+    /// ```
     pub fn with_backend(n: usize, direction: Direction, backend: FftBackend) -> Result<Self> {
+        Self::plan(n, direction, backend, "n")
+    }
+
+    /// [`Fft::with_backend`] with the caller's name for `n` in the errors.
+    pub(crate) fn plan(
+        n: usize,
+        direction: Direction,
+        backend: FftBackend,
+        name: &'static str,
+    ) -> Result<Self> {
         if n == 0 {
             return Err(Error::InvalidParameter {
-                name: "n",
+                name,
                 reason: "an FFT length must be at least 1",
             });
         }
+        check(n, MAX_FFT_LEN, name)?;
         let imp = match backend {
             #[cfg(feature = "std")]
-            FftBackend::Auto | FftBackend::RustFft => Imp::RustFft(
-                <T as super::rust_backend::RustFftScalar>::plan(n, direction),
-            ),
+            FftBackend::Auto | FftBackend::RustFft => {
+                super::rust_backend::probe::<T>(n, name)?;
+                Imp::RustFft(<T as super::rust_backend::RustFftScalar>::plan(
+                    n, direction,
+                ))
+            }
             #[cfg(not(feature = "std"))]
             FftBackend::RustFft => {
                 return Err(Error::BackendUnavailable {
@@ -107,8 +135,8 @@ impl<T: Real> Fft<T> {
                 });
             }
             #[cfg(not(feature = "std"))]
-            FftBackend::Auto => Imp::Builtin(Builtin::new(n)),
-            FftBackend::Builtin => Imp::Builtin(Builtin::new(n)),
+            FftBackend::Auto => Imp::Builtin(Builtin::new(n, name)?),
+            FftBackend::Builtin => Imp::Builtin(Builtin::new(n, name)?),
         };
         Ok(Fft { n, direction, imp })
     }
@@ -171,7 +199,7 @@ impl<T: Real> Fft<T> {
     /// A zeroed scratch buffer of [`Fft::scratch_len`] elements.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the buffer cannot be allocated.
+    /// [`Error::OutOfMemory`] (`scratch`) if the buffer cannot be allocated.
     ///
     /// ```
     /// use mlkern::stft::{Direction, Fft};

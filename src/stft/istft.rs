@@ -8,6 +8,7 @@ use super::spectrogram::Spectrogram;
 use super::stft::Stft;
 use crate::error::{Error, Result, Shape};
 use crate::jobs::{job_count, run_jobs};
+use crate::limits::{ISTFT_LENGTH_SPANS, check};
 use crate::{Par, Real};
 
 /// torch's NOLA threshold: the overlap-added squared window must stay above it everywhere in
@@ -28,7 +29,11 @@ struct Span {
 
 impl<T: Real> Stft<T> {
     /// Output length of [`Stft::istft_into`] for `frames` frames: `length` if given, else
-    /// `n_fft + hop·(frames − 1)` minus `n_fft/2` on each side when centred.
+    /// `n_fft + hop·(frames − 1)` minus `n_fft/2` on each side when centred (saturating).
+    ///
+    /// This only computes the size; it does not validate `length`. Ask
+    /// [`Stft::istft_scratch_len`] first (it rejects a `length` the frames cannot back) before
+    /// allocating an output of this size.
     ///
     /// ```
     /// use mlkern::stft::{Stft, StftConfig};
@@ -61,11 +66,42 @@ impl<T: Real> Stft<T> {
         }
     }
 
+    /// Checks the geometry of an inverse transform of `frames` frames to `length` samples
+    /// (everything [`Stft::istft_into`] checks that does not need the data) and returns it.
+    fn checked_span(&self, frames: usize, length: Option<usize>) -> Result<Span> {
+        if self.hop > self.win_length {
+            return Err(Error::InvalidParameter {
+                name: "hop",
+                reason: "istft needs hop <= win_length (as torch.istft)",
+            });
+        }
+        if frames == 0 {
+            return Err(Error::InvalidParameter {
+                name: "frames",
+                reason: "istft needs at least one frame",
+            });
+        }
+        if let Some(l) = length {
+            // The overlap-add span n_fft + hop·(frames − 1); saturating: a span past usize
+            // allows any length.
+            let reach = self
+                .n_fft
+                .saturating_add(self.hop.saturating_mul(frames - 1))
+                .saturating_mul(ISTFT_LENGTH_SPANS);
+            check(l, reach, "length")?;
+        }
+        Ok(self.span(frames, length))
+    }
+
     /// Scratch elements [`Stft::istft_into`] needs for `frames` frames, `length` and `par`: the
     /// inverse envelope of the covered output plus one block per job that `par` may run.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows `usize`.
+    /// [`Error::InvalidParameter`] for `frames == 0` or `hop > win_length`;
+    /// [`Error::TooLarge`] for a `length` beyond [`ISTFT_LENGTH_SPANS`] overlap-add spans (see
+    /// [`Stft::istft_into`]); [`Error::InvalidParameter`] if the size overflows `usize`.
+    ///
+    /// [`ISTFT_LENGTH_SPANS`]: crate::limits::ISTFT_LENGTH_SPANS
     ///
     /// ```
     /// use mlkern::Par;
@@ -81,7 +117,10 @@ impl<T: Real> Stft<T> {
         length: Option<usize>,
         par: Par,
     ) -> Result<usize> {
-        self.istft_scratch_for(&self.span(frames, length), job_count(usize::MAX, par))
+        self.istft_scratch_for(
+            &self.checked_span(frames, length)?,
+            job_count(usize::MAX, par),
+        )
     }
 
     /// Scratch for `jobs` workers: the envelope, then one block per worker.
@@ -108,18 +147,7 @@ impl<T: Real> Stft<T> {
                 reason: "must be at least 1",
             });
         }
-        if self.hop > self.win_length {
-            return Err(Error::InvalidParameter {
-                name: "hop",
-                reason: "istft needs hop <= win_length (as torch.istft)",
-            });
-        }
-        if frames == 0 {
-            return Err(Error::InvalidParameter {
-                name: "frames",
-                reason: "istft needs at least one frame",
-            });
-        }
+        let span = self.checked_span(frames, length)?;
         let f = self.bins();
         if Some(spec.len()) != batch.checked_mul(f).and_then(|v| v.checked_mul(frames)) {
             return Err(Error::ShapeMismatch {
@@ -137,7 +165,7 @@ impl<T: Real> Stft<T> {
                 index: i,
             });
         }
-        Ok(self.span(frames, length))
+        Ok(span)
     }
 
     /// `1 / Σ_t w²[p − t·hop]` for the covered output samples, or the NOLA error.
@@ -179,14 +207,18 @@ impl<T: Real> Stft<T> {
     /// real FFT (only bins `0..=n_fft/2` are read, also for a two-sided spectrum; the imaginary
     /// parts of bin 0 and, for even `n_fft`, bin `n_fft/2` are ignored) is windowed,
     /// overlap-added and divided by the overlap-added squared window. Samples past the
-    /// overlap-added range (a `length` beyond it) are zero.
+    /// overlap-added range (a `length` beyond it) are zero, as in torch, up to a limit: `length`
+    /// may be at most [`ISTFT_LENGTH_SPANS`] (2) times the overlap-add span
+    /// `n_fft + hop·(frames − 1)`, which restores any analysed signal length with room to spare;
+    /// a longer output would be zeros that no spectrum backs (2⁴⁰ samples from a few frames).
     ///
     /// With [`Par::threads`] (std) the signals are split over jobs, each with its own block of
     /// `scratch`; bit-identical for every `par`. With [`Par::Seq`] nothing is allocated.
     ///
     /// # Errors
     /// [`Error::InvalidParameter`] for `batch == 0`, `frames == 0`, `hop > win_length`, or a
-    /// window that fails NOLA over the output ([`NOLA_THRESHOLD`]);
+    /// window that fails NOLA over the output ([`NOLA_THRESHOLD`]); [`Error::TooLarge`]
+    /// (`length`) beyond [`ISTFT_LENGTH_SPANS`] overlap-add spans;
     /// [`Error::ShapeMismatch`] for a spectrum that is not `B·F·T` long (a wrong bin count), a
     /// wrong `out` length, or a scratch shorter than [`Stft::istft_scratch_len`]`(…, par)` asks
     /// (`"istft: scratch"`); [`Error::NonFinite`] for NaN/±Inf in the spectrum.
@@ -205,6 +237,8 @@ impl<T: Real> Stft<T> {
     /// assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-12));
     /// # Ok::<(), mlkern::Error>(())
     /// ```
+    ///
+    /// [`ISTFT_LENGTH_SPANS`]: crate::limits::ISTFT_LENGTH_SPANS
     #[allow(clippy::too_many_arguments)]
     pub fn istft_into(
         &self,
@@ -261,8 +295,10 @@ impl<T: Real> Stft<T> {
     /// spectrogram from [`Stft::stft`].
     ///
     /// # Errors
-    /// As [`Stft::istft_into`]; [`Error::ShapeMismatch`] if `spec.bins()` is not
-    /// [`Stft::bins`]; [`Error::InvalidParameter`] if the output cannot be allocated.
+    /// As [`Stft::istft_into`] (the spectrogram's [`length`](Spectrogram::length) is checked
+    /// against the frames before anything is allocated); [`Error::ShapeMismatch`] if
+    /// `spec.bins()` is not [`Stft::bins`]; [`Error::OutOfMemory`] (`length`, `scratch`) if a
+    /// buffer cannot be allocated.
     ///
     /// ```
     /// use mlkern::Par;
@@ -285,10 +321,7 @@ impl<T: Real> Stft<T> {
         }
         let length = spec.length();
         let span = self.check_spectrum(spec.as_slice(), batch, frames, length)?;
-        let total = batch.checked_mul(span.len).ok_or(Error::InvalidParameter {
-            name: "length",
-            reason: "the output size overflows usize",
-        })?;
+        let total = crate::base::checked_len(&[batch, span.len], "length")?;
         let mut out = crate::base::zeros(total, "length")?;
         let mut scratch = crate::base::zeros(
             self.istft_scratch_for(&span, job_count(batch, par))?,

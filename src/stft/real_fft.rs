@@ -8,6 +8,7 @@ use num_complex::Complex;
 use super::fft::{Direction, Fft, FftBackend};
 use crate::Real;
 use crate::error::{Error, Result, Shape};
+use crate::limits::{MAX_FFT_LEN, check};
 
 /// A planned real-input forward transform (`n` real samples → `n/2 + 1` bins, like
 /// `numpy.fft.rfft`) and its inverse (`n/2 + 1` bins → `n` samples, like `numpy.fft.irfft`
@@ -43,7 +44,9 @@ impl<T: Real> RealFft<T> {
     /// Plans both directions for `n` samples on the default backend.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if `n == 0`.
+    /// [`Error::InvalidParameter`] if `n == 0`; [`Error::TooLarge`] if `n` exceeds
+    /// [`MAX_FFT_LEN`](crate::limits::MAX_FFT_LEN); [`Error::OutOfMemory`] if the plans cannot
+    /// be allocated.
     pub fn new(n: usize) -> Result<Self> {
         Self::with_backend(n, FftBackend::Auto)
     }
@@ -51,27 +54,36 @@ impl<T: Real> RealFft<T> {
     /// Plans both directions for `n` samples on a chosen backend.
     ///
     /// # Errors
-    /// As [`Fft::with_backend`].
+    /// As [`Fft::with_backend`] (the errors name `n`).
+    ///
+    /// ```
+    /// use mlkern::stft::RealFft;
+    /// assert!(RealFft::<f64>::new(1 << 40).is_err()); // over MAX_FFT_LEN, nothing allocated
+    /// ```
     pub fn with_backend(n: usize, backend: FftBackend) -> Result<Self> {
+        Self::plan(n, backend, "n")
+    }
+
+    /// [`RealFft::with_backend`] with the caller's name for `n` in the errors.
+    pub(crate) fn plan(n: usize, backend: FftBackend, name: &'static str) -> Result<Self> {
         if n == 0 {
             return Err(Error::InvalidParameter {
-                name: "n",
+                name,
                 reason: "an FFT length must be at least 1",
             });
         }
+        check(n, MAX_FFT_LEN, name)?;
         let m = if n.is_multiple_of(2) { n / 2 } else { n };
-        let fwd = Fft::with_backend(m, Direction::Forward, backend)?;
-        let inv = Fft::with_backend(m, Direction::Inverse, backend)?;
+        let fwd = Fft::plan(m, Direction::Forward, backend, name)?;
+        let inv = Fft::plan(m, Direction::Inverse, backend, name)?;
         let tw = if n.is_multiple_of(2) {
-            (0..n / 2)
-                .map(|k| {
-                    let a = -2.0 * core::f64::consts::PI * (k as f64) / (n as f64);
-                    Complex::new(
-                        T::from_f64(num_traits::Float::cos(a)),
-                        T::from_f64(num_traits::Float::sin(a)),
-                    )
-                })
-                .collect()
+            crate::base::from_fn(n / 2, name, |k| {
+                let a = -2.0 * core::f64::consts::PI * (k as f64) / (n as f64);
+                Complex::new(
+                    T::from_f64(num_traits::Float::cos(a)),
+                    T::from_f64(num_traits::Float::sin(a)),
+                )
+            })?
         } else {
             Vec::new()
         };
@@ -142,7 +154,8 @@ impl<T: Real> RealFft<T> {
     /// A zeroed scratch buffer of [`Self::scratch_len`] elements.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows or cannot be allocated.
+    /// [`Error::InvalidParameter`] if the size overflows; [`Error::OutOfMemory`] (`scratch`) if
+    /// it cannot be allocated.
     ///
     /// ```
     /// use mlkern::stft::RealFft;

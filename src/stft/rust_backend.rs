@@ -27,6 +27,39 @@ impl RustPlan {
     }
 }
 
+/// The complex values a rustfft plan of `n` points may take at most, an estimate from its
+/// algorithms: mixed-radix twiddles below `2n`, and for a prime factor `p` above 31 a Rader or
+/// Bluestein sub-plan (an inner transform of `m < 4p` points with about `m` twiddles, the
+/// `m`-point chirp multiplier and `p` more twiddles: below `9p`) counted as `10p`.
+/// `n ≤ MAX_FFT_LEN`, so nothing overflows.
+fn plan_values(n: usize) -> usize {
+    let mut rest = n;
+    let mut largest = 1;
+    let mut p = 2;
+    while p * p <= rest {
+        while rest.is_multiple_of(p) {
+            largest = p;
+            rest /= p;
+        }
+        p += 1;
+    }
+    if rest > 1 {
+        largest = largest.max(rest);
+    }
+    let sub = if largest > 31 { 10 * largest } else { 0 };
+    2 * n + sub
+}
+
+/// rustfft allocates its plans infallibly, so before planning `n` points the bytes the plan may
+/// take ([`plan_values`]) are reserved once, fallibly, and released: a machine that cannot give
+/// them gets [`Error::OutOfMemory`](crate::Error::OutOfMemory) naming `name` instead of an
+/// abort inside rustfft (and the single largest request rustfft then makes is smaller).
+pub(crate) fn probe<T>(n: usize, name: &'static str) -> crate::Result<()> {
+    let probe: alloc::vec::Vec<Complex<T>> = crate::base::try_vec(plan_values(n), name)?;
+    drop(probe);
+    Ok(())
+}
+
 /// Planning and running rustfft for one float type (implemented for `f32` and `f64`).
 pub trait RustFftScalar: Sized {
     /// Plans a transform of length `n`.

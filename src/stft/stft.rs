@@ -10,6 +10,7 @@ use super::spectrogram::Spectrogram;
 use super::window::{WindowKind, window};
 use crate::error::{Error, Result, Shape};
 use crate::jobs::{job_count, run_jobs};
+use crate::limits::{MAX_FFT_LEN, check};
 use crate::{Par, Real};
 
 /// How `center` pads the signal (`torch.nn.functional.pad` modes).
@@ -203,23 +204,33 @@ fn invalid(name: &'static str, reason: &'static str) -> Error {
 impl<T: Real> Stft<T> {
     /// Validates `cfg` and plans the transforms.
     ///
+    /// `n_fft` and `win_length` are limited to [`MAX_FFT_LEN`] (2²⁸), checked before anything
+    /// is allocated; the window and the FFT plans are reserved fallibly. The hop has no limit:
+    /// it only divides the frame count (and [`Stft::istft_into`] needs `hop ≤ win_length`).
+    ///
     /// # Errors
     /// [`Error::InvalidParameter`] for `n_fft == 0`, a zero hop (also the default `n_fft/4`
     /// for `n_fft < 4`), `win_length` outside `1..=n_fft`, a custom window whose length is not
-    /// `win_length`; [`Error::NonFinite`] for a custom window with NaN/±Inf.
+    /// `win_length`; [`Error::TooLarge`] for `n_fft` or `win_length` above [`MAX_FFT_LEN`];
+    /// [`Error::OutOfMemory`] (`n_fft`) if the window or the FFT plans cannot be allocated;
+    /// [`Error::NonFinite`] for a custom window with NaN/±Inf.
     ///
     /// ```
     /// use mlkern::stft::{Stft, StftConfig};
     /// let plan = Stft::<f32>::new(&StftConfig::new(16).with_win_length(8))?;
     /// assert_eq!((plan.n_fft(), plan.hop(), plan.win_length(), plan.bins()), (16, 4, 8, 9));
     /// assert!(Stft::<f32>::new(&StftConfig::new(3)).is_err()); // default hop 3/4 = 0
+    /// assert!(Stft::<f32>::new(&StftConfig::new(1 << 40)).is_err()); // over MAX_FFT_LEN
     /// # Ok::<(), mlkern::Error>(())
     /// ```
+    ///
+    /// [`MAX_FFT_LEN`]: crate::limits::MAX_FFT_LEN
     pub fn new(cfg: &StftConfig<'_, T>) -> Result<Self> {
         let n_fft = cfg.n_fft;
         if n_fft == 0 {
             return Err(invalid("n_fft", "must be at least 1"));
         }
+        check(n_fft, MAX_FFT_LEN, "n_fft")?;
         let hop = cfg.hop.unwrap_or(n_fft / 4);
         if hop == 0 {
             return Err(invalid(
@@ -228,29 +239,30 @@ impl<T: Real> Stft<T> {
             ));
         }
         let win_length = cfg.win_length.unwrap_or(n_fft);
+        check(win_length, MAX_FFT_LEN, "win_length")?;
         if win_length == 0 || win_length > n_fft {
             return Err(invalid("win_length", "must be in 1..=n_fft"));
+        }
+        if let Window::Custom(values) = cfg.window {
+            if values.len() != win_length {
+                return Err(invalid(
+                    "window",
+                    "a custom window must have win_length (default n_fft) values",
+                ));
+            }
+            if let Some(index) = crate::simd::find_non_finite(values) {
+                return Err(Error::NonFinite {
+                    what: "stft: window",
+                    index,
+                });
+            }
         }
         let left = (n_fft - win_length) / 2;
         let mut padded = crate::base::zeros(n_fft, "n_fft")?;
         let w = &mut padded[left..left + win_length];
         match cfg.window {
             Window::Kind(kind) => window(kind, cfg.periodic, w),
-            Window::Custom(values) => {
-                if values.len() != win_length {
-                    return Err(invalid(
-                        "window",
-                        "a custom window must have win_length (default n_fft) values",
-                    ));
-                }
-                if let Some(index) = crate::simd::find_non_finite(values) {
-                    return Err(Error::NonFinite {
-                        what: "stft: window",
-                        index,
-                    });
-                }
-                w.copy_from_slice(values);
-            }
+            Window::Custom(values) => w.copy_from_slice(values),
         }
         Ok(Stft {
             n_fft,
@@ -262,7 +274,7 @@ impl<T: Real> Stft<T> {
             pad_mode: cfg.pad_mode,
             normalized: cfg.normalized,
             onesided: cfg.onesided,
-            fft: RealFft::with_backend(n_fft, cfg.backend)?,
+            fft: RealFft::plan(n_fft, cfg.backend, "n_fft")?,
         })
     }
 
@@ -392,7 +404,8 @@ impl<T: Real> Stft<T> {
     /// A zeroed scratch buffer of [`Stft::scratch_len`]`(par)` elements.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows or cannot be allocated.
+    /// [`Error::InvalidParameter`] if the size overflows; [`Error::OutOfMemory`] (`scratch`) if
+    /// it cannot be allocated.
     ///
     /// ```
     /// use mlkern::Par;
@@ -500,7 +513,8 @@ impl<T: Real> Stft<T> {
     /// [`Spectrogram`] (`[B, F, T]`, remembering `L` for [`Stft::istft`]).
     ///
     /// # Errors
-    /// As [`Stft::stft_into`]; [`Error::InvalidParameter`] if the output cannot be allocated.
+    /// As [`Stft::stft_into`]; [`Error::OutOfMemory`] (`x`: the `[B, F, T]` output, `scratch`)
+    /// if a buffer cannot be allocated (or its size overflows).
     ///
     /// ```
     /// use mlkern::Par;
@@ -517,7 +531,10 @@ impl<T: Real> Stft<T> {
         let total = batch
             .checked_mul(self.bins())
             .and_then(|v| v.checked_mul(frames))
-            .ok_or(invalid("x", "the spectrogram size overflows usize"))?;
+            .ok_or(Error::OutOfMemory {
+                name: "x",
+                bytes: usize::MAX,
+            })?;
         let mut out = crate::base::zeros(total, "x")?;
         let mut scratch =
             crate::base::zeros(self.workers_scratch(job_count(batch, par))?, "scratch")?;

@@ -3,9 +3,10 @@
 
 use num_traits::Float;
 
-use super::tiara_rho::{Kernel, invalid, scratch_need};
+use super::tiara_rho::{self, Kernel, invalid, scratch_need};
 use super::window::WindowKind;
 use crate::error::{Error, Result};
+use crate::limits::MAX_TIARA_N;
 use crate::{Par, Real};
 
 /// The motion band `[φ1, φ2)` of ρ (assumption A6).
@@ -83,7 +84,8 @@ pub struct FarBias {
 pub struct TiaraConfig<'w> {
     /// Strength α ≥ 0 (the paper's 5–7); `Λᵢᵢ = −α(1 − ρᵢ)`.
     pub alpha: f64,
-    /// Window length L, `1 ≤ L ≤ N` (the paper's 7–9).
+    /// Window length L, `1 ≤ L ≤ N` (the paper's 7–9; `N` is at most
+    /// [`MAX_TIARA_N`](crate::limits::MAX_TIARA_N)).
     pub window_len: usize,
     /// Window shape (symmetric Blackman by default).
     pub window: TiaraWindow<'w>,
@@ -190,7 +192,8 @@ fn bins(band: Band, n: usize) -> Result<(usize, usize)> {
 /// (the smallest ≥ 2φ2) or `2φ2` beyond 64.
 ///
 /// # Errors
-/// As [`tiara_into`] for the configuration; [`Error::InvalidParameter`] if the size overflows.
+/// As [`tiara_into`] for the configuration (`N` at most [`MAX_TIARA_N`]);
+/// [`Error::InvalidParameter`] if the size overflows.
 ///
 /// ```
 /// use mlkern::stft::{tiara_scratch_len, Band, TiaraConfig};
@@ -206,6 +209,10 @@ pub fn tiara_scratch_len(cfg: &TiaraConfig<'_>, n: usize) -> Result<usize> {
 fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
     if n == 0 {
         return Err(invalid("n", "matrices must be at least 1 x 1"));
+    }
+    crate::limits::check(n, MAX_TIARA_N, "n")?;
+    if n.checked_mul(n).is_none() {
+        return Err(invalid("n", "N*N overflows usize on this target"));
     }
     if !(cfg.alpha.is_finite() && cfg.alpha >= 0.0) {
         return Err(invalid("alpha", "must be finite and >= 0"));
@@ -258,6 +265,7 @@ fn check(cfg: &TiaraConfig<'_>, n: usize) -> Result<(usize, usize)> {
 /// reported. Without `std` it runs sequentially.
 ///
 /// # Errors
+/// [`Error::TooLarge`] (`n`) for `N` above [`MAX_TIARA_N`] (2¹⁶);
 /// [`Error::InvalidParameter`] for a bad configuration (see [`TiaraConfig`]), a data length
 /// that is not a multiple of `N²`, mismatched `input`/`out` lengths,
 /// negative probabilities, a row without mass, or an all-`−∞` logit row;
@@ -287,8 +295,9 @@ pub fn tiara_into<T: Real>(
     scratch: &mut [T],
     par: Par,
 ) -> Result<()> {
-    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
-    k.check_len(input.len())?;
+    let band = check(cfg, n)?;
+    tiara_rho::check_len(n, input.len())?;
+    let k = Kernel::new(cfg, n, band, scratch)?;
     if out.len() != input.len() {
         return Err(invalid(
             "output",
@@ -302,7 +311,9 @@ pub fn tiara_into<T: Real>(
 /// owned form of [`tiara_into`]; alloc).
 ///
 /// # Errors
-/// As [`tiara_into`]; [`Error::InvalidParameter`] if the buffers cannot be allocated.
+/// As [`tiara_into`] (the configuration and the data length are checked before anything is
+/// allocated; an empty input gives an empty output); [`Error::OutOfMemory`] (`scratch`, `input`)
+/// if the buffers cannot be allocated.
 ///
 /// ```
 /// use mlkern::Par;
@@ -323,9 +334,14 @@ pub fn tiara<T: Real>(
     cfg: &TiaraConfig<'_>,
     par: Par,
 ) -> Result<alloc::vec::Vec<T>> {
-    let mut scratch = crate::base::zeros(tiara_scratch_len(cfg, n)?, "scratch")?;
+    let need = tiara_scratch_len(cfg, n)?;
+    tiara_rho::check_len(n, input.len())?;
+    if input.is_empty() {
+        // No matrix: nothing to edit, and no table to build for a size no data backs.
+        return Ok(alloc::vec::Vec::new());
+    }
+    let mut scratch = crate::base::zeros(need, "scratch")?;
     let k = Kernel::new(cfg, n, check(cfg, n)?, &mut scratch)?;
-    k.check_len(input.len())?;
     let mut out = crate::base::zeros(input.len(), "input")?;
     run_split(&k, Some(input), &mut out, par)?;
     Ok(out)
@@ -397,8 +413,9 @@ pub fn motion_intensity<T: Real>(
             "motion_intensity takes probabilities (softmax the logits first)",
         ));
     }
-    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
-    k.check_len(input.len())?;
+    let band = check(cfg, n)?;
+    tiara_rho::check_len(n, input.len())?;
+    let k = Kernel::new(cfg, n, band, scratch)?;
     if rho.len() * n != input.len() {
         return Err(invalid("rho", "rho needs one value per row ([..., N])"));
     }
@@ -429,7 +446,8 @@ pub fn tiara_in_place<T: Real>(
     scratch: &mut [T],
     par: Par,
 ) -> Result<()> {
-    let k = Kernel::new(cfg, n, check(cfg, n)?, scratch)?;
-    k.check_len(data.len())?;
+    let band = check(cfg, n)?;
+    tiara_rho::check_len(n, data.len())?;
+    let k = Kernel::new(cfg, n, band, scratch)?;
     run_split(&k, None, data, par)
 }

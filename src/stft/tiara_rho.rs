@@ -41,6 +41,18 @@ pub(super) fn scratch_need(l: usize, phi2: usize) -> Result<usize> {
         .ok_or(invalid("scratch", "the scratch size overflows usize"))
 }
 
+/// Checks that a data length holds whole `N × N` matrices (`N·N` does not overflow: the
+/// configuration check bounds `N`).
+pub(super) fn check_len(n: usize, len: usize) -> Result<()> {
+    if !len.is_multiple_of(n * n) {
+        return Err(invalid(
+            "input",
+            "tiara: the data length must be a multiple of N*N ([..., N, N] matrices)",
+        ));
+    }
+    Ok(())
+}
+
 /// Rows whose ρ is computed together (lanes of the fixed-width loops).
 pub(super) const LANES: usize = 16;
 /// The lane-blocked ρ handles windows up to this many taps …
@@ -128,17 +140,6 @@ impl<'s, T: Real> Kernel<'s, T> {
             taps,
             table,
         })
-    }
-
-    /// Checks that a data length holds whole `N × N` matrices.
-    pub(super) fn check_len(&self, len: usize) -> Result<()> {
-        if !len.is_multiple_of(self.n * self.n) {
-            return Err(invalid(
-                "input",
-                "tiara: the data length must be a multiple of N*N ([..., N, N] matrices)",
-            ));
-        }
-        Ok(())
     }
 
     /// Index of tap 0 for row `i`: `(i − ⌊L/2⌋) mod N` without a division.
@@ -337,9 +338,13 @@ impl<'s, T: Real> Kernel<'s, T> {
     }
 }
 
-/// Runs `f` with the work arrays and a tap buffer of `l` values.
+/// Runs `f` with the work arrays and a tap buffer of `l` values (reserved fallibly when it does
+/// not fit the stack array).
 #[inline(always)]
-pub(super) fn with_work<T: Real, R>(l: usize, f: impl FnOnce(&mut Work<T>, &mut [T]) -> R) -> R {
+pub(super) fn with_work<T: Real>(
+    l: usize,
+    f: impl FnOnce(&mut Work<T>, &mut [T]) -> Result<()>,
+) -> Result<()> {
     let mut w = Work {
         y: [[T::zero(); LANES]; MAX_FAST_TAPS],
         acc: [[T::zero(); LANES]; MAX_FAST_COLS],
@@ -349,7 +354,7 @@ pub(super) fn with_work<T: Real, R>(l: usize, f: impl FnOnce(&mut Work<T>, &mut 
     let y: &mut [T] = if l <= MAX_FAST_TAPS {
         &mut stack[..l]
     } else {
-        heap = TapBuffer::new(l);
+        heap = TapBuffer::new(l)?;
         heap.as_mut()
     };
     f(&mut w, y)
@@ -401,17 +406,17 @@ struct TapBuffer<T> {
 }
 
 impl<T: Real> TapBuffer<T> {
-    fn new(l: usize) -> Self {
+    fn new(l: usize) -> Result<Self> {
         #[cfg(feature = "alloc")]
         {
-            TapBuffer {
-                v: alloc::vec![T::zero(); l],
-            }
+            Ok(TapBuffer {
+                v: crate::base::zeros(l, "window_len")?,
+            })
         }
         #[cfg(not(feature = "alloc"))]
         {
             let _ = l;
-            TapBuffer { v: [] }
+            Ok(TapBuffer { v: [] })
         }
     }
     fn as_mut(&mut self) -> &mut [T] {
