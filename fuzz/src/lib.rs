@@ -86,6 +86,7 @@ impl Bytes<'_> {
 }
 
 #[path = "../../tests/common/capped_alloc.rs"]
+#[allow(dead_code)] // `take_refused` is for the battery
 mod capped_alloc;
 
 /// Every fuzz target runs under the capped allocator: a single request above 256 MiB is refused,

@@ -17,5 +17,4 @@ pub(crate) use finite::{check_finite_mat, max_abs_exponent, norm_exponent};
 #[cfg(feature = "alloc")]
 pub(crate) use pow2::{apply_parts, exponent, mul_pow2, pow2, pow2_parts};
 #[cfg(feature = "alloc")]
-#[allow(unused_imports)]
 pub(crate) use reserve::{checked_len, collect, filled, from_fn, oom, reserve, try_vec, zeros};

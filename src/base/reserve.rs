@@ -30,7 +30,6 @@ pub(crate) fn reserve<T>(v: &mut Vec<T>, additional: usize, name: &'static str) 
 
 /// The product of `dims`, or [`Error::OutOfMemory`] naming `name` (bytes `usize::MAX`) when it
 /// overflows `usize`.
-#[allow(dead_code)] // until every family uses it
 pub(crate) fn checked_len(dims: &[usize], name: &'static str) -> Result<usize> {
     dims.iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
@@ -41,7 +40,6 @@ pub(crate) fn checked_len(dims: &[usize], name: &'static str) -> Result<usize> {
 }
 
 /// `len` elements `f(0), f(1), …`, fallibly reserved (see [`try_vec`]).
-#[allow(dead_code)] // until every family uses it
 pub(crate) fn from_fn<T>(
     len: usize,
     name: &'static str,
@@ -53,7 +51,6 @@ pub(crate) fn from_fn<T>(
 }
 
 /// The items of an exact-size iterator, fallibly reserved (see [`try_vec`]).
-#[allow(dead_code)] // until every family uses it
 pub(crate) fn collect<T>(
     items: impl ExactSizeIterator<Item = T>,
     name: &'static str,

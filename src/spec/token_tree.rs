@@ -63,7 +63,7 @@ pub struct TreeVerify<'a, T> {
 /// `f64` scratch for [`verify_tree`]: two rows and the block sums.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] when the size overflows `usize`.
+/// [`Error::OutOfMemory`] when the size overflows `usize`.
 ///
 /// ```
 /// assert_eq!(mlkern::spec::verify_tree_scratch_len(2048)?, 2 * 2048 + 2);
@@ -73,9 +73,9 @@ pub fn verify_tree_scratch_len(vocab: usize) -> Result<usize> {
     vocab
         .checked_mul(2)
         .and_then(|n| n.checked_add(blocks_for(vocab)))
-        .ok_or(Error::InvalidParameter {
+        .ok_or(Error::OutOfMemory {
             name: "vocab",
-            reason: "the verify_tree scratch size overflows usize",
+            bytes: usize::MAX,
         })
 }
 

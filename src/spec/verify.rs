@@ -17,7 +17,7 @@ use alloc::vec::Vec;
 /// block sums plus one `V`-row for LANTERN's reference residuals.
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] when the size overflows `usize`.
+/// [`Error::OutOfMemory`] when the size overflows `usize`.
 ///
 /// ```
 /// assert_eq!(mlkern::spec::verify_scratch_len(16384)?, 16 + 16384);
@@ -26,9 +26,9 @@ use alloc::vec::Vec;
 pub fn verify_scratch_len(vocab: usize) -> Result<usize> {
     blocks_for(vocab)
         .checked_add(vocab)
-        .ok_or(Error::InvalidParameter {
+        .ok_or(Error::OutOfMemory {
             name: "vocab",
-            reason: "the verify scratch size overflows usize",
+            bytes: usize::MAX,
         })
 }
 

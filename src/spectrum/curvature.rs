@@ -81,11 +81,11 @@ pub fn nds_scratch_len(dim: usize) -> Result<usize> {
 /// ```
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] when `2·dim` overflows `usize`.
+/// [`Error::OutOfMemory`] when `2·dim` overflows `usize`.
 pub fn nds_decomposition_scratch_len(dim: usize) -> Result<usize> {
-    dim.checked_mul(2).ok_or(Error::InvalidParameter {
+    dim.checked_mul(2).ok_or(Error::OutOfMemory {
         name: "nds: dim",
-        reason: "scratch size overflows usize",
+        bytes: usize::MAX,
     })
 }
 

@@ -99,7 +99,7 @@ impl<T: Real> Stft<T> {
     /// # Errors
     /// [`Error::InvalidParameter`] for `frames == 0` or `hop > win_length`;
     /// [`Error::TooLarge`] for a `length` beyond [`ISTFT_LENGTH_SPANS`] overlap-add spans (see
-    /// [`Stft::istft_into`]); [`Error::InvalidParameter`] if the size overflows `usize`.
+    /// [`Stft::istft_into`]); [`Error::OutOfMemory`] if the size overflows `usize`.
     ///
     /// [`ISTFT_LENGTH_SPANS`]: crate::limits::ISTFT_LENGTH_SPANS
     ///
@@ -127,9 +127,9 @@ impl<T: Real> Stft<T> {
     fn istft_scratch_for(&self, span: &Span, jobs: usize) -> Result<usize> {
         self.workers_scratch(jobs)?
             .checked_add(span.covered)
-            .ok_or(Error::InvalidParameter {
+            .ok_or(Error::OutOfMemory {
                 name: "scratch",
-                reason: "the scratch size overflows usize",
+                bytes: usize::MAX,
             })
     }
 

@@ -134,7 +134,7 @@ impl<T: Real> RealFft<T> {
     /// Scratch elements [`Self::forward`] and [`Self::inverse`] need.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows `usize`.
+    /// [`Error::OutOfMemory`] if the size overflows `usize`.
     ///
     /// ```
     /// use mlkern::stft::RealFft;
@@ -145,17 +145,16 @@ impl<T: Real> RealFft<T> {
     pub fn scratch_len(&self) -> Result<usize> {
         self.packed_len()
             .checked_add(self.fft_scratch_len())
-            .ok_or(Error::InvalidParameter {
+            .ok_or(Error::OutOfMemory {
                 name: "scratch",
-                reason: "the scratch size overflows usize",
+                bytes: usize::MAX,
             })
     }
 
     /// A zeroed scratch buffer of [`Self::scratch_len`] elements.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows; [`Error::OutOfMemory`] (`scratch`) if
-    /// it cannot be allocated.
+    /// [`Error::OutOfMemory`] (`scratch`) if the size overflows or cannot be allocated.
     ///
     /// ```
     /// use mlkern::stft::RealFft;

@@ -377,9 +377,9 @@ impl<T: Real> Stft<T> {
     pub(super) fn workers_scratch(&self, jobs: usize) -> Result<usize> {
         self.worker_scratch()
             .checked_mul(jobs)
-            .ok_or(Error::InvalidParameter {
+            .ok_or(Error::OutOfMemory {
                 name: "scratch",
-                reason: "the scratch size overflows usize",
+                bytes: usize::MAX,
             })
     }
 
@@ -387,7 +387,7 @@ impl<T: Real> Stft<T> {
     /// run (one block for [`Par::Seq`] and without `std`).
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows `usize`.
+    /// [`Error::OutOfMemory`] if the size overflows `usize`.
     ///
     /// ```
     /// use mlkern::Par;
@@ -404,8 +404,7 @@ impl<T: Real> Stft<T> {
     /// A zeroed scratch buffer of [`Stft::scratch_len`]`(par)` elements.
     ///
     /// # Errors
-    /// [`Error::InvalidParameter`] if the size overflows; [`Error::OutOfMemory`] (`scratch`) if
-    /// it cannot be allocated.
+    /// [`Error::OutOfMemory`] (`scratch`) if the size overflows or cannot be allocated.
     ///
     /// ```
     /// use mlkern::Par;

@@ -42,7 +42,7 @@ fn block_width(n_samples: usize, n_vars: usize) -> usize {
 /// standardized samples (at most 1024 per variable).
 ///
 /// # Errors
-/// [`Error::InvalidParameter`] when the size overflows `usize`.
+/// [`Error::OutOfMemory`] when the size overflows `usize`.
 ///
 /// ```
 /// let len = mlkern::tree::correlation_scratch_len(4, 3)?;
@@ -54,9 +54,9 @@ pub fn correlation_scratch_len(n_samples: usize, n_vars: usize) -> Result<usize>
         return Ok(0);
     }
     let w = block_width(n_samples, n_vars).max(ROW_STATS);
-    n_vars.checked_mul(2 + w).ok_or(Error::InvalidParameter {
+    n_vars.checked_mul(2 + w).ok_or(Error::OutOfMemory {
         name: "correlation_scratch_len: n_vars",
-        reason: "the scratch size overflows usize",
+        bytes: usize::MAX,
     })
 }
 
@@ -72,7 +72,7 @@ const ROW_STATS: usize = 11;
 ///
 /// # Errors
 /// [`Error::NonFinite`] (NaN/Inf in `x`, flat index in [`Samples::data`]),
-/// [`Error::InvalidParameter`] for fewer than 2 samples or a size that cannot be allocated,
+/// [`Error::InvalidParameter`] for fewer than 2 samples, [`Error::OutOfMemory`] for a size that cannot be allocated,
 /// [`Error::Degenerate`] for a constant variable (its index), whose correlations are undefined.
 ///
 /// ```
