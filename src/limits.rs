@@ -4,7 +4,7 @@
 //!
 //! 1. **Bounded work.** An iteration count or size that the caller picks freely, and whose only
 //!    effect past some value is to make a call run for hours, has a limit here, chosen far above
-//!    any real use. A larger value is rejected with [`Error::TooLarge`](crate::Error::TooLarge)
+//!    any real use. A larger value is rejected with [`Error::TooLarge`]
 //!    before any work starts.
 //! 2. **Sizes not backed by data.** A size that does not come from the data passed in (an FFT
 //!    length, an output length, a table size declared by a parameter) is checked against the data
@@ -12,7 +12,7 @@
 //!    before anything is allocated.
 //! 3. **Everything else is fallible.** Every buffer whose size follows from the arguments is
 //!    sized with checked arithmetic and reserved with `try_reserve_exact`: a size the address
-//!    space or the allocator cannot give is [`Error::OutOfMemory`](crate::Error::OutOfMemory)
+//!    space or the allocator cannot give is [`Error::OutOfMemory`]
 //!    naming the argument, never an abort.
 //!
 //! The `battery` integration test calls every public constructor and entry point with absurd
@@ -59,7 +59,7 @@ pub const MAX_NS_STEPS: usize = 100;
 /// `n_fft` ≤ 2¹⁶, and one-shot FFTs of whole signals of 2²⁸ samples are beyond what this crate
 /// is for. Beyond the limit the length is rejected before planning (rustfft plans infallibly:
 /// within the limit a fallible probe reservation of the bytes the plan will take comes first,
-/// so a machine without the memory gets [`Error::OutOfMemory`](crate::Error::OutOfMemory)).
+/// so a machine without the memory gets [`Error::OutOfMemory`]).
 pub const MAX_FFT_LEN: usize = 1 << 28;
 
 /// How far `torch.istft`'s `length` may reach: at most this many times the overlap-add span
@@ -70,7 +70,7 @@ pub const MAX_FFT_LEN: usize = 1 << 28;
 /// so twice the span restores any analysed length with room for a zero tail as long as the
 /// frames' own reach; a larger `length` is zeros that no spectrum backs (an ISTFT of a few
 /// frames asked for 2⁴⁰ samples) and is rejected with
-/// [`Error::TooLarge`](crate::Error::TooLarge) before anything is allocated.
+/// [`Error::TooLarge`] before anything is allocated.
 pub const ISTFT_LENGTH_SPANS: usize = 2;
 
 /// Largest TiARA matrix size `N` (frames attending to frames; `window_len ≤ N`): 2¹⁶.
@@ -106,7 +106,7 @@ pub const MAX_TREE_NODES: usize = 1 << 16;
 /// accumulator holds a `dim × dim` f64 matrix: at the limit that is 128 GiB, beyond any machine
 /// the crate targets, while the widest hidden states measured in practice are 8192–32768 wide
 /// (2–8 GiB). Dimensions below the limit that do not fit in memory are
-/// [`Error::OutOfMemory`](crate::Error::OutOfMemory).
+/// [`Error::OutOfMemory`].
 pub const MAX_COV_DIM: usize = 1 << 17;
 
 /// Most Rademacher samples of one

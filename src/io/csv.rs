@@ -21,7 +21,7 @@
 //! [`parse_f64`] never panics. Errors carry the 1-based line number of the offending line (blank
 //! and comment lines are counted). Memory use is proportional to the input's length, and every
 //! buffer grows fallibly: a table too large for memory is
-//! [`Error::OutOfMemory`](crate::Error::OutOfMemory), never an abort.
+//! [`Error::OutOfMemory`], never an abort.
 
 use alloc::string::String;
 use alloc::vec::Vec;

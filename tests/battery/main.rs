@@ -21,7 +21,8 @@ mod spectrum;
 mod stft;
 mod tree;
 
-use std::fmt::Display;
+use std::cell::Cell;
+use std::fmt::{Debug, Display};
 
 #[global_allocator]
 static ALLOC: capped_alloc::Capped = capped_alloc::Capped;
@@ -75,6 +76,36 @@ pub fn fails_cleanly<T, E: Display>(case: &str, f: impl FnOnce() -> Result<T, E>
             msg
         }
     }
+}
+
+/// `f()` must be `Ok` without having tried an allocation the cap refused: a valid call whose
+/// shape alone is absurd, where nothing may be sized by the absurd part.
+#[track_caller]
+pub fn accepts<T, E: Debug>(case: &str, f: impl FnOnce() -> Result<T, E>) -> T {
+    capped_alloc::take_refused();
+    let r = f();
+    let refused = capped_alloc::take_refused();
+    assert_eq!(refused, 0, "{case}: tried to allocate {refused} bytes");
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{case}: expected Ok, got {e:?}"),
+    }
+}
+
+thread_local! {
+    /// Cases the running test has counted (every test runs on its own thread).
+    static CASES: Cell<usize> = const { Cell::new(0) };
+}
+
+/// Counts one case of the running test.
+pub fn count() {
+    CASES.with(|c| c.set(c.get() + 1));
+}
+
+/// Prints (visible with `--nocapture`) and resets the running test's case count.
+pub fn report(test: &str) {
+    let n = CASES.with(|c| c.replace(0));
+    eprintln!("battery {test}: {n} cases");
 }
 
 /// Scale values every module's cases draw from.

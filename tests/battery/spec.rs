@@ -6,8 +6,6 @@
 //! its inputs (an empty batch's vocabulary, a ragged batch's `B·k_max` outputs, the `vocab·k`
 //! neighbour table) are either allocation-free or fallible.
 
-use core::cell::Cell;
-
 use mlkern::Par;
 use mlkern::limits::MAX_TREE_NODES;
 use mlkern::spec::{
@@ -17,37 +15,7 @@ use mlkern::spec::{
     verify_scratch_len, verify_tree, verify_tree_scratch_len,
 };
 
-use crate::{ABSURD, fails_cleanly, rejects, rejects_naming};
-
-thread_local! {
-    static CASES: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Counts one case (printed per test with `--nocapture`, summed in the notes).
-fn case() {
-    CASES.with(|c| c.set(c.get() + 1));
-}
-
-fn report(test: &str) {
-    CASES.with(|c| eprintln!("battery spec::{test}: {} cases", c.get()));
-}
-
-/// `f()` must be `Ok` and must not have tried a refused allocation (a valid call whose shape
-/// alone is absurd: nothing may be sized by it).
-#[track_caller]
-fn accepts_without_allocating<T, E: core::fmt::Debug>(
-    case: &str,
-    f: impl FnOnce() -> Result<T, E>,
-) -> T {
-    crate::capped_alloc::take_refused();
-    let r = f();
-    let refused = crate::capped_alloc::take_refused();
-    assert_eq!(refused, 0, "{case}: tried to allocate {refused} bytes");
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{case}: expected Ok, got {e:?}"),
-    }
-}
+use crate::{ABSURD, accepts, count, fails_cleanly, rejects, rejects_naming, report};
 
 const P4: [f32; 4] = [0.1, 0.2, 0.3, 0.4];
 
@@ -72,13 +40,13 @@ fn both_reject(
     draft: Draft<'_, f32>,
     cfg: &VerifyConfig<'_>,
 ) {
-    case();
+    count();
     let owned = || verify(b, target, draft, cfg, &Philox, Par::Seq);
     match needle {
         Some(n) => rejects_naming(&format!("verify: {what}"), n, owned),
         None => rejects(&format!("verify: {what}"), owned),
     };
-    case();
+    count();
     let (mut tokens, mut n, mut errors) = ([0i32; 8], [0u32; 2], [None; 2]);
     let mut scratch = [0.0f64; 64];
     rejects(&format!("verify_into: {what}"), || {
@@ -108,7 +76,7 @@ fn verify_absurd_batches() {
     let full = Draft::Full(Input::Probs(&draft));
     let tp = Input::Probs(&target);
     // Sanity: the valid call works.
-    case();
+    count();
     let ok = verify(
         &batch(4, &[3, 1], &[0, 2], &[7]),
         tp,
@@ -281,8 +249,8 @@ fn verify_absurd_batches() {
     // An empty batch (B = 0): no row backs `vocab`, so nothing may be sized by it. The owned
     // call returns an empty result without allocating; the caller-buffer call wants its scratch.
     for v in [4, i32::MAX as usize] {
-        case();
-        let out = accepts_without_allocating("verify: empty batch, huge vocab", || {
+        count();
+        let out = accepts("verify: empty batch, huge vocab", || {
             verify(
                 &batch(v, &[], &[0], &[]),
                 Input::Probs(&[] as &[f32]),
@@ -294,7 +262,7 @@ fn verify_absurd_batches() {
         });
         assert!(out.is_empty() && out.token_rows().is_empty());
     }
-    case();
+    count();
     rejects_naming(
         "verify_into: empty batch, huge vocab, no scratch",
         "scratch",
@@ -324,7 +292,7 @@ fn verify_absurd_batches() {
         (3, 1, 0, None),
         (3, 1, 1, Some(5)),
     ] {
-        case();
+        count();
         let (mut tokens, mut n, mut errors, mut diag) = (
             vec![0i32; tok_len],
             vec![0u32; n_len],
@@ -361,7 +329,7 @@ fn verify_absurd_batches() {
     let toks = vec![0u32; k];
     let seeds = vec![0u64; b];
     let rows = vec![1.0f32; k + b];
-    case();
+    count();
     let msg = fails_cleanly("verify: ragged batch, B·k_max outputs", || {
         verify(
             &batch(1, &toks, &cu, &seeds),
@@ -373,27 +341,27 @@ fn verify_absurd_batches() {
         )
     });
     assert!(msg.contains("batch"), "{msg}");
-    report("verify_absurd_batches");
+    report("spec::verify_absurd_batches");
 }
 
 #[test]
 fn scratch_lengths() {
     for v in [usize::MAX, usize::MAX - 1] {
-        case();
+        count();
         rejects_naming("verify_scratch_len overflow", "vocab", || {
             verify_scratch_len(v)
         });
     }
     for v in [usize::MAX / 2 + 1, usize::MAX] {
-        case();
+        count();
         rejects_naming("verify_tree_scratch_len overflow", "vocab", || {
             verify_tree_scratch_len(v)
         });
     }
     // Large but representable sizes are just numbers.
-    case();
+    count();
     assert_eq!(verify_scratch_len(1 << 40).unwrap(), (1 << 40) + (1 << 30));
-    report("scratch_lengths");
+    report("spec::scratch_lengths");
 }
 
 fn tree<'a>(
@@ -424,7 +392,7 @@ fn verify_tree_absurd() {
     let (mut toks, mut nodes) = ([0i32; 4], [0u32; 4]);
     let mut run =
         |what: &str, needle: Option<&str>, t: &TreeVerify<'_, f64>, scratch: &mut [f64]| {
-            case();
+            count();
             let f = || verify_tree(&mut toks, &mut nodes, t, &Philox, scratch);
             match needle {
                 Some(n) => rejects_naming(what, n, f),
@@ -433,7 +401,7 @@ fn verify_tree_absurd() {
         };
     // Sanity.
     {
-        case();
+        count();
         let t = tree(
             3,
             &[2, 0],
@@ -628,7 +596,7 @@ fn verify_tree_absurd() {
     }
     // Outputs shorter than the depth.
     {
-        case();
+        count();
         let t = tree(
             3,
             &[2, 0],
@@ -642,7 +610,7 @@ fn verify_tree_absurd() {
             verify_tree(&mut a, &mut b, &t, &Philox, &mut scratch)
         });
     }
-    report("verify_tree_absurd");
+    report("spec::verify_tree_absurd");
 }
 
 #[test]
@@ -651,59 +619,59 @@ fn neighbors_absurd() {
     let p = [0.1f64, 0.2, 0.3, 0.4];
     let t = NeighborTable::new(&ids, 4, 3).unwrap();
     for &v in &ABSURD {
-        case();
+        count();
         rejects("NeighborTable vocab", || NeighborTable::new(&ids, v, 3));
-        case();
+        count();
         rejects("NeighborTable width", || NeighborTable::new(&ids, 4, v));
-        case();
+        count();
         rejects("NeighborTable vocab·width overflow", || {
             NeighborTable::new(&[], v, v)
         });
-        case();
+        count();
         rejects_naming("absorbed_mass x", "x", || absorbed_mass(&p, &t, v, 1, 0.5));
-        case();
+        count();
         rejects_naming("absorbed_mass k", "k", || absorbed_mass(&p, &t, 0, v, 0.5));
         // An empty table of absurd width is valid; it cannot serve a non-empty row.
         let wide = NeighborTable::new(&[], 0, v).unwrap();
-        case();
+        count();
         rejects("absorbed_mass on an empty wide table", || {
             absorbed_mass(&p, &wide, 0, 1, 0.5)
         });
         // nearest_neighbors: shapes the codebook does not back.
-        case();
+        count();
         rejects("nearest_neighbors vocab", || {
             nearest_neighbors(&[0.0f32, 1.0], v, 1, 1, Par::Seq)
         });
-        case();
+        count();
         rejects("nearest_neighbors dim", || {
             nearest_neighbors(&[0.0f32, 1.0], 2, v, 1, Par::Seq)
         });
-        case();
+        count();
         rejects_naming("nearest_neighbors k", "k", || {
             nearest_neighbors(&[0.0f32, 1.0], 2, 1, v, Par::Seq)
         });
-        case();
+        count();
         rejects_naming("nearest_neighbors dim 0", "dim", || {
             nearest_neighbors(&[] as &[f32], v, 0, 1, Par::Seq)
         });
         // vocab 0 with absurd dim and k: an empty table, nothing allocated.
-        case();
-        let out = accepts_without_allocating("nearest_neighbors empty", || {
+        count();
+        let out = accepts("nearest_neighbors empty", || {
             nearest_neighbors(&[] as &[f32], 0, v, v, Par::Seq)
         });
         assert!(out.is_empty());
     }
     for b in [-1.0, f64::NAN] {
-        case();
+        count();
         rejects_naming("absorbed_mass budget", "budget", || {
             absorbed_mass(&p, &t, 0, 1, b)
         });
     }
-    case();
+    count();
     rejects("absorbed_mass table of another vocabulary", || {
         absorbed_mass(&p[..3], &t, 0, 1, 0.5)
     });
-    case();
+    count();
     rejects("nearest_neighbors NaN", || {
         nearest_neighbors(&[0.0f32, f32::NAN], 2, 1, 1, Par::Seq)
     });
@@ -711,12 +679,12 @@ fn neighbors_absurd() {
     // table, meaningful but over the cap; the fallible reservation names `k`.
     let v = 1usize << 14;
     let cb: Vec<f32> = (0..v).map(|i| i as f32).collect();
-    case();
+    count();
     let msg = fails_cleanly("nearest_neighbors vocab·k table", || {
         nearest_neighbors(&cb, v, 1, v - 1, Par::Seq)
     });
     assert!(msg.contains('k'), "{msg}");
-    report("neighbors_absurd");
+    report("spec::neighbors_absurd");
 }
 
 #[test]
@@ -741,35 +709,35 @@ fn analysis_absurd() {
             },
         ];
         for rule in rules {
-            case();
+            count();
             rejects_naming("acceptance_probability LANTERN k", "k", || {
                 acceptance_probability(&p, &q, &rule, 0, &mut scratch)
             });
-            case();
+            count();
             rejects_naming("step_law LANTERN k", "k", || {
                 step_law(&p, &q, &rule, 0, Residual::Optimal, &mut out, &mut scratch)
             });
         }
         // Positions past a per-position ω.
         let rule = Rule::CoolSd { omega: &[1.0, 2.0] };
-        case();
+        count();
         rejects("acceptance_probability ω position", || {
             acceptance_probability(&p, &q, &rule, k, &mut scratch)
         });
-        case();
+        count();
         rejects("step_law ω position", || {
             step_law(&p, &q, &rule, k, Residual::Optimal, &mut out, &mut scratch)
         });
     }
-    case();
+    count();
     rejects("acceptance_probability lengths", || {
         acceptance_probability(&p, &q[..3], &Rule::Exact, 0, &mut scratch)
     });
-    case();
+    count();
     rejects("acceptance_probability scratch", || {
         acceptance_probability(&p, &q, &Rule::Exact, 0, &mut [0.0; 3])
     });
-    case();
+    count();
     rejects("step_law out", || {
         step_law(
             &p,
@@ -781,7 +749,7 @@ fn analysis_absurd() {
             &mut scratch,
         )
     });
-    case();
+    count();
     rejects("step_law scratch", || {
         step_law(
             &p,
@@ -793,7 +761,7 @@ fn analysis_absurd() {
             &mut [0.0; 7],
         )
     });
-    case();
+    count();
     rejects("step_law empty", || {
         step_law(
             &[],
@@ -805,15 +773,15 @@ fn analysis_absurd() {
             &mut scratch,
         )
     });
-    case();
+    count();
     rejects("tv_distance", || tv_distance(&p, &q[..1]));
     for d in [-1.0, f64::NAN] {
-        case();
+        count();
         rejects_naming("cool_omega_for_budget delta", "delta", || {
             cool_omega_for_budget(&p, &q, d)
         });
     }
-    case();
+    count();
     rejects("cool_omega_for_budget NaN row", || {
         cool_omega_for_budget(&[f64::NAN, 1.0], &[0.5, 0.5], 0.1)
     });
@@ -823,10 +791,10 @@ fn analysis_absurd() {
         (1.1, f64::NAN),
         (1.1, f64::INFINITY),
     ] {
-        case();
+        count();
         rejects("cool_sd_schedule", || {
             cool_sd_schedule(d, nu, &mut [0.0; 5])
         });
     }
-    report("analysis_absurd");
+    report("spec::analysis_absurd");
 }

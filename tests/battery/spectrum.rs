@@ -5,7 +5,6 @@
 //! allocated or computed, or (for an empty matrix whose other dimension is absurd) an empty
 //! `Ok` that allocates nothing.
 
-use core::cell::Cell;
 use core::mem::MaybeUninit;
 use core::ops::Range;
 
@@ -21,36 +20,7 @@ use mlkern::{Par, Result};
 use rand::SeedableRng;
 use rand::rngs::SmallRng;
 
-use crate::{ABSURD, fails_cleanly, rejects, rejects_naming};
-
-thread_local! {
-    static CASES: Cell<usize> = const { Cell::new(0) };
-}
-
-/// Counts one case (printed per test with `--nocapture`, summed in the notes).
-fn case() {
-    CASES.with(|c| c.set(c.get() + 1));
-}
-
-fn report(test: &str) {
-    CASES.with(|c| eprintln!("battery spectrum::{test}: {} cases", c.get()));
-}
-
-/// `f()` must be `Ok` and must not have tried a refused allocation.
-#[track_caller]
-fn accepts_without_allocating<T, E: core::fmt::Debug>(
-    case: &str,
-    f: impl FnOnce() -> core::result::Result<T, E>,
-) -> T {
-    crate::capped_alloc::take_refused();
-    let r = f();
-    let refused = crate::capped_alloc::take_refused();
-    assert_eq!(refused, 0, "{case}: tried to allocate {refused} bytes");
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{case}: expected Ok, got {e:?}"),
-    }
-}
+use crate::{ABSURD, accepts, count, fails_cleanly, rejects, rejects_naming, report};
 
 fn configs() -> Vec<SpectrumConfig> {
     let mut v = Vec::new();
@@ -68,7 +38,7 @@ fn configs() -> Vec<SpectrumConfig> {
 fn singular_values_absurd() {
     let x = [3.0f64, 0.0, 0.0, 4.0, 0.0, 0.0];
     // Sanity.
-    case();
+    count();
     let s = singular_values(
         view(&x, 3, 2, Layout::RowMajor).unwrap(),
         &SpectrumConfig::default(),
@@ -81,18 +51,18 @@ fn singular_values_absurd() {
             // An empty matrix whose other dimension is absurd: no values, nothing allocated, no
             // scan over the absurd dimension.
             for (r, c) in [(0, n), (n, 0)] {
-                case();
+                count();
                 let m = view(&[] as &[f64], r, c, Layout::RowMajor).unwrap();
-                let s = accepts_without_allocating("singular_values of an empty matrix", || {
+                let s = accepts("singular_values of an empty matrix", || {
                     singular_values(m, &cfg, Par::Seq)
                 });
                 assert!(s.sigma.is_empty() && (s.rows, s.cols) == (r, c));
-                case();
+                count();
                 let m32 = view(&[] as &[f32], r, c, Layout::ColMajor).unwrap();
-                accepts_without_allocating("singular_values_into of an empty matrix", || {
+                accepts("singular_values_into of an empty matrix", || {
                     singular_values_into(&mut [], m32, &cfg, MemStack::new(&mut []), Par::Seq)
                 });
-                case();
+                count();
                 assert_eq!(
                     singular_values_scratch_len::<f32>(r, c, &cfg, Par::Seq).unwrap(),
                     0
@@ -100,11 +70,11 @@ fn singular_values_absurd() {
             }
             // Scratch sizes that overflow: an error, not a wrapped small size.
             for (r, c) in [(n, n), (n, 1 << 33), (1 << 33, n)] {
-                case();
+                count();
                 rejects("singular_values_scratch_len overflow (f64)", || {
                     singular_values_scratch_len::<f64>(r, c, &cfg, Par::Seq)
                 });
-                case();
+                count();
                 rejects("singular_values_scratch_len overflow (f32)", || {
                     singular_values_scratch_len::<f32>(r, c, &cfg, Par::Seq)
                 });
@@ -120,47 +90,47 @@ fn singular_values_absurd() {
             (64, 1 << 50),
             (3, 1 << 54),
         ] {
-            case();
+            count();
             let _ = singular_values_scratch_len::<f64>(r, c, &cfg, Par::Seq);
-            case();
+            count();
             let _ = singular_values_scratch_len::<f32>(r, c, &cfg, Par::Seq);
         }
         // Output of the wrong length, a short stack, non-finite data.
         let m = view(&x, 3, 2, Layout::RowMajor).unwrap();
-        case();
+        count();
         rejects("singular_values_into out length", || {
             singular_values_into(&mut [0.0; 3], m, &cfg, MemStack::new(&mut []), Par::Seq)
         });
-        case();
+        count();
         let mut small = [MaybeUninit::<u8>::uninit(); 8];
         rejects_naming("singular_values_into short stack", "scratch", || {
             singular_values_into(&mut [0.0; 2], m, &cfg, MemStack::new(&mut small), Par::Seq)
         });
         let bad = [1.0f64, f64::NAN, 0.0, 1.0];
-        case();
+        count();
         rejects("singular_values NaN", || {
             singular_values(view(&bad, 2, 2, Layout::RowMajor).unwrap(), &cfg, Par::Seq)
         });
     }
     // Views whose shapes the data does not back never reach the kernels.
     for &n in &ABSURD {
-        case();
+        count();
         rejects("view rows", || view(&x, n, 2, Layout::RowMajor));
-        case();
+        count();
         rejects("view cols", || view(&x, 3, n, Layout::ColMajor));
     }
-    report("singular_values_absurd");
+    report("spectrum::singular_values_absurd");
 }
 
 #[test]
 fn cov_accumulator_absurd() {
-    case();
+    count();
     rejects_naming("CovAccumulator dim 0", "dim", || CovAccumulator::new(0));
     for n in ABSURD
         .into_iter()
         .chain([MAX_COV_DIM + 1, 1 << 20, 1 << 32])
     {
-        case();
+        count();
         rejects_naming("CovAccumulator dim over MAX_COV_DIM", "dim", || {
             CovAccumulator::new(n)
         });
@@ -168,21 +138,21 @@ fn cov_accumulator_absurd() {
     // Within the limit but over the allocator's cap (8192² f64 = 512 MiB, 2¹⁷² f64 = 128 GiB):
     // the fallible probe of faer's d×d matrix is the check.
     for n in [1 << 13, 1 << 16, MAX_COV_DIM] {
-        case();
+        count();
         let msg = fails_cleanly("CovAccumulator dim over memory", || CovAccumulator::new(n));
         assert!(msg.contains("dim"), "{msg}");
     }
     // Sanity and shape errors of push / merge.
-    case();
+    count();
     let mut acc = CovAccumulator::new(3).unwrap();
     let x = [1.0f64, 2.0, 3.0, 4.0];
-    case();
+    count();
     rejects("CovAccumulator::push width", || {
         acc.push(view(&x, 2, 2, Layout::RowMajor).unwrap(), Par::Seq)
     });
     for &n in &ABSURD {
         // A push of zero rows of an absurd width is a width error, no scan.
-        case();
+        count();
         rejects("CovAccumulator::push empty absurd width", || {
             acc.push(
                 view(&[] as &[f64], 0, n, Layout::RowMajor).unwrap(),
@@ -190,18 +160,18 @@ fn cov_accumulator_absurd() {
             )
         });
     }
-    case();
+    count();
     rejects("CovAccumulator::push NaN", || {
         acc.push(
             view(&[1.0, f64::NAN, 0.0], 1, 3, Layout::RowMajor).unwrap(),
             Par::Seq,
         )
     });
-    case();
+    count();
     rejects("CovAccumulator::merge dim", || {
         acc.merge(&CovAccumulator::new(4).unwrap())
     });
-    case();
+    count();
     acc.push(
         view(&[1.0f32, 2.0, 4.0], 1, 3, Layout::RowMajor).unwrap(),
         Par::Seq,
@@ -211,7 +181,7 @@ fn cov_accumulator_absurd() {
         acc.spectrum(Centering::None, Par::Seq).unwrap().sigma.len(),
         1
     );
-    report("cov_accumulator_absurd");
+    report("spectrum::cov_accumulator_absurd");
 }
 
 /// A diagonal Hessian that claims any dimension.
@@ -237,38 +207,38 @@ fn curvature_absurd() {
     let blocks: [Range<usize>; 2] = [0..2, 2..4];
     let mut h = Fake { dim: 4 };
     // Sanity.
-    case();
+    count();
     assert_eq!(nds(&mut h, &delta, &mut scratch).unwrap(), Some(1.0));
     for &n in &ABSURD {
         let mut liar = Fake { dim: n };
-        case();
+        count();
         rejects("nds: oracle dim", || nds(&mut liar, &delta, &mut scratch));
-        case();
+        count();
         rejects("nds_decomposition: oracle dim", || {
             nds_decomposition(&mut liar, &delta, &blocks, &mut [0.0; 2], &mut scratch)
         });
-        case();
+        count();
         rejects("nds_within_estimate: oracle dim", || {
             nds_within_estimate(&mut liar, &delta, &blocks, 4, &mut rng, &mut scratch)
         });
         // Blocks reaching past the delta.
         for bl in [[0..2, 2..n], [0..n, n..n], [0..2, n..4]] {
-            case();
+            count();
             rejects_naming("nds_decomposition: blocks", "blocks", || {
                 nds_decomposition(&mut h, &delta, &bl, &mut [0.0; 2], &mut scratch)
             });
-            case();
+            count();
             rejects_naming("nds_within_estimate: blocks", "blocks", || {
                 nds_within_estimate(&mut h, &delta, &bl, 4, &mut rng, &mut scratch)
             });
         }
         // Monte-Carlo samples beyond the limit: rejected before any HVP.
-        case();
+        count();
         rejects_naming("nds_within_estimate: samples", "samples", || {
             nds_within_estimate(&mut h, &delta, &blocks, n, &mut rng, &mut scratch)
         });
     }
-    case();
+    count();
     rejects_naming(
         "nds_within_estimate: samples over MAX_NDS_SAMPLES",
         "samples",
@@ -283,31 +253,31 @@ fn curvature_absurd() {
             )
         },
     );
-    case();
+    count();
     rejects_naming("nds_within_estimate: 0 samples", "samples", || {
         nds_within_estimate(&mut h, &delta, &blocks, 0, &mut rng, &mut scratch)
     });
     for n in [usize::MAX / 2 + 1, usize::MAX] {
-        case();
+        count();
         rejects("nds_decomposition_scratch_len overflow", || {
             nds_decomposition_scratch_len(n)
         });
     }
-    case();
+    count();
     rejects("nds: short scratch", || nds(&mut h, &delta, &mut [0.0; 3]));
-    case();
+    count();
     rejects("nds_decomposition: short scratch", || {
         nds_decomposition(&mut h, &delta, &blocks, &mut [0.0; 2], &mut [0.0; 7])
     });
-    case();
+    count();
     rejects("nds_decomposition: per_block", || {
         nds_decomposition(&mut h, &delta, &blocks, &mut [0.0; 3], &mut scratch)
     });
-    case();
+    count();
     rejects("nds: NaN delta", || {
         nds(&mut h, &[f64::NAN, 0.0, 0.0, 0.0], &mut scratch)
     });
-    report("curvature_absurd");
+    report("spectrum::curvature_absurd");
 }
 
 #[test]
@@ -316,83 +286,82 @@ fn metrics_and_margins_absurd() {
     let sp = Spectrum::from_singular_values(&mut s).unwrap();
     for &n in &ABSURD {
         // Ranks and shapes far beyond the spectrum: bounded by its length, no allocation.
-        case();
-        let e =
-            accepts_without_allocating("top_k_energy absurd k", || Ok::<_, ()>(sp.top_k_energy(n)));
+        count();
+        let e = accepts("top_k_energy absurd k", || Ok::<_, ()>(sp.top_k_energy(n)));
         assert_eq!(e, Some(1.0));
-        case();
+        count();
         assert!(sp.isotropy(n).is_some());
-        case();
+        count();
         let shaped = sp.with_shape(n, n, f64::EPSILON);
         assert!(shaped.numerical_rank(RankTol::Numpy).is_ok());
         // Margins: shapes the logits do not back.
         let z = [2.0f64, 0.0, 1.0, 0.0, 5.0, 5.0];
         let mut out = [0.0f64; 2];
-        case();
+        count();
         rejects("margins rows", || {
             margins(&z, n, 3, None, MarginKind::Top2, &mut out)
         });
-        case();
+        count();
         rejects("margins classes", || {
             margins(&z, 2, n, None, MarginKind::Top2, &mut out)
         });
-        case();
+        count();
         rejects("margins rows·classes overflow", || {
             margins(&[] as &[f64], n, n, None, MarginKind::Top2, &mut out)
         });
-        case();
+        count();
         rejects("margins absurd rows of zero classes", || {
             margins(&[] as &[f64], n, 0, None, MarginKind::Top2, &mut out)
         });
-        case();
+        count();
         rejects_naming("margins label", "labels", || {
             margins(&z, 2, 3, Some(&[0, n]), MarginKind::TrueClass, &mut out)
         });
-        case();
+        count();
         rejects("margin_true label", || margin_true(&z[..3], n));
         // Zero rows of an absurd width: nothing to do, nothing allocated.
-        case();
-        accepts_without_allocating("margins zero rows", || {
+        count();
+        accepts("margins zero rows", || {
             margins(&[] as &[f64], 0, n, None, MarginKind::Top2, &mut [])
         });
     }
     for t in [f64::NAN, -1.0, f64::INFINITY] {
-        case();
+        count();
         rejects("numerical_rank Abs", || sp.numerical_rank(RankTol::Abs(t)));
-        case();
+        count();
         rejects("numerical_rank Rel", || sp.numerical_rank(RankTol::Rel(t)));
-        case();
+        count();
         rejects("rankme eps", || sp.rankme(t));
-        case();
+        count();
         rejects("quantile_ratio", || sp.quantile_ratio(t, 0.25));
     }
-    case();
+    count();
     rejects("renyi_erank NaN alpha", || {
         sp.renyi_erank(f64::NAN, Weighting::Sigma)
     });
-    case();
+    count();
     rejects("from_singular_values NaN", || {
         Spectrum::from_singular_values(&mut [1.0, f64::NAN]).map(|_| ())
     });
-    case();
+    count();
     rejects("from_singular_values negative", || {
         Spectrum::from_singular_values(&mut [1.0, -1.0]).map(|_| ())
     });
-    case();
+    count();
     rejects("from_eigenvalues negative", || {
         Spectrum::from_eigenvalues(&mut [1.0, -0.5]).map(|_| ())
     });
-    case();
+    count();
     rejects("from_sorted ascending", || {
         Spectrum::from_sorted(&[1.0, 2.0])
     });
-    case();
+    count();
     rejects("margin_top2 one class", || margin_top2(&[1.0f32]));
-    case();
+    count();
     rejects("margins classes 1", || {
         margins(&[0.0f32; 2], 2, 1, None, MarginKind::Top2, &mut [0.0; 2])
     });
-    case();
+    count();
     rejects_naming("margins TrueClass without labels", "labels", || {
         margins(
             &[0.0f32; 6],
@@ -403,5 +372,5 @@ fn metrics_and_margins_absurd() {
             &mut [0.0; 2],
         )
     });
-    report("metrics_and_margins_absurd");
+    report("spectrum::metrics_and_margins_absurd");
 }

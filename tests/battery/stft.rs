@@ -6,7 +6,6 @@
 //! Every case is counted; each test prints its count (`--nocapture`) so the notes can report
 //! the battery's size.
 
-use std::cell::Cell;
 use std::fmt::Display;
 
 use mlkern::limits::{ISTFT_LENGTH_SPANS, MAX_FFT_LEN, MAX_TIARA_N};
@@ -17,19 +16,13 @@ use mlkern::stft::{
 };
 use mlkern::{Error, Par};
 
-use crate::{ABSURD, fails_cleanly, rejects, rejects_naming};
+use crate::{ABSURD, count, fails_cleanly, rejects, rejects_naming, report};
 
-thread_local! {
-    static CASES: Cell<usize> = const { Cell::new(0) };
-}
-
-fn count() {
-    CASES.with(|c| c.set(c.get() + 1));
-}
-
-fn report(test: &str) {
-    let n = CASES.with(|c| c.replace(0));
-    eprintln!("battery stft::{test}: {n} cases");
+/// [`accepts`](crate::accepts), counted.
+#[track_caller]
+fn ok<T, E: std::fmt::Debug>(case: &str, f: impl FnOnce() -> Result<T, E>) -> T {
+    count();
+    crate::accepts(case, f)
 }
 
 /// [`rejects_naming`], counted.
@@ -51,20 +44,6 @@ fn no_any<T, E: Display>(case: &str, f: impl FnOnce() -> Result<T, E>) -> String
 fn oom<T, E: Display>(case: &str, f: impl FnOnce() -> Result<T, E>) -> String {
     count();
     fails_cleanly(case, f)
-}
-
-/// `f()` is `Ok` and allocated nothing the cap refused, counted.
-#[track_caller]
-fn ok<T, E: std::fmt::Debug>(case: &str, f: impl FnOnce() -> Result<T, E>) -> T {
-    count();
-    crate::capped_alloc::take_refused();
-    let v = f().unwrap_or_else(|e| panic!("{case}: {e:?}"));
-    assert_eq!(
-        crate::capped_alloc::take_refused(),
-        0,
-        "{case}: tried a refused request"
-    );
-    v
 }
 
 /// The backends every build has a plan for (rustfft only with `std`).
@@ -150,7 +129,7 @@ fn fft_plans<T: mlkern::Real + 'static>(ty: &str) {
 fn fft_and_real_fft_plans() {
     fft_plans::<f32>("f32");
     fft_plans::<f64>("f64");
-    report("fft_and_real_fft_plans");
+    report("stft::fft_and_real_fft_plans");
 }
 
 fn plan(n_fft: usize) -> Stft<f64> {
@@ -232,7 +211,7 @@ fn stft_plans() {
         let s = ok(&format!("stft with hop {hop}"), || p.stft(&x, 1, Par::Seq));
         assert_eq!(s.frames(), 1);
     }
-    report("stft_plans");
+    report("stft::stft_plans");
 }
 
 #[test]
@@ -314,7 +293,7 @@ fn stft_forward() {
     ok("stft_into valid", || {
         p.stft_into(&mut out, &x, 1, &mut scratch, Par::Seq)
     });
-    report("stft_forward");
+    report("stft::stft_forward");
 }
 
 #[test]
@@ -433,7 +412,7 @@ fn istft_inverse() {
     // The round trip still holds.
     let back = ok("istft round trip", || p.istft(&spec, Par::Seq));
     assert!(back.iter().zip(&x).all(|(a, b)| (a - b).abs() < 1e-12));
-    report("istft_inverse");
+    report("stft::istft_inverse");
 }
 
 fn tiara_cfg(l: usize) -> TiaraConfig<'static> {
@@ -612,7 +591,7 @@ fn tiara_entry_points() {
         out.chunks(n)
             .all(|r| (r.iter().sum::<f64>() - 1.0).abs() < 1e-12)
     );
-    report("tiara_entry_points");
+    report("stft::tiara_entry_points");
 }
 
 /// The errors name their kind: sizes past a limit are `TooLarge`, refused reservations are
@@ -654,5 +633,5 @@ fn error_kinds() {
             ..
         })
     ));
-    report("error_kinds");
+    report("stft::error_kinds");
 }

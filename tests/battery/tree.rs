@@ -3,8 +3,6 @@
 //! the reverse, absurd indices, trim counts and declared state counts, trees whose `m×m` outputs
 //! pass the cap), plus a few sanity cases that must succeed without trying a refused request.
 
-use std::fmt::Display;
-
 use mlkern::Par;
 use mlkern::tree::{
     Center, ChowLiuConfig, Codes, Correction, Edge, Learner, NjConfig, Objective, PairCounts,
@@ -16,20 +14,7 @@ use mlkern::tree::{
     spectral_nj, splits, truncated_dot, vector_distances,
 };
 
-use crate::{ABSURD, capped_alloc, fails_cleanly, rejects, rejects_naming};
-
-/// `f()` must succeed without trying a request above the cap.
-#[track_caller]
-fn fits<T, E: Display>(case: &str, f: impl FnOnce() -> Result<T, E>) -> T {
-    capped_alloc::take_refused();
-    let r = f();
-    let refused = capped_alloc::take_refused();
-    assert_eq!(refused, 0, "{case}: tried to allocate {refused} bytes");
-    match r {
-        Ok(v) => v,
-        Err(e) => panic!("{case}: rejected: {e}"),
-    }
-}
+use crate::{ABSURD, accepts, capped_alloc, fails_cleanly, rejects, rejects_naming};
 
 /// Every learner, with default parameters.
 fn learners() -> [Learner; 5] {
@@ -260,7 +245,7 @@ fn gaussian_statistics() {
         rejects_naming("truncated_dot(n_trim absurd, no heap)", "heap", || {
             truncated_dot(&X, &X, t, &mut [])
         });
-        let v = fits("truncated_dot(n_trim absurd)", || {
+        let v = accepts("truncated_dot(n_trim absurd)", || {
             truncated_dot(&X, &X, t, &mut [0.0; 12])
         });
         assert_eq!(v, 0.0);
@@ -269,13 +254,13 @@ fn gaussian_statistics() {
     for &n in &ABSURD {
         let x = Samples::variable_major(&empty, 0, n).unwrap();
         assert!(
-            fits("correlation_matrix(n absurd, p = 0)", || {
+            accepts("correlation_matrix(n absurd, p = 0)", || {
                 correlation_matrix(x, Par::Seq)
             })
             .is_empty()
         );
         assert!(
-            fits("robust_covariance(n absurd, p = 0)", || {
+            accepts("robust_covariance(n absurd, p = 0)", || {
                 robust_covariance(x, 1, Center::Median, Par::Seq)
             })
             .is_empty()
@@ -395,9 +380,9 @@ fn trees_and_evaluation() {
         0,
         "exact_recovery allocated m×m"
     );
-    assert_eq!(fits("splits of a star", || splits(&big)).len(), 0);
+    assert_eq!(accepts("splits of a star", || splits(&big)).len(), 0);
     assert_eq!(
-        fits("robinson_foulds of stars", || robinson_foulds(&big, &big)),
+        accepts("robinson_foulds of stars", || robinson_foulds(&big, &big)),
         0
     );
     rejects("robinson_foulds: different observed nodes", || {
@@ -412,24 +397,24 @@ fn sanity_small_calls_fit() {
     let declared = [255u8; 128];
     let data: Vec<u8> = (0..256).map(|i| (i % 3) as u8).collect(); // 2 samples × 128 variables
     let c = Codes::new(Samples::row_major(&data, 2, 128).unwrap(), &declared).unwrap();
-    let pc = fits("PairCounts with unused declared states", || {
+    let pc = accepts("PairCounts with unused declared states", || {
         PairCounts::new(&c, Par::Seq)
     });
     let mut t = vec![0u32; 255 * 255];
     pc.table_into(0, 1, &mut t).unwrap();
     assert_eq!(t.iter().sum::<u32>(), 2);
-    let tree = fits("chow_liu_discrete with unused declared states", || {
+    let tree = accepts("chow_liu_discrete with unused declared states", || {
         chow_liu_discrete(&c, &ChowLiuConfig::new(), Par::Seq)
     });
     assert_eq!(tree.edges().len(), 127);
     let x = Samples::row_major(&X, 4, 3).unwrap();
     for l in learners() {
-        let t = fits("Learner on 4 × 3 samples", || {
+        let t = accepts("Learner on 4 × 3 samples", || {
             l.learn(TreeData::gaussian(x), Par::Seq)
         });
         assert_eq!(t.n_observed(), 3);
     }
-    let d = fits("path_lengths of a small star", || path_lengths(&star(4)));
+    let d = accepts("path_lengths of a small star", || path_lengths(&star(4)));
     assert_eq!(d.len(), 16);
 }
 
@@ -462,7 +447,7 @@ fn quadratic_outputs_fail_cleanly() {
     let codes: Vec<u8> = (0..2 * p).map(|i| (i % 2) as u8).collect();
     let states = vec![2u8; p];
     let c = Codes::new(Samples::variable_major(&codes, p, 2).unwrap(), &states).unwrap();
-    let pc = fits("PairCounts of 6000 binary variables", || {
+    let pc = accepts("PairCounts of 6000 binary variables", || {
         PairCounts::new(&c, Par::Seq)
     });
     fails_cleanly("mutual_information(p = 6000)", || {
