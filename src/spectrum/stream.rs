@@ -10,8 +10,9 @@ use super::decomp::{
 };
 use super::gram::{self, Affine, Samples, block_len};
 use crate::Par;
-use crate::base::{check_finite_mat, checked_len, oom, try_vec, zeros};
+use crate::base::{check_finite_mat, checked_len, zeros};
 use crate::limits::{MAX_COV_DIM, check};
+use crate::linalg::try_zeros_mat;
 use crate::{Error, Real, Result, Shape};
 
 /// No scaling: the accumulator keeps absolute second moments.
@@ -19,17 +20,6 @@ const UNIT: [f64; 3] = [1.0; 3];
 
 /// What an allocation failure of the accumulator names.
 const NAME: &str = "CovAccumulator: dim";
-
-/// Checks, by reserving and releasing it, that a `d × d` f64 matrix (with faer's row padding)
-/// and `extra` more values can be allocated: faer's `Mat::zeros` aborts instead of failing.
-fn probe_square(d: usize, extra: usize) -> Result<()> {
-    // faer pads the row capacity up to its SIMD alignment (at most 128 bytes = 16 f64).
-    let len = checked_len(&[d.saturating_add(16), d], NAME)?
-        .checked_add(extra)
-        .ok_or(oom::<f64>(usize::MAX, NAME))?;
-    drop(try_vec::<f64>(len, NAME)?);
-    Ok(())
-}
 
 /// Accumulates `count`, the mean and `M₂ = Σ (x − μ)(x − μ)ᵀ` of d-dimensional samples pushed in
 /// row chunks, in f64 — so a layer's spectrum can be measured over many batches without holding
@@ -89,8 +79,8 @@ impl CovAccumulator {
             });
         }
         check(dim, MAX_COV_DIM, "CovAccumulator: dim")?;
-        // faer's `Mat::zeros` allocates infallibly: a fallible probe of its size first.
-        probe_square(dim, 2 * dim)?;
+        // faer's `Mat::zeros` aborts when it cannot allocate: reserved fallibly instead.
+        let m2 = try_zeros_mat(dim, dim, NAME)?;
         // The largest block any push uses, so pushes never allocate (and, as every push of up to
         // that many rows is one block, the result does not depend on the block's size).
         let block = zeros::<f64>(checked_len(&[dim, block_len(dim, usize::MAX)], NAME)?, NAME)?;
@@ -100,7 +90,7 @@ impl CovAccumulator {
             dim,
             count: 0,
             mean,
-            m2: Mat::zeros(dim, dim),
+            m2,
             chunk_mean,
             block,
             eps: 0.0,
@@ -253,8 +243,7 @@ impl CovAccumulator {
         let d = self.dim;
         let mut all = zeros::<f64>(d, NAME)?;
         let mut mem = buffer(eigen_scratch(d, par), NAME)?;
-        probe_square(d, 0)?;
-        let mut g = Mat::<f64>::zeros(d, d);
+        let mut g = try_zeros_mat::<f64>(d, d, NAME)?;
         let n = self.count as f64;
         for j in 0..d {
             for i in j..d {

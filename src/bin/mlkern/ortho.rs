@@ -114,13 +114,7 @@ fn compute<T: Real>(
     let mut out = filled(g.len(), T::zero(), "ortho output")?;
     // b comes from the file's shape: b×0×n is empty whatever b is.
     let mut reports = filled(b, NsReport::default(), "ortho batch")?;
-    let mut ws = Vec::new();
-    ws.try_reserve_exact(need).map_err(|_| {
-        CliError::Usage(format!(
-            "ortho: a {b}×{m}×{n} input needs more memory than is available"
-        ))
-    })?;
-    ws.resize(need, T::zero());
+    let mut ws = filled(need, T::zero(), "ortho scratch")?;
     let ((), timing) = Timing::measure(common.repeat, || {
         ortho::orthogonalize_batch_into(&mut out, &mut reports, g, b, m, n, cfg, &mut ws, par)
     })?;
