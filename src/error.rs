@@ -179,6 +179,22 @@ pub enum Error {
         /// Byte offset (npy) or 1-based line number (csv) where the problem was found.
         position: usize,
     },
+    /// A distributed call failed on another rank (its input was rejected there): this rank's
+    /// buffers are untouched, as that rank's are. The failing rank returns its own error.
+    PeerFailed {
+        /// Which distributed call.
+        what: &'static str,
+        /// The lowest rank that failed.
+        rank: usize,
+    },
+    /// The process group itself failed: a rank left, or the ranks disagreed on a collective
+    /// (see [`dist::Comm`](crate::dist::Comm)).
+    Communication {
+        /// Which group or call.
+        what: &'static str,
+        /// What went wrong.
+        reason: &'static str,
+    },
 }
 
 impl fmt::Display for Error {
@@ -242,6 +258,12 @@ impl fmt::Display for Error {
             } => {
                 let unit = if format == "csv" { "line" } else { "byte" };
                 write!(f, "invalid {format} input at {unit} {position}: {reason}")
+            }
+            Error::PeerFailed { what, rank } => {
+                write!(f, "{what} failed on rank {rank}; nothing was changed here")
+            }
+            Error::Communication { what, reason } => {
+                write!(f, "communication failed in {what}: {reason}")
             }
         }
     }

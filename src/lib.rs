@@ -10,6 +10,7 @@
 //! | [`spec`] | speculative-decoding verification: exact and relaxed (LANTERN, LANTERN++, COOL-SD, mixture budget, typical) rules, batched, Philox uniforms, token trees, exact `f64` analysis | core (alloc: owned `verify`, neighbour-table builder) |
 //! | [`stft`] | FFTs (rustfft with `std`, an in-crate mixed-radix/Bluestein transform without), windows, `torch.stft`/`torch.istft`-compatible STFT/ISTFT, TiARA attention reweighting | core (windows, TiARA), alloc (FFT, STFT) |
 //! | [`tree`] | Chow–Liu (discrete via a popcount Gram, Gaussian via one symmetric product), information distances, truncated inner products and robust covariances, latent trees (RG, CLRG, NJ, spectral NJ), Newick/DOT, Robinson–Foulds and recovery checks | core (MI of a table, distances, truncated dot, Prim with caller buffers), alloc |
+//! | [`dist`] | the process-group trait [`dist::Comm`] (deterministic all-reduce), its MPI (feature `mpi`) and in-process implementations; sharded Newton–Schulz and Muon, data-parallel covariance spectra and Chow–Liu statistics | core (`Comm`), alloc (kernels), std (`Local`) |
 //! | `ortho` | Newton–Schulz orthogonalization (schedules, standard/Gram, batches, shards) and the Muon step | alloc |
 //! | `io` | `.npy` and `.csv` parsing and `.npy` writing on byte buffers | alloc |
 //! | `gpu` | the cuBLAS backend (feature `cublas`, std tier); without it a stub whose constructors return `BackendUnavailable` | alloc |
@@ -42,6 +43,7 @@ extern crate std;
 
 #[cfg(feature = "alloc")]
 mod base;
+pub mod dist;
 mod error;
 mod par;
 mod real;

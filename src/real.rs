@@ -26,6 +26,7 @@ pub trait Real:
     + 'static
     + crate::simd::Kernels
     + crate::simd::Elem
+    + crate::dist::Element
     + sealed::LinalgScalar
     + sealed::FftScalar
 {

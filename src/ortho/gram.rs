@@ -14,6 +14,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::config::{NsConfig, Restarts};
 use super::flops;
+use super::newton_schulz::GramSum;
 use super::shard::{apply_step, shard_gram, step_matrix};
 use crate::Par;
 use crate::linalg::symmetric_result_with;
@@ -36,13 +37,14 @@ fn sq_ref<T>(buf: &[T], k: usize) -> MatRef<'_, T> {
 }
 
 /// Runs the schedule on the normalized `cur` (k×N); the result ends in `cur` (`nxt` is scratch).
-/// `squares` holds `4k²` elements. Returns the flops.
+/// `squares` holds `4k²` elements; `sum` completes each Gram matrix. Returns the flops.
 pub(crate) fn run<'a, T: Real>(
     cur: &mut MatMut<'a, T>,
     nxt: &mut MatMut<'a, T>,
     cfg: &NsConfig<'_>,
     restarts: Restarts,
     squares: &mut [T],
+    sum: GramSum<'_, T>,
     par: Par,
 ) -> Result<f64> {
     let steps = cfg.schedule.steps;
@@ -58,6 +60,7 @@ pub(crate) fn run<'a, T: Real>(
     let zero = T::zero();
 
     shard_gram(be, sq(r_buf, k), Accum::Replace, cur.as_ref(), par)?;
+    sum(&mut r_buf[..k * k])?;
     let mut total = flops::gram(k, n);
     let mut fresh = true; // Q = I
     for i in 0..steps {
@@ -66,6 +69,7 @@ pub(crate) fn run<'a, T: Real>(
             apply_step(be, nxt.rb_mut(), sq_ref(q_buf, k), cur.as_ref(), par)?;
             core::mem::swap(cur, nxt);
             shard_gram(be, sq(r_buf, k), Accum::Replace, cur.as_ref(), par)?;
+            sum(&mut r_buf[..k * k])?;
             total += flops::apply(k, n) + flops::gram(k, n);
             fresh = true;
         }

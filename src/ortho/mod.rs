@@ -52,6 +52,7 @@ mod optimizer;
 mod owned;
 mod schedule;
 mod shard;
+pub(crate) mod sharded;
 
 pub use batch::{orthogonalize_batch_into, orthogonalize_batch_scratch_len};
 pub use config::{Algo, NsConfig, NsReport, Restarts};

@@ -314,22 +314,10 @@ pub fn muon_step<T: Real>(
     scratch: &mut [T],
     par: Par,
 ) -> Result<MuonReport> {
-    validate(hyper, cfg)?;
     let (rows, cols) = matrix_view(shape)?;
     let len = rows * cols;
-    for (what, l) in [
-        ("muon param", param.len()),
-        ("muon grad", grad.len()),
-        ("muon momentum", momentum.len()),
-    ] {
-        if l != len {
-            return Err(Error::ShapeMismatch {
-                what,
-                expected: Shape::from_dims(shape).unwrap_or(Shape::d2(rows, cols)),
-                found: Shape::d1(l),
-            });
-        }
-    }
+    let expected = Shape::from_dims(shape).unwrap_or(Shape::d2(rows, cols));
+    check_inputs(param, momentum, grad, len, expected, hyper, cfg)?;
     let need = muon_scratch_len(shape, cfg)?;
     if scratch.len() < need {
         return Err(Error::ShapeMismatch {
@@ -338,14 +326,6 @@ pub fn muon_step<T: Real>(
             found: Shape::d1(scratch.len()),
         });
     }
-    crate::simd::check_finite(grad, "muon grad")?;
-    crate::simd::check_finite(momentum, "muon momentum")?;
-    crate::simd::check_finite(param, "muon param")?;
-    let step_size = if len == 0 {
-        0.0
-    } else {
-        hyper.lr * cfg.scale.factor(rows, cols)
-    };
     if len == 0 {
         return Ok(MuonReport {
             ns: NsReport {
@@ -354,16 +334,76 @@ pub fn muon_step<T: Real>(
             },
             rows,
             cols,
-            step_size,
+            step_size: 0.0,
         });
     }
 
     // Everything is computed in the scratch first and committed only when it is all finite.
-    let beta = T::from_f64(cfg.momentum);
-    let w = T::from_f64(1.0 - cfg.momentum);
+    momentum_into(scratch, momentum, grad, cfg)?;
     let (mbuf, rest) = scratch.split_at_mut(len);
     let (ubuf, rest) = rest.split_at_mut(len);
     let (obuf, nsws) = rest.split_at_mut(len);
+    let input: &[T] = if cfg.nesterov { ubuf } else { mbuf };
+    let ns = orthogonalize_into(
+        MatMut::from_row_major_slice_mut(obuf, rows, cols),
+        MatRef::from_row_major_slice(input, rows, cols),
+        &cfg.ns,
+        nsws,
+        par,
+    )?;
+    let step_size = hyper.lr * cfg.scale.factor(rows, cols);
+    check_update(param, obuf, hyper, step_size)?;
+    apply_update(param, momentum, mbuf, obuf, hyper, step_size);
+    Ok(MuonReport {
+        ns,
+        rows,
+        cols,
+        step_size,
+    })
+}
+
+/// The checks of a step that need no work: hyper-parameters, slice lengths, finiteness.
+pub(crate) fn check_inputs<T: Real>(
+    param: &[T],
+    momentum: &[T],
+    grad: &[T],
+    len: usize,
+    expected: Shape,
+    hyper: Hyper,
+    cfg: &MuonConfig<'_>,
+) -> Result<()> {
+    validate(hyper, cfg)?;
+    for (what, l) in [
+        ("muon param", param.len()),
+        ("muon grad", grad.len()),
+        ("muon momentum", momentum.len()),
+    ] {
+        if l != len {
+            return Err(Error::ShapeMismatch {
+                what,
+                expected,
+                found: Shape::d1(l),
+            });
+        }
+    }
+    crate::simd::check_finite(grad, "muon grad")?;
+    crate::simd::check_finite(momentum, "muon momentum")?;
+    crate::simd::check_finite(param, "muon param")
+}
+
+/// Steps 1–2 into the first two `len`-blocks of `scratch` (`len = grad.len()`): the new
+/// momentum, and the Nesterov input when `cfg.nesterov`.
+pub(crate) fn momentum_into<T: Real>(
+    scratch: &mut [T],
+    momentum: &[T],
+    grad: &[T],
+    cfg: &MuonConfig<'_>,
+) -> Result<()> {
+    let len = grad.len();
+    let beta = T::from_f64(cfg.momentum);
+    let w = T::from_f64(1.0 - cfg.momentum);
+    let (mbuf, rest) = scratch.split_at_mut(len);
+    let ubuf = &mut rest[..len];
     for ((nm, &m), &g) in mbuf.iter_mut().zip(momentum.iter()).zip(grad) {
         *nm = match cfg.momentum_kind {
             MomentumKind::Ema => lerp(m, g, w),
@@ -376,7 +416,7 @@ pub fn muon_step<T: Real>(
             index,
         });
     }
-    let input: &[T] = if cfg.nesterov {
+    if cfg.nesterov {
         for ((u, &g), &m) in ubuf.iter_mut().zip(grad).zip(mbuf.iter()) {
             *u = match cfg.momentum_kind {
                 MomentumKind::Ema => lerp(g, m, beta),
@@ -389,38 +429,46 @@ pub fn muon_step<T: Real>(
                 index,
             });
         }
-        ubuf
-    } else {
-        mbuf
-    };
-    let ns = orthogonalize_into(
-        MatMut::from_row_major_slice_mut(obuf, rows, cols),
-        MatRef::from_row_major_slice(input, rows, cols),
-        &cfg.ns,
-        nsws,
-        par,
-    )?;
-    let decay = T::from_f64(1.0 - hyper.lr * hyper.weight_decay);
-    let neg_step = T::from_f64(-step_size);
-    let update = |p: T, o: T| p * decay + neg_step * o;
-    if let Some(index) = param
+    }
+    Ok(())
+}
+
+/// `p·(1 − lr·wd) − step·o`, the update of step 4.
+fn updated<T: Real>(p: T, o: T, hyper: Hyper, step_size: f64) -> T {
+    p * T::from_f64(1.0 - hyper.lr * hyper.weight_decay) + T::from_f64(-step_size) * o
+}
+
+/// Whether step 4 stays finite everywhere.
+pub(crate) fn check_update<T: Real>(
+    param: &[T],
+    update: &[T],
+    hyper: Hyper,
+    step_size: f64,
+) -> Result<()> {
+    match param
         .iter()
-        .zip(obuf.iter())
-        .position(|(&p, &o)| !update(p, o).is_finite())
+        .zip(update)
+        .position(|(&p, &o)| !updated(p, o, hyper, step_size).is_finite())
     {
-        return Err(Error::NonFinite {
+        Some(index) => Err(Error::NonFinite {
             what: "muon parameter update (overflow)",
             index,
-        });
+        }),
+        None => Ok(()),
     }
-    for (p, &o) in param.iter_mut().zip(obuf.iter()) {
-        *p = update(*p, o);
+}
+
+/// Step 4 and the new momentum, committed.
+pub(crate) fn apply_update<T: Real>(
+    param: &mut [T],
+    momentum: &mut [T],
+    new_momentum: &[T],
+    update: &[T],
+    hyper: Hyper,
+    step_size: f64,
+) {
+    for (p, &o) in param.iter_mut().zip(update) {
+        *p = updated(*p, o, hyper, step_size);
     }
-    momentum.copy_from_slice(mbuf);
-    Ok(MuonReport {
-        ns,
-        rows,
-        cols,
-        step_size,
-    })
+    momentum.copy_from_slice(new_momentum);
 }

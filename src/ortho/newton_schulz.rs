@@ -113,8 +113,14 @@ pub fn orthogonalize_into<T: Real>(
         (g, out)
     };
     let norm = normalize::scaled_norm(g, e);
-    run_wide(out, g, norm, cfg, &mut scratch[..need], par)
+    let algo = cfg.algo.resolve(g.nrows(), g.ncols());
+    run_wide(out, g, norm, algo, cfg, &mut scratch[..need], &mut |_| Ok(()), par)
 }
+
+/// How the k×k Gram matrices of a step are completed before use: the identity for one matrix;
+/// the sum over ranks ([`dist`](crate::dist)) for a matrix sharded along its long side. Called
+/// on the column-major k×k buffer right after each Gram product.
+pub(crate) type GramSum<'r, T> = &'r mut dyn FnMut(&mut [T]) -> Result<()>;
 
 /// The iteration on the short-fat k×N view (k ≤ N) of `G`; `norm` is `‖G‖_F`, already checked
 /// finite.
@@ -125,16 +131,18 @@ pub fn orthogonalize_into<T: Real>(
 /// `NS(Gᵀ) = NS(G)ᵀ` holds exactly. When `out` itself is a row-major k×N view (a wide C-order
 /// output) the iteration writes its last step straight into it; otherwise (tall inputs, other
 /// layouts) the result is copied out at the end — one k×N pass.
-fn run_wide<T: Real>(
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn run_wide<T: Real>(
     out: MatMut<'_, T>,
     g: MatRef<'_, T>,
     norm: FroNorm,
+    algo: Algo,
     cfg: &NsConfig<'_>,
     scratch: &mut [T],
+    sum: GramSum<'_, T>,
     par: Par,
 ) -> Result<NsReport> {
     let (k, big) = (g.nrows(), g.ncols());
-    let algo = cfg.algo.resolve(k, big);
     let steps = cfg.schedule.steps;
     let mut report = NsReport {
         input_norm: norm.value(),
@@ -165,12 +173,12 @@ fn run_wide<T: Real>(
         } else {
             (x0, out)
         };
-        let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?;
+        let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, sum, par)?;
         check_output(cur.rb())?;
         flops
     } else {
         let (mut cur, mut nxt) = (x0, x1);
-        let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, par)?;
+        let flops = iterate(&mut cur, &mut nxt, g, norm, algo, cfg, squares, sum, par)?;
         check_output(cur.rb())?;
         crate::linalg::zip_map(out.rb_mut(), cur.rb(), |_, x| x);
         flops
@@ -196,36 +204,46 @@ fn iterate<'a, T: Real>(
     algo: Algo,
     cfg: &NsConfig<'_>,
     squares: &mut [T],
+    sum: GramSum<'_, T>,
     par: Par,
 ) -> Result<f64> {
     normalize::scale_into(cur.rb_mut(), g, norm, cfg.schedule.normalize);
     if let Algo::Gram { restarts } = algo {
-        return gram::run(cur, nxt, cfg, restarts, squares, par);
+        return gram::run(cur, nxt, cfg, restarts, squares, sum, par);
     }
     let mut total = 0.0;
     for i in 0..cfg.schedule.steps {
-        total += standard_step(cur.rb_mut(), nxt.rb_mut(), cfg, i, squares, par)?;
+        total += standard_step(cur.rb_mut(), nxt.rb_mut(), cfg, i, squares, sum, par)?;
         core::mem::swap(cur, nxt);
     }
     Ok(total)
 }
 
 /// One standard step `nxt ← (a·I + b·A + c·A²)·cur`, `A = cur·curᵀ`; returns its flops.
+#[allow(clippy::too_many_arguments)]
 fn standard_step<T: Real>(
     cur: MatMut<'_, T>,
     nxt: MatMut<'_, T>,
     cfg: &NsConfig<'_>,
     i: usize,
     squares: &mut [T],
+    sum: GramSum<'_, T>,
     par: Par,
 ) -> Result<f64> {
     let (k, big) = (cur.nrows(), cur.ncols());
     let q = cfg.schedule.coefficient(i);
     let (a_buf, b_buf) = squares.split_at_mut(k * k);
-    let mut gram = MatMut::from_column_major_slice_mut(a_buf, k, k);
+    shard_gram(
+        cfg.backend,
+        MatMut::from_column_major_slice_mut(a_buf, k, k),
+        Accum::Replace,
+        cur.rb(),
+        par,
+    )?;
+    sum(a_buf)?;
+    let gram = MatRef::from_column_major_slice(a_buf, k, k);
     let mut step = MatMut::from_column_major_slice_mut(&mut b_buf[..k * k], k, k);
-    shard_gram(cfg.backend, gram.rb_mut(), Accum::Replace, cur.rb(), par)?;
-    step_matrix(cfg.backend, step.rb_mut(), gram.rb(), q, par)?;
+    step_matrix(cfg.backend, step.rb_mut(), gram, q, par)?;
     apply_step(cfg.backend, nxt, step.rb(), cur.rb(), par)?;
     Ok(flops::standard_step(k, big, q.is_cubic()))
 }

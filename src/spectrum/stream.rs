@@ -46,14 +46,15 @@ const NAME: &str = "CovAccumulator: dim";
 /// ```
 #[derive(Clone, Debug)]
 pub struct CovAccumulator {
-    dim: usize,
-    count: u64,
-    mean: Vec<f64>,
+    pub(crate) dim: usize,
+    pub(crate) count: u64,
+    pub(crate) mean: Vec<f64>,
     /// Only the lower triangle is maintained.
-    m2: Mat<f64>,
+    pub(crate) m2: Mat<f64>,
     chunk_mean: Vec<f64>,
     block: Vec<f64>,
-    eps: f64,
+    /// The largest unit roundoff of the pushed element types (0 before any push).
+    pub(crate) eps: f64,
 }
 
 impl CovAccumulator {

@@ -12,7 +12,7 @@ use crate::limits::{MAX_INDICATOR_COLUMNS, check};
 use crate::{Error, Par, Result, Shape};
 
 /// [`PairCounts`]' marker of a state without an indicator column.
-const ABSENT: u32 = u32::MAX;
+pub(crate) const ABSENT: u32 = u32::MAX;
 
 /// Discrete samples: a [`Samples`] of `u8` codes (either layout) in which sample `t` of
 /// variable `v` is a state in `0..states[v]`.
@@ -137,19 +137,19 @@ impl<'a> Codes<'a> {
 /// ```
 #[derive(Clone, Debug)]
 pub struct PairCounts {
-    n_samples: usize,
-    states: Vec<u8>,
+    pub(crate) n_samples: usize,
+    pub(crate) states: Vec<u8>,
     /// The indicator column of state `s ≥ 1` of variable `v` at `marginal_start[v] + s`, or
     /// [`ABSENT`] for a state that never occurs (and for state 0).
-    col: Vec<u32>,
+    pub(crate) col: Vec<u32>,
     /// Number of indicator columns.
-    c: usize,
+    pub(crate) c: usize,
     /// `c×c` Gram of the indicator columns (symmetric; diagonal = state counts).
-    gram: Vec<u32>,
+    pub(crate) gram: Vec<u32>,
     /// Marginal counts of every variable, concatenated (`Σ K_v` entries).
-    marginals: Vec<u32>,
+    pub(crate) marginals: Vec<u32>,
     /// Start of each variable's marginal in `marginals` (`n_vars + 1` entries).
-    marginal_start: Vec<usize>,
+    pub(crate) marginal_start: Vec<usize>,
 }
 
 impl PairCounts {

@@ -47,7 +47,7 @@ mod samples;
 #[cfg(feature = "alloc")]
 mod chow_liu;
 #[cfg(feature = "alloc")]
-mod discrete;
+pub(crate) mod discrete;
 #[cfg(feature = "alloc")]
 mod eval;
 #[cfg(feature = "alloc")]
