@@ -10,7 +10,11 @@ use crate::{Error, Result};
 ///
 /// # Errors
 /// As described; [`Error::Communication`] from the exchange itself.
-pub(crate) fn all<T, C: Comm + ?Sized>(comm: &C, what: &'static str, local: Result<T>) -> Result<T> {
+pub(crate) fn all<T, C: Comm + ?Sized>(
+    comm: &C,
+    what: &'static str,
+    local: Result<T>,
+) -> Result<T> {
     let mut flags = zeros::<u64>(comm.size(), "dist: status")?;
     flags[comm.rank()] = u64::from(local.is_err());
     comm.all_reduce_sum(Buf::U64(&mut flags))?;

@@ -48,6 +48,11 @@ pub use crate::ortho::sharded::{
     Split, muon_shard_scratch_len, muon_step_shard, orthogonalize_shard_into,
     orthogonalize_shard_scratch_len,
 };
+/// The rsmpi crate mlkern's [`Mpi`] is built on, for naming its types (`Universe`, communicators)
+/// without a second dependency that could differ in version.
+#[cfg(feature = "mpi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
+pub use ::mpi as rsmpi;
 pub use comm::{Buf, Comm, Element, Solo};
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]
@@ -55,11 +60,6 @@ pub use local::Local;
 #[cfg(feature = "mpi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
 pub use mpi::Mpi;
-/// The rsmpi crate mlkern's [`Mpi`] is built on, for naming its types (`Universe`, communicators)
-/// without a second dependency that could differ in version.
-#[cfg(feature = "mpi")]
-#[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
-pub use ::mpi as rsmpi;
 #[cfg(feature = "alloc")]
 pub use spectrum::reduce_cov;
 #[cfg(feature = "alloc")]

@@ -96,7 +96,11 @@ impl Mpi {
         Ok(())
     }
 
-    fn gather_fold<T: Element + Equivalence + Default>(&self, kind: u64, x: &mut [T]) -> Result<()> {
+    fn gather_fold<T: Element + Equivalence + Default>(
+        &self,
+        kind: u64,
+        x: &mut [T],
+    ) -> Result<()> {
         let all = x.len().checked_mul(self.size).and_then(try_buffer::<T>);
         self.agree(kind, x.len(), all.is_some())?;
         let mut all = all.ok_or(Error::Communication {

@@ -204,7 +204,10 @@ pub fn reduce_correlation<T: Real, C: Comm + ?Sized>(
             index: v,
         });
     }
-    let mut corr = zeros::<f64>(checked_len(&[p, p], "reduce_correlation: n_vars")?, "reduce_correlation: out")?;
+    let mut corr = zeros::<f64>(
+        checked_len(&[p, p], "reduce_correlation: n_vars")?,
+        "reduce_correlation: out",
+    )?;
     for j in 0..p {
         for i in j..p {
             let r = if i == j {

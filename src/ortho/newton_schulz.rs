@@ -114,7 +114,16 @@ pub fn orthogonalize_into<T: Real>(
     };
     let norm = normalize::scaled_norm(g, e);
     let algo = cfg.algo.resolve(g.nrows(), g.ncols());
-    run_wide(out, g, norm, algo, cfg, &mut scratch[..need], &mut |_| Ok(()), par)
+    run_wide(
+        out,
+        g,
+        norm,
+        algo,
+        cfg,
+        &mut scratch[..need],
+        &mut |_| Ok(()),
+        par,
+    )
 }
 
 /// How the k×k Gram matrices of a step are completed before use: the identity for one matrix;

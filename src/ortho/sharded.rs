@@ -250,7 +250,17 @@ pub fn orthogonalize_shard_into<T: Real, C: Comm + ?Sized>(
     comm: &C,
     par: Par,
 ) -> Result<NsReport> {
-    run(out, g, split, cfg, scratch, comm, "orthogonalize_shard", par).map(|(r, _, _)| r)
+    run(
+        out,
+        g,
+        split,
+        cfg,
+        scratch,
+        comm,
+        "orthogonalize_shard",
+        par,
+    )
+    .map(|(r, _, _)| r)
 }
 
 /// Scratch length (elements of `T`) for [`muon_step_shard`] on a `rows`×`cols` shard: three
@@ -325,7 +335,15 @@ pub fn muon_step_shard<T: Real, C: Comm + ?Sized>(
             reason: "element count overflows usize",
         })?;
         let need = muon_shard_scratch_len(rows, cols, split, cfg)?;
-        muon::check_inputs(param, momentum, grad, len, Shape::d2(rows, cols), hyper, cfg)?;
+        muon::check_inputs(
+            param,
+            momentum,
+            grad,
+            len,
+            Shape::d2(rows, cols),
+            hyper,
+            cfg,
+        )?;
         if scratch.len() < need {
             return Err(Error::ShapeMismatch {
                 what: "muon_step_shard: scratch",
