@@ -37,10 +37,13 @@ impl Buf<'_> {
         match self {
             Buf::F32(_) => 0,
             Buf::F64(_) => 1,
-            Buf::U64(_) => 2,
+            Buf::U64(_) => KIND_U64,
         }
     }
 }
+
+/// [`Buf::kind`] of a `u64` buffer.
+pub(crate) const KIND_U64: u64 = 2;
 
 /// An element type a [`Comm`] can reduce: `f32`, `f64` or `u64` (sealed).
 pub trait Element: Copy + Send + Sync + 'static + sealed::Sealed {

@@ -8,7 +8,7 @@ use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::Root;
 
-use super::comm::{Buf, Comm, Element, check_root, fold_in_order};
+use super::comm::{Buf, Comm, Element, KIND_U64, check_root, fold_in_order};
 use crate::{Error, Result};
 
 /// An MPI communicator as a [`Comm`] (feature `mpi`; built against the system's MPI through
@@ -16,12 +16,14 @@ use crate::{Error, Result};
 ///
 /// [`all_reduce_sum`](Comm::all_reduce_sum) is **not** `MPI_Allreduce`, whose association order
 /// MPI leaves to the implementation (MPICH's differs with message size, rank count and version,
-/// and in some versions between ranks): it is one `MPI_Allgather` of every rank's buffer followed
-/// by the same rank-order fold on every rank, so all ranks get identical bits, equal to the
-/// serial rank-order sum, on every run. Before the data, a 3-word header (type, length, whether
-/// the gather buffer could be reserved) is all-gathered, so ranks that disagree get
-/// [`Error::Communication`] on every rank instead of undefined behaviour. Cost: `R·len` elements
-/// received per rank; the kernels reduce only k×k and p×p buffers.
+/// and in some versions between ranks). It is a reduce-scatter and an all-gather whose order is
+/// fixed: rank `j` receives chunk `j` of every rank's buffer (`MPI_Alltoall`), sums the chunks in
+/// rank order, and the sums are all-gathered (`MPI_Allgather`). Every element is summed as
+/// `((b₀ + b₁) + b₂) + …`, so all ranks get identical bits, equal to the serial rank-order sum,
+/// on every run — at the bandwidth of a ring all-reduce: `2(R−1)/R·len` elements received per
+/// rank. Before the data, a 3-word header (type, length, whether the buffers could be reserved)
+/// is all-gathered, so ranks that disagree get [`Error::Communication`] on every rank instead of
+/// undefined behaviour.
 ///
 /// MPI's own failures follow the communicator's error handler (by default `MPI_ERRORS_ARE_FATAL`:
 /// the job aborts, as with any MPI program).
@@ -96,22 +98,43 @@ impl Mpi {
         Ok(())
     }
 
-    fn gather_fold<T: Element + Equivalence + Default>(
+    /// The deterministic all-reduce as a reduce-scatter and an all-gather: rank `j` receives
+    /// chunk `j` of every rank's (zero-padded) buffer (`MPI_Alltoall`), folds those chunks in rank
+    /// order, and the folded chunks are all-gathered. Each element is summed exactly as the
+    /// serial rank-order fold sums it, and each rank receives `2(R−1)/R·len` elements, as a ring
+    /// all-reduce would.
+    fn reduce_in_rank_order<T: Element + Equivalence + Default>(
         &self,
         kind: u64,
         x: &mut [T],
     ) -> Result<()> {
-        let all = x.len().checked_mul(self.size).and_then(try_buffer::<T>);
-        self.agree(kind, x.len(), all.is_some())?;
-        let mut all = all.ok_or(Error::Communication {
-            what: "Mpi",
-            reason: "a rank could not reserve the collective's receive buffer",
-        })?;
+        let size = self.size;
+        let chunk = x.len().div_ceil(size);
+        let buffers = chunk
+            .checked_mul(size)
+            .and_then(|padded| Some((try_buffer::<T>(padded)?, try_buffer::<T>(padded)?)));
+        self.agree(kind, x.len(), buffers.is_some())?;
+        let (mut send, mut recv) = buffers.ok_or(RESERVE)?;
         if x.is_empty() {
             return Ok(());
         }
-        self.comm.all_gather_into(&*x, &mut all[..]);
-        fold_in_order(x, all.chunks_exact(x.len()))
+        send[..x.len()].copy_from_slice(x);
+        self.comm.all_to_all_into(&send[..], &mut recv[..]);
+        let mine = &mut send[..chunk];
+        let overflow = fold_in_order(mine, recv.chunks_exact(chunk)).is_err();
+        if kind == KIND_U64 {
+            // Only the owner of a chunk sees its overflow: agree before anyone returns.
+            self.agree(kind, 0, !overflow)
+                .map_err(|_| Error::Communication {
+                    what: "all_reduce_sum",
+                    reason: "a u64 sum overflows",
+                })?;
+        }
+        // The received chunks are folded: reuse `recv` as the send side of the gather.
+        recv[..chunk].copy_from_slice(&send[..chunk]);
+        self.comm.all_gather_into(&recv[..chunk], &mut send[..]);
+        x.copy_from_slice(&send[..x.len()]);
+        Ok(())
     }
 
     fn bcast<T: Equivalence>(&self, kind: u64, x: &mut [T], root: usize) -> Result<()> {
@@ -123,6 +146,11 @@ impl Mpi {
         Ok(())
     }
 }
+
+const RESERVE: Error = Error::Communication {
+    what: "Mpi",
+    reason: "a rank could not reserve the collective's buffers",
+};
 
 /// A zeroed buffer of `len` elements, `None` when it cannot be reserved.
 fn try_buffer<T: Default + Clone>(len: usize) -> Option<Vec<T>> {
@@ -144,9 +172,9 @@ impl Comm for Mpi {
     fn all_reduce_sum(&self, buf: Buf<'_>) -> Result<()> {
         let kind = buf.kind();
         match buf {
-            Buf::F32(x) => self.gather_fold(kind, x),
-            Buf::F64(x) => self.gather_fold(kind, x),
-            Buf::U64(x) => self.gather_fold(kind, x),
+            Buf::F32(x) => self.reduce_in_rank_order(kind, x),
+            Buf::F64(x) => self.reduce_in_rank_order(kind, x),
+            Buf::U64(x) => self.reduce_in_rank_order(kind, x),
         }
     }
 
