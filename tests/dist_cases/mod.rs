@@ -427,9 +427,10 @@ pub fn inconsistent<C: Comm>(comm: &C) -> Check {
         )
         .map(|_| ())
     };
+    let multi = comm.size() > 1;
     let r = shard(3 + comm.rank(), 5);
     ensure!(
-        matches!(r, Err(Error::ShapeMismatch { .. })),
+        !multi || matches!(r, Err(Error::ShapeMismatch { .. })),
         "different k: {r:?}"
     );
     // Split along the short side: 40 rows shared, 2 columns per rank.
@@ -441,7 +442,7 @@ pub fn inconsistent<C: Comm>(comm: &C) -> Check {
     let mut acc = CovAccumulator::new(2 + comm.rank()).map_err(e)?;
     let r = reduce_cov(&mut acc, comm);
     ensure!(
-        matches!(r, Err(Error::ShapeMismatch { .. })),
+        !multi || matches!(r, Err(Error::ShapeMismatch { .. })),
         "cov dims: {r:?}"
     );
     Ok(())

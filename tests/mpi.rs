@@ -1,22 +1,64 @@
-//! The distributed kernels over MPI, checked against one process: run with
-//! `mpiexec -n R target/debug/examples/mpi_check` (feature `mpi`; `tests/mpi.rs` runs it with 2
-//! and 3 ranks). Every rank runs the same checks as `tests/dist.rs` does on threads, and also
-//! checks that MPI gives bit for bit what the in-process group gives. Exits 1 on any failure,
-//! on any rank.
+//! The distributed kernels over MPI, checked against one process (feature `mpi`, a test without
+//! the libtest harness). `cargo test --features mpi --test mpi` starts this binary once; it then
+//! starts itself under `mpiexec -n 2` and `mpiexec -n 3` (set `MPIEXEC` to use another launcher)
+//! and passes when every rank of both runs passes. Under `mpiexec`, every rank runs the same checks
+//! as `tests/dist.rs` does on threads, and also checks that MPI gives bit for bit what the
+//! in-process group gives; any failure on any rank exits 1.
 
-#[path = "../tests/dist_cases/mod.rs"]
 mod dist_cases;
 
-use std::process::ExitCode;
+use std::process::{Command, ExitCode};
 
 use dist_cases::Check;
 use mlkern::dist::{Comm, Local, Mpi, Split};
 
+/// Set in the ranks' environment, so the launched copies run the checks instead of launching.
+const UNDER_TEST: &str = "MLKERN_MPI_TEST_RANKS";
+
 fn main() -> ExitCode {
+    if std::env::var_os(UNDER_TEST).is_some() {
+        return ranks();
+    }
+    let launcher = std::env::var("MPIEXEC").unwrap_or_else(|_| "mpiexec".into());
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            eprintln!("mpi test: cannot find its own executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    for n in ["2", "3"] {
+        println!("mpi test: {launcher} -n {n} {}", exe.display());
+        let status = Command::new(&launcher)
+            .args(["-n", n])
+            .arg(&exe)
+            .env(UNDER_TEST, n)
+            .status();
+        match status {
+            Ok(s) if s.success() => {}
+            Ok(s) => {
+                eprintln!("mpi test: {n} ranks failed ({s})");
+                return ExitCode::FAILURE;
+            }
+            Err(e) => {
+                eprintln!(
+                    "mpi test: cannot start {launcher} ({e}): install MPICH (apt-get install mpich) \
+                     or set MPIEXEC"
+                );
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    println!("mpi test: passed with 2 and 3 ranks");
+    ExitCode::SUCCESS
+}
+
+/// One rank of a launched run.
+fn ranks() -> ExitCode {
     let (_universe, comm) = match Mpi::init() {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("mpi_check: {e}");
+            eprintln!("mpi test: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -51,17 +93,17 @@ fn main() -> ExitCode {
     let mut failed = [0u64];
     for (name, r) in &results {
         if let Err(msg) = r {
-            eprintln!("mpi_check rank {rank}: {name}: {msg}");
+            eprintln!("mpi test rank {rank}: {name}: {msg}");
             failed[0] += 1;
         }
     }
     if let Err(e) = comm.sum(&mut failed) {
-        eprintln!("mpi_check rank {rank}: {e}");
+        eprintln!("mpi test rank {rank}: {e}");
         return ExitCode::FAILURE;
     }
     if rank == 0 {
         println!(
-            "mpi_check: {size} ranks, {} checks per rank, {} failed",
+            "mpi test: {size} ranks, {} checks per rank, {} failed",
             results.len(),
             failed[0]
         );
