@@ -25,7 +25,7 @@ pub type Check = std::result::Result<(), String>;
 
 macro_rules! ensure {
     ($cond:expr, $($msg:tt)*) => {
-        if !$cond {
+        if !($cond as bool) {
             return Err(format!($($msg)*));
         }
     };
