@@ -4,17 +4,27 @@ use super::comm::{Buf, Comm};
 use crate::base::zeros;
 use crate::{Error, Result};
 
-/// One exchange of status words: `Ok` on every rank only when every rank's `local` is `Ok`;
-/// otherwise a failed rank keeps its own error and the others get [`Error::PeerFailed`] naming
-/// the lowest failed rank.
+/// All or nothing across ranks, in one exchange of status words: `Ok` on every rank only when
+/// every rank's `local` is `Ok`; otherwise a failed rank keeps its own error and the others get
+/// [`Error::PeerFailed`] naming the lowest failed rank. Every distributed kernel uses it before
+/// it commits anything; use it the same way around a rank's own work (reading its shard,
+/// checking its inputs) so that no rank goes on alone. (Re-exported as `dist::agree`.)
 ///
 /// # Errors
 /// As described; [`Error::Communication`] from the exchange itself.
-pub(crate) fn all<T, C: Comm + ?Sized>(
-    comm: &C,
-    what: &'static str,
-    local: Result<T>,
-) -> Result<T> {
+///
+/// ```
+/// use mlkern::dist::{agree, Local};
+/// use mlkern::Error;
+/// let r = Local::run(3, |comm| {
+///     let local = if comm.rank() == 1 { Err(Error::Empty { what: "x" }) } else { Ok(7u32) };
+///     Ok(agree(comm, "demo", local))
+/// })?;
+/// assert_eq!(r[0], Err(Error::PeerFailed { what: "demo", rank: 1 }));
+/// assert_eq!(r[1], Err(Error::Empty { what: "x" }));
+/// # Ok::<(), mlkern::Error>(())
+/// ```
+pub fn all<T, C: Comm + ?Sized>(comm: &C, what: &'static str, local: Result<T>) -> Result<T> {
     let mut flags = zeros::<u64>(comm.size(), "dist: status")?;
     flags[comm.rank()] = u64::from(local.is_err());
     comm.all_reduce_sum(Buf::U64(&mut flags))?;

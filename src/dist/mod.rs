@@ -53,6 +53,8 @@ pub use crate::ortho::sharded::{
 #[cfg(feature = "mpi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "mpi")))]
 pub use ::mpi as rsmpi;
+#[cfg(feature = "alloc")]
+pub use agree::all as agree;
 pub use comm::{Buf, Comm, Element, Solo};
 #[cfg(feature = "std")]
 #[cfg_attr(docsrs, doc(cfg(feature = "std")))]

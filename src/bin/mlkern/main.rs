@@ -19,6 +19,8 @@ mod cli_error;
 mod demo;
 mod files;
 mod matmul;
+#[cfg(feature = "mpi")]
+mod mpi_cli;
 mod muon;
 mod ortho;
 mod spectrum;
@@ -125,10 +127,18 @@ fn main() -> ExitCode {
             {
                 line = format!("{line} {next}");
             }
+            #[cfg(feature = "mpi")]
+            if mpi_cli::launched() && !mpi_cli::is_rank_zero() {
+                return ExitCode::from(2); // one line for the whole job, from rank 0
+            }
             eprintln!("mlkern: {line}");
             return ExitCode::from(2);
         }
     };
+    #[cfg(feature = "mpi")]
+    if mpi_cli::launched() {
+        return mpi_cli::run(cli.command);
+    }
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Matmul(args) => matmul::run(args),

@@ -18,23 +18,23 @@ use crate::{CliError, Common};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Input: m×n or b×m×n, .npy (f32/f64/integer) or .csv (m×n).
-    input: PathBuf,
+    pub(crate) input: PathBuf,
     /// Output .npy: same shape; same dtype as the input (f64 for integer input).
     #[arg(short, long)]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Coefficient schedule (with its own normalization and default step count).
     #[command(flatten)]
-    ns: NsArgs,
+    pub(crate) ns: NsArgs,
     /// Compute precision (default: the input's dtype, f64 for integer input; f32 on the GPU).
     /// bf16 storage (f32 accumulation) is GPU-only, f64 CPU-only.
     #[arg(long, value_enum)]
-    precision: Option<Precision>,
+    pub(crate) precision: Option<Precision>,
     /// Where the products run. `cublas` needs the `cublas` feature and a GPU; its `--repeat`
     /// times the device kernel alone, rerun on the device-resident iterate (no host transfers).
     #[arg(long, value_parser = Backend::parser(backend::DEVICE), default_value = "cpu")]
-    backend: Backend,
+    pub(crate) backend: Backend,
     #[command(flatten)]
-    common: Common,
+    pub(crate) common: Common,
 }
 
 /// Schedule options shared by `ortho` and `muon`.
@@ -84,7 +84,7 @@ enum AlgoArg {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
-enum Precision {
+pub(crate) enum Precision {
     F32,
     F64,
     Bf16,

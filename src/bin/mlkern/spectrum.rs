@@ -20,30 +20,30 @@ use crate::{CliError, Common};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Input: m×n, or layers × samples × width; .npy (f32/f64/integer) or .csv (m×n).
-    input: PathBuf,
+    pub(crate) input: PathBuf,
     /// Subtract each column's mean first (hidden states: the covariance spectrum).
     #[arg(long)]
-    center: bool,
+    pub(crate) center: bool,
     /// auto (Gram for f32 or --energy-only input at aspect ≥ 2, SVD otherwise) | svd | gram.
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
-    method: MethodArg,
+    pub(crate) method: MethodArg,
     /// Only energy-weighted metrics are needed: lets auto take the Gram path for f64 input and
     /// run the eigensolver in f32 for f32 input (σ-weighted metrics are then approximate).
     #[arg(long)]
-    energy_only: bool,
+    pub(crate) energy_only: bool,
     /// Write an SVG of the singular spectrum (log-log, one line per layer, effective ranks marked).
     #[arg(long)]
-    plot: Option<PathBuf>,
+    pub(crate) plot: Option<PathBuf>,
     /// Where the decomposition runs; `cublas` (feature `cublas`, a GPU) forms the f32 Gram
     /// matrix on the device and solves the small eigenproblem on the host.
     #[arg(long, value_parser = Backend::parser(backend::DEVICE), default_value = "cpu")]
-    backend: Backend,
+    pub(crate) backend: Backend,
     #[command(flatten)]
-    common: Common,
+    pub(crate) common: Common,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq)]
-enum MethodArg {
+pub(crate) enum MethodArg {
     Auto,
     Svd,
     Gram,
@@ -55,7 +55,7 @@ enum Layers {
     F64(Vec<f64>),
 }
 
-fn summary_json(s: &MatrixSpectrum, method: &str) -> Value {
+pub(crate) fn summary_json(s: &MatrixSpectrum, method: &str) -> Value {
     let sp = s.spectrum();
     let sum: Option<Summary> = sp.summary();
     let f = |g: fn(&Summary) -> f64| sum.as_ref().map(g);
@@ -254,7 +254,7 @@ fn run_gpu(
     unreachable!("Cuda::try_new fails without the cublas feature")
 }
 
-fn print_table(
+pub(crate) fn print_table(
     results: &[MatrixSpectrum],
     timings: &[Timing],
     three_d: bool,

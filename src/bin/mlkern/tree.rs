@@ -22,51 +22,51 @@ pub struct Args {
     /// Samples (`.csv` with a header of variable names, or `.npy` [samples, variables]) or, with
     /// `--kind distances`, an `.npy` [m, m] information-distance matrix.
     #[arg(value_name = "DATA")]
-    file: PathBuf,
+    pub(crate) file: PathBuf,
     /// What DATA holds; never guessed.
     #[arg(long, value_enum)]
-    kind: Kind,
+    pub(crate) kind: Kind,
     /// Learner.
     #[arg(long, value_enum, default_value_t = Method::ChowLiu)]
-    method: Method,
+    pub(crate) method: Method,
     /// Gaussian data: robust statistics, trimming this many products per pair (about √n
     /// corrupted samples; use twice the corruption count when different variables are hit in
     /// different samples).
     #[arg(long, default_value_t = 0)]
-    robust_trim: usize,
+    pub(crate) robust_trim: usize,
     /// Centring before robust statistics (default median; needs --robust-trim).
     #[arg(long, value_enum, requires = "robust_trim")]
-    center: Option<CenterArg>,
+    pub(crate) center: Option<CenterArg>,
     /// Discrete Chow–Liu: Miller–Madow-corrected mutual information.
     #[arg(long)]
-    miller_madow: bool,
+    pub(crate) miller_madow: bool,
     /// Latent learners: tolerance of the grouping tests / joined-node rule (default: 1e-8 for
     /// --kind distances, 0.2 for samples; NJ from samples: −ln 0.9).
     #[arg(long)]
-    eps: Option<f64>,
+    pub(crate) eps: Option<f64>,
     /// Hidden edges at most this long are contracted (default: 1e-8 for distances, −ln 0.9 for
     /// samples).
     #[arg(long)]
-    contract: Option<f64>,
+    pub(crate) contract: Option<f64>,
     /// Output format of the tree.
     #[arg(long, value_enum, default_value_t = Format::Json)]
-    format: Format,
+    pub(crate) format: Format,
     /// Write the tree here (default: stdout, unless --json).
     #[arg(short, long)]
-    output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     #[command(flatten)]
-    common: Common,
+    pub(crate) common: Common,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
+pub(crate) enum Kind {
     Discrete,
     Gaussian,
     Distances,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Method {
+pub(crate) enum Method {
     ChowLiu,
     Rg,
     Clrg,
@@ -75,14 +75,14 @@ enum Method {
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum CenterArg {
+pub(crate) enum CenterArg {
     Median,
     Mean,
     None,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-enum Format {
+pub(crate) enum Format {
     Json,
     Dot,
     Newick,
@@ -127,7 +127,7 @@ fn is_csv(path: &Path) -> bool {
 }
 
 /// `"0"`, `"1"`, … for `p` variables, reserved fallibly (`p` comes from the file's shape).
-fn index_names(p: usize) -> Result<Vec<String>, CliError> {
+pub(crate) fn index_names(p: usize) -> Result<Vec<String>, CliError> {
     let mut names = try_vec(p, "DATA")?;
     names.extend((0..p).map(|v| v.to_string()));
     Ok(names)
@@ -369,7 +369,7 @@ fn learn(input: &Input, args: &Args, learner: &Learner, par: Par) -> Result<Tree
     Ok(learner.learn(data, par)?)
 }
 
-fn tree_json(t: &Tree, names: &[String]) -> Value {
+pub(crate) fn tree_json(t: &Tree, names: &[String]) -> Value {
     let nodes: Vec<String> = (0..t.n_nodes())
         .map(|v| t.node_name(v, Some(names)))
         .collect();

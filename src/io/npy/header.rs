@@ -76,6 +76,7 @@ pub(super) fn split_preamble(bytes: &[u8]) -> Result<(&[u8], usize, usize, u8)> 
 }
 
 /// The three values of the header dict.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Header {
     pub(super) kind: Kind,
     pub(super) big_endian: bool,

@@ -42,9 +42,11 @@
 mod array;
 mod codec;
 mod header;
+mod partial;
 mod read;
 mod write;
 
 pub use array::{NpyArray, NpyData};
+pub use partial::{NpyHeader, header};
 pub use read::parse;
 pub use write::{to_bytes, to_bytes_fortran};

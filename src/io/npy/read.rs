@@ -1,8 +1,9 @@
 //! Reading: bytes of an `.npy` file to an [`NpyArray`].
 
-use super::array::{NpyArray, NpyData, element_count, map_vec};
+use super::array::{NpyArray, NpyData, map_vec};
 use super::codec::{decode, fortran_strides, try_gather};
-use super::header::{bad, parse_header, split_preamble};
+use super::header::bad;
+use super::partial::{NpyHeader, header};
 use crate::error::Result;
 
 /// Parses the bytes of an `.npy` file.
@@ -42,20 +43,12 @@ use crate::error::Result;
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn parse(bytes: &[u8]) -> Result<NpyArray> {
-    let (header, header_start, data_start, version) = split_preamble(bytes)?;
-    if version == 3
-        && let Err(e) = core::str::from_utf8(header)
-    {
-        let position = header_start + e.valid_up_to();
-        return Err(bad("version 3.0 header is not valid UTF-8", position));
-    }
-    let h = parse_header(header, header_start)?;
-
-    let count =
-        element_count(&h.shape).ok_or(bad("shape's element count overflows usize", h.shape_pos))?;
-    let size = count
-        .checked_mul(h.kind.size())
-        .ok_or(bad("shape's size in bytes overflows usize", h.shape_pos))?;
+    let NpyHeader {
+        data_start,
+        inner: h,
+        bytes: size,
+        ..
+    } = header(bytes)?;
     let data = bytes.get(data_start..).unwrap_or(&[]);
     if data.len() < size {
         return Err(bad(
