@@ -1,7 +1,9 @@
 //! The distributed kernels over the in-process [`Local`] group (threads as ranks): every result
 //! against the single-process kernel on the concatenated data, determinism, all-or-nothing
-//! errors (`dist_cases`, shared with `examples/mpi_check.rs`, which runs them over MPI), and the
+//! errors (`dist_cases`, shared with `tests/mpi.rs`, which runs them over MPI), and the
 //! group's own failure modes.
+
+#![cfg(feature = "std")]
 
 mod dist_cases;
 

@@ -14,7 +14,8 @@ use crate::{Error, Result};
 /// As described; [`Error::Communication`] from the exchange itself.
 ///
 /// ```
-/// use mlkern::dist::{agree, Local};
+/// # #[cfg(feature = "std")] {
+/// use mlkern::dist::{agree, Comm, Local};
 /// use mlkern::Error;
 /// let r = Local::run(3, |comm| {
 ///     let local = if comm.rank() == 1 { Err(Error::Empty { what: "x" }) } else { Ok(7u32) };
@@ -22,6 +23,7 @@ use crate::{Error, Result};
 /// })?;
 /// assert_eq!(r[0], Err(Error::PeerFailed { what: "demo", rank: 1 }));
 /// assert_eq!(r[1], Err(Error::Empty { what: "x" }));
+/// # }
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn all<T, C: Comm + ?Sized>(comm: &C, what: &'static str, local: Result<T>) -> Result<T> {

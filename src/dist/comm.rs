@@ -106,6 +106,7 @@ mod sealed {
 /// every rank must see the same outcome of a collective.
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use mlkern::dist::{Comm, Local};
 /// // Three threads as three ranks: each contributes rank + 0.5.
 /// let sums = Local::run(3, |comm| {
@@ -114,6 +115,7 @@ mod sealed {
 ///     Ok(x[0])
 /// })?;
 /// assert_eq!(sums, [4.5, 4.5, 4.5]);
+/// # }
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub trait Comm {

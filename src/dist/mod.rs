@@ -21,6 +21,7 @@
 //! rank's buffers change. `comm` comes just before `par` in every signature.
 //!
 //! ```
+//! # #[cfg(feature = "std")] {
 //! use mlkern::dist::{Comm, Local};
 //! let r = Local::run(4, |comm| {
 //!     let mut x = [1u64 << comm.rank()];
@@ -28,6 +29,7 @@
 //!     Ok(x[0])
 //! })?;
 //! assert_eq!(r, [15; 4]);
+//! # }
 //! # Ok::<(), mlkern::Error>(())
 //! ```
 

@@ -22,8 +22,9 @@ use crate::{Error, Result, Shape};
 /// accumulator changes.
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use mlkern::Par;
-/// use mlkern::dist::{reduce_cov, Local};
+/// use mlkern::dist::{reduce_cov, Comm, Local};
 /// use mlkern::linalg::{view, Layout};
 /// use mlkern::spectrum::{Centering, CovAccumulator};
 /// // The samples ±(1, 0), ±(0, 2) around (5, 5), two per rank: σ = (2·√2, √2) on every rank.
@@ -35,6 +36,7 @@ use crate::{Error, Result, Shape};
 ///     Ok(acc.spectrum(Centering::ColumnMean, Par::Seq)?.sigma)
 /// })?;
 /// assert!((sigmas[1][0] - 8f64.sqrt()).abs() < 1e-12 && sigmas[0] == sigmas[1]);
+/// # }
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn reduce_cov<C: Comm + ?Sized>(acc: &mut CovAccumulator, comm: &C) -> Result<()> {

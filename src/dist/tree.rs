@@ -31,8 +31,9 @@ use crate::{Error, Real, Result, Shape};
 /// ([`Error::PeerFailed`] on the others); [`Error::Communication`].
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use mlkern::Par;
-/// use mlkern::dist::{reduce_pair_counts, Local};
+/// use mlkern::dist::{reduce_pair_counts, Comm, Local};
 /// use mlkern::tree::{Codes, PairCounts, Samples};
 /// let shards = [[0u8, 0, 1, 1], [1u8, 0, 1, 1]]; // 2 samples × 2 variables per rank
 /// let tables = Local::run(2, |comm| {
@@ -43,6 +44,7 @@ use crate::{Error, Real, Result, Shape};
 ///     Ok(t)
 /// })?;
 /// assert_eq!(tables[0], [1, 0, 1, 2]); // samples (0,0), (1,1), (1,0), (1,1)
+/// # }
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 pub fn reduce_pair_counts<C: Comm + ?Sized>(counts: &PairCounts, comm: &C) -> Result<PairCounts> {
@@ -213,7 +215,8 @@ pub fn reduce_correlation<T: Real, C: Comm + ?Sized>(
             let r = if i == j {
                 1.0
             } else {
-                (acc.m2[(i, j)] / (acc.m2[(i, i)] * acc.m2[(j, j)]).sqrt()).clamp(-1.0, 1.0)
+                (acc.m2[(i, j)] / num_traits::Float::sqrt(acc.m2[(i, i)] * acc.m2[(j, j)]))
+                    .clamp(-1.0, 1.0)
             };
             corr[i * p + j] = r;
             corr[j * p + i] = r;

@@ -133,7 +133,10 @@ fn whole<C: Comm + ?Sized>(
                 let x = mul_pow2(p[0], p[1] as i32 - e);
                 acc + x * x
             });
-            FroNorm { r: s.sqrt(), e }
+            FroNorm {
+                r: num_traits::Float::sqrt(s),
+                e,
+            }
         }
     };
     Ok(Whole { k, n, norm })
@@ -221,6 +224,7 @@ fn run<T: Real, C: Comm + ?Sized>(
 /// [`Error::InvalidParameter`] (`split`); the group's failures are [`Error::Communication`].
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use mlkern::Par;
 /// use mlkern::dist::{orthogonalize_shard_into, orthogonalize_shard_scratch_len, Local, Split};
 /// use mlkern::linalg::{view, view_mut, Layout};
@@ -238,6 +242,7 @@ fn run<T: Real, C: Comm + ?Sized>(
 ///     Ok(out)
 /// })?;
 /// assert!((outs[0][0] - 1.0).abs() < 1e-9 && (outs[0][3] - 1.0).abs() < 1e-9 && outs[1] == [0.0, 0.0]);
+/// # }
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]
@@ -298,6 +303,7 @@ pub fn muon_shard_scratch_len(
 /// As [`muon_step`](crate::ortho::muon_step) and [`orthogonalize_shard_into`].
 ///
 /// ```
+/// # #[cfg(feature = "std")] {
 /// use mlkern::Par;
 /// use mlkern::dist::{muon_shard_scratch_len, muon_step_shard, Local, Split};
 /// use mlkern::ortho::{Hyper, MuonConfig};
@@ -313,6 +319,7 @@ pub fn muon_shard_scratch_len(
 ///     Ok(p)
 /// })?;
 /// assert!(p.iter().flatten().all(|&x| x != 1.0));
+/// # }
 /// # Ok::<(), mlkern::Error>(())
 /// ```
 #[allow(clippy::too_many_arguments)]

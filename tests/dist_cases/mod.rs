@@ -1,5 +1,5 @@
 //! The distributed kernels' checks, written once for any [`Comm`]: run on threads by
-//! `tests/dist.rs` ([`Local`](mlkern::dist::Local)) and on processes by `examples/mpi_check.rs`
+//! `tests/dist.rs` ([`Local`](mlkern::dist::Local)) and on processes by `tests/mpi.rs`
 //! (`mpiexec -n R`, [`Mpi`](mlkern::dist::Mpi)). Every rank builds the same whole data from a
 //! seed, runs the single-process kernel on it, and checks its own shard of the distributed
 //! result; a case returns `Err(description)` on the rank where a check fails.
