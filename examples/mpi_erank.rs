@@ -12,19 +12,14 @@
 //! `x_j ~ N(0, j^(−α))` with α growing), so the effective rank falls, as it does when a network's
 //! representations collapse.
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::arg;
 use mlkern::dist::{Comm, Mpi, reduce_cov};
 use mlkern::linalg::{Layout, view};
 use mlkern::spectrum::{Centering, CovAccumulator, Weighting};
 use mlkern::{Par, Result};
-
-fn arg(name: &str, default: usize) -> usize {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn main() -> Result<()> {
     let (_universe, comm) = Mpi::init()?;

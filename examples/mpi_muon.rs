@@ -15,6 +15,10 @@
 //! to time the exchanges alone (the ranks synchronize, untimed, before each collective; without
 //! it a collective's time includes waiting for the slowest rank).
 
+#[path = "common/args.rs"]
+mod args;
+
+use args::arg;
 use std::cell::Cell;
 use std::time::Instant;
 
@@ -58,15 +62,6 @@ impl<C: Comm> Comm for Timed<C> {
     fn broadcast(&self, buf: Buf<'_>, root: usize) -> Result<()> {
         self.time(|| self.inner.broadcast(buf, root))
     }
-}
-
-fn arg<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
 
 fn median(v: &mut [f64]) -> f64 {

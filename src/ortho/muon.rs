@@ -237,9 +237,13 @@ fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
 /// ```
 pub fn muon_scratch_len(shape: &[usize], cfg: &MuonConfig<'_>) -> Result<usize> {
     let (r, c) = matrix_view(shape)?;
-    let ns = orthogonalize_scratch_len(r, c, &cfg.ns)?;
-    (r * c)
-        .checked_mul(3)
+    scratch_len(r, c, orthogonalize_scratch_len(r, c, &cfg.ns)?)
+}
+
+/// `3·rows·cols + ns`: the three matrix-sized buffers of a step and the Newton–Schulz scratch.
+pub(crate) fn scratch_len(rows: usize, cols: usize, ns: usize) -> Result<usize> {
+    rows.checked_mul(cols)
+        .and_then(|len| len.checked_mul(3))
         .and_then(|x| x.checked_add(ns))
         .ok_or(Error::OutOfMemory {
             name: "shape",

@@ -28,6 +28,11 @@ pub fn orthogonalize_scratch_len(m: usize, n: usize, cfg: &NsConfig<'_>) -> Resu
         Algo::Gram { .. } => 4,
         _ => 2,
     };
+    scratch_len(k, big, squares)
+}
+
+/// `2k·N + squares·k²`: two k×N iterates and the k×k squares (checked).
+pub(crate) fn scratch_len(k: usize, big: usize, squares: usize) -> Result<usize> {
     k.checked_mul(big)
         .and_then(|kn| kn.checked_mul(2))
         .and_then(|x| {

@@ -12,7 +12,7 @@ use faer::{MatMut, MatRef};
 
 use super::config::{Algo, NsConfig, NsReport};
 use super::muon::{self, Hyper, MuonConfig, MuonReport};
-use super::newton_schulz::run_wide;
+use super::newton_schulz::{self, run_wide};
 use super::normalize::{FroNorm, fro_norm};
 use crate::Par;
 use crate::base::{mul_pow2, zeros};
@@ -61,17 +61,7 @@ pub fn orthogonalize_shard_scratch_len(
 ) -> Result<usize> {
     let (k, nr) = split.dims(rows, cols);
     let squares = if cfg.algo == Algo::Standard { 2 } else { 4 };
-    k.checked_mul(nr)
-        .and_then(|x| x.checked_mul(2))
-        .and_then(|x| {
-            k.checked_mul(k)
-                .and_then(|kk| kk.checked_mul(squares))
-                .and_then(|s| x.checked_add(s))
-        })
-        .ok_or(Error::OutOfMemory {
-            name: "shape",
-            bytes: usize::MAX,
-        })
+    newton_schulz::scratch_len(k, nr, squares)
 }
 
 /// What every rank learns before the iteration.
@@ -226,7 +216,7 @@ fn run<T: Real, C: Comm + ?Sized>(
 /// ```
 /// # #[cfg(feature = "std")] {
 /// use mlkern::Par;
-/// use mlkern::dist::{orthogonalize_shard_into, orthogonalize_shard_scratch_len, Local, Split};
+/// use mlkern::dist::{orthogonalize_shard_into, orthogonalize_shard_scratch_len, Comm, Local, Split};
 /// use mlkern::linalg::{view, view_mut, Layout};
 /// use mlkern::ortho::{NsConfig, POLAR_EXPRESS};
 /// // [[3, 0, 0], [0, 4, 0]] split as columns {0, 1} | {2}: its polar factor is [[1, 0, 0], [0, 1, 0]].
@@ -280,13 +270,7 @@ pub fn muon_shard_scratch_len(
     cfg: &MuonConfig<'_>,
 ) -> Result<usize> {
     let ns = orthogonalize_shard_scratch_len(rows, cols, split, &cfg.ns)?;
-    rows.checked_mul(cols)
-        .and_then(|len| len.checked_mul(3))
-        .and_then(|x| x.checked_add(ns))
-        .ok_or(Error::OutOfMemory {
-            name: "shape",
-            bytes: usize::MAX,
-        })
+    muon::scratch_len(rows, cols, ns)
 }
 
 /// One Muon step ([`muon_step`](crate::ortho::muon_step)) on a parameter sharded across the
@@ -305,7 +289,7 @@ pub fn muon_shard_scratch_len(
 /// ```
 /// # #[cfg(feature = "std")] {
 /// use mlkern::Par;
-/// use mlkern::dist::{muon_shard_scratch_len, muon_step_shard, Local, Split};
+/// use mlkern::dist::{muon_shard_scratch_len, muon_step_shard, Comm, Local, Split};
 /// use mlkern::ortho::{Hyper, MuonConfig};
 /// let cfg = MuonConfig::default();
 /// let p = Local::run(2, |comm| {
