@@ -152,7 +152,9 @@ fn the_group_errors_instead_of_hanging() {
     let caught = std::panic::catch_unwind(|| {
         Local::run(2, |comm| {
             if comm.rank() == 0 {
-                panic!("rank 0 fails");
+                panic!(
+                    "rank 0 fails (expected: the test checks that a panic does not hang rank 1)"
+                );
             }
             let mut x = [1.0f64];
             Ok(comm.sum(&mut x))
