@@ -93,6 +93,28 @@ fn ortho_over_ranks_matches_one_process() {
 }
 
 #[test]
+fn more_ranks_than_the_long_side() {
+    // A 2×2 matrix over 3 ranks (one rank holds no column) and 2 samples over 3 ranks.
+    let d = dir();
+    let small = d.join("small.npy");
+    save(&small, vec![2, 2], NpyData::F64(vec![3.0, 1.0, 0.5, 2.0]));
+    let (a, b) = (d.join("small1.npy"), d.join("small3.npy"));
+    Command::new(BIN)
+        .args(["ortho", small.to_str().unwrap(), "-o", a.to_str().unwrap()])
+        .output()
+        .unwrap();
+    both(
+        3,
+        &["ortho", small.to_str().unwrap(), "-o", b.to_str().unwrap()],
+    );
+    assert!(rel(&load(&b), &load(&a)) < 1e-14);
+    both(
+        3,
+        &["spectrum", small.to_str().unwrap(), "--center", "--json"],
+    );
+}
+
+#[test]
 fn spectrum_and_tree_over_ranks_match_one_process() {
     let d = dir();
     let h = d.join("hidden.npy");

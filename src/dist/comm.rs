@@ -89,7 +89,7 @@ mod sealed {
 
 /// A group of `size` processes (or threads) that run the same program, each knowing its `rank`:
 /// the one thing the distributed kernels of [`dist`](crate::dist) need, so that they depend on no
-/// particular engine. mlkern implements it for MPI ([`Mpi`](crate::dist::Mpi), feature `mpi`)
+/// particular engine. mlkern implements it for MPI (`Mpi`, feature `mpi`)
 /// and for threads of one process ([`Local`](crate::dist::Local), feature `std`); a GPU
 /// collective library (NCCL) or a framework's process group plugs in the same way.
 ///

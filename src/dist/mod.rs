@@ -1,11 +1,11 @@
 //! Kernels across processes: Newton–Schulz, Muon, covariance spectra and Chow–Liu statistics
-//! over a process group ([`Comm`] core tier, the kernels alloc, [`Local`] std, [`Mpi`] the `mpi`
+//! over a process group ([`Comm`] core tier, the kernels alloc, [`Local`] std, `Mpi` the `mpi`
 //! feature).
 //!
 //! * [`Comm`] (core tier) is the whole interface to the group: rank, size, a **deterministic**
 //!   all-reduce-sum of `f32`/`f64`/`u64` slices (every rank gets the rank-order sum, bit for
 //!   bit, on every run) and a broadcast. The kernels depend on nothing else.
-//! * Implementations: [`Mpi`] (rsmpi over the system MPI, MPICH on Debian; feature `mpi`),
+//! * Implementations: `Mpi` (rsmpi over the system MPI, MPICH on Debian; feature `mpi`),
 //!   [`Local`] (threads of one process, for tests and experiments; feature `std`) and [`Solo`]
 //!   (one rank).
 //! * **Sharded Newton–Schulz and Muon** ([`orthogonalize_shard_into`], [`muon_step_shard`]): a

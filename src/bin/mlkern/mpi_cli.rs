@@ -147,12 +147,13 @@ fn read_block(
         "input block",
     )?;
     let io = |e| CliError::io(path, e);
-    if nc == cols {
+    // A rank with no rows or no columns (more ranks than the long side) reads nothing.
+    if !bytes.is_empty() && nc == cols {
         file.seek(SeekFrom::Start((h.data_start + r0 * cols * item) as u64))
             .map_err(io)?;
         file.read_exact(&mut bytes).map_err(io)?;
-    } else {
-        for (i, row) in bytes.chunks_exact_mut(nc * item.max(1)).enumerate() {
+    } else if !bytes.is_empty() {
+        for (i, row) in bytes.chunks_exact_mut(nc * item).enumerate() {
             let at = h.data_start + ((r0 + i) * cols + c0) * item;
             file.seek(SeekFrom::Start(at as u64)).map_err(io)?;
             file.read_exact(row).map_err(io)?;
