@@ -134,23 +134,30 @@ impl Local<'_> {
             }),
             cv: Condvar::new(),
         };
-        let outcomes: Vec<std::thread::Result<Result<R>>> = std::thread::scope(|s| {
+        let outcomes: Vec<Option<std::thread::Result<Result<R>>>> = std::thread::scope(|s| {
             let handles: Vec<_> = (0..size)
                 .map(|rank| {
                     let (shared, f) = (&shared, &f);
-                    s.spawn(move || {
+                    let started = std::thread::Builder::new().spawn_scoped(s, move || {
                         let _leave = Departure(shared);
                         f(&Local { rank, shared })
-                    })
+                    });
+                    // A rank whose thread cannot start has left for good: the others'
+                    // collectives then fail instead of waiting for it.
+                    started.map_err(|_| shared.depart()).ok()
                 })
                 .collect();
-            handles.into_iter().map(|h| h.join()).collect()
+            handles.into_iter().map(|h| h.map(|h| h.join())).collect()
         });
         let mut results = Vec::with_capacity(size);
         for outcome in outcomes {
             match outcome {
-                Ok(r) => results.push(r),
-                Err(panic) => std::panic::resume_unwind(panic),
+                Some(Ok(r)) => results.push(r),
+                Some(Err(panic)) => std::panic::resume_unwind(panic),
+                None => results.push(Err(Error::Communication {
+                    what: "Local::run",
+                    reason: "the OS refused to start a rank's thread",
+                })),
             }
         }
         results.into_iter().collect()
