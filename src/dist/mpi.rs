@@ -1,14 +1,15 @@
 //! [`Mpi`]: the [`Comm`] of an MPI communicator, through rsmpi (feature `mpi`).
 
-use std::vec::Vec;
-
 use mpi::collective::CommunicatorCollectives;
 use mpi::datatype::Equivalence;
 use mpi::environment::Universe;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::Root;
 
+use num_traits::Zero;
+
 use super::comm::{Buf, Comm, Element, KIND_U64, check_root, fold_in_order};
+use crate::base::zeros;
 use crate::{Error, Result};
 
 /// An MPI communicator as a [`Comm`] (feature `mpi`; built against the system's MPI through
@@ -75,10 +76,7 @@ impl Mpi {
     /// All-gathers `[kind, len, ok]` and checks that every rank agrees and is ready.
     fn agree(&self, kind: u64, len: usize, ok: bool) -> Result<()> {
         let mine = [kind, len as u64, u64::from(ok)];
-        let mut all = try_buffer::<u64>(3 * self.size).ok_or(Error::OutOfMemory {
-            name: "Mpi: collective header",
-            bytes: 24 * self.size,
-        })?;
+        let mut all = zeros::<u64>(3 * self.size, "Mpi: collective header")?;
         self.comm.all_gather_into(&mine[..], &mut all[..]);
         let mismatch = all
             .chunks_exact(3)
@@ -90,10 +88,7 @@ impl Mpi {
             });
         }
         if all.chunks_exact(3).any(|h| h[2] == 0) {
-            return Err(Error::Communication {
-                what: "Mpi",
-                reason: "a rank could not reserve the collective's receive buffer",
-            });
+            return Err(RESERVE);
         }
         Ok(())
     }
@@ -103,7 +98,7 @@ impl Mpi {
     /// order, and the folded chunks are all-gathered. Each element is summed exactly as the
     /// serial rank-order fold sums it, and each rank receives `2(R−1)/R·len` elements, as a ring
     /// all-reduce would.
-    fn reduce_in_rank_order<T: Element + Equivalence + Default>(
+    fn reduce_in_rank_order<T: Element + Equivalence + Zero>(
         &self,
         kind: u64,
         x: &mut [T],
@@ -113,9 +108,12 @@ impl Mpi {
             return Ok(()); // the sum of one buffer: nothing to exchange
         }
         let chunk = x.len().div_ceil(size);
-        let buffers = chunk
-            .checked_mul(size)
-            .and_then(|padded| Some((try_buffer::<T>(padded)?, try_buffer::<T>(padded)?)));
+        let buffers = chunk.checked_mul(size).and_then(|padded| {
+            Some((
+                zeros::<T>(padded, NAME).ok()?,
+                zeros::<T>(padded, NAME).ok()?,
+            ))
+        });
         self.agree(kind, x.len(), buffers.is_some())?;
         let (mut send, mut recv) = buffers.ok_or(RESERVE)?;
         if x.is_empty() {
@@ -155,13 +153,8 @@ const RESERVE: Error = Error::Communication {
     reason: "a rank could not reserve the collective's buffers",
 };
 
-/// A zeroed buffer of `len` elements, `None` when it cannot be reserved.
-fn try_buffer<T: Default + Clone>(len: usize) -> Option<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(len).ok()?;
-    v.resize(len, T::default());
-    Some(v)
-}
+/// What the all-reduce's buffers are reserved as.
+const NAME: &str = "Mpi: all-reduce buffers";
 
 impl Comm for Mpi {
     fn rank(&self) -> usize {
