@@ -11,10 +11,10 @@ use super::spectrum::reduce_cov;
 use crate::Par;
 use crate::base::{checked_len, try_vec, zeros};
 use crate::spectrum::CovAccumulator;
+use crate::tree::chow_liu::{tree_of_correlations, tree_of_counts};
 use crate::tree::discrete::ABSENT;
-use crate::tree::{
-    ChowLiuConfig, Codes, Objective, PairCounts, Samples, Tree, gaussian_mi_matrix, spanning_tree,
-};
+use crate::tree::robust::covariance_to_correlation;
+use crate::tree::{ChowLiuConfig, Codes, PairCounts, Samples, Tree};
 use crate::{Error, Real, Result, Shape};
 
 /// The pair counts of **all** ranks' samples, on every rank, from each rank's counts of its own
@@ -200,28 +200,21 @@ pub fn reduce_correlation<T: Real, C: Comm + ?Sized>(
             reason: "at least 2 samples in all are needed",
         });
     }
-    if let Some(v) = (0..p).position(|v| acc.m2[(v, v)] <= 0.0) {
-        return Err(Error::Degenerate {
-            what: "reduce_correlation: a variable is constant (its correlations are undefined)",
-            index: v,
-        });
-    }
     let mut corr = zeros::<f64>(
         checked_len(&[p, p], "reduce_correlation: n_vars")?,
         "reduce_correlation: out",
     )?;
     for j in 0..p {
         for i in j..p {
-            let r = if i == j {
-                1.0
-            } else {
-                (acc.m2[(i, j)] / num_traits::Float::sqrt(acc.m2[(i, i)] * acc.m2[(j, j)]))
-                    .clamp(-1.0, 1.0)
-            };
-            corr[i * p + j] = r;
-            corr[j * p + i] = r;
+            corr[i * p + j] = acc.m2[(i, j)];
+            corr[j * p + i] = acc.m2[(i, j)];
         }
     }
+    covariance_to_correlation(
+        &mut corr,
+        p,
+        "reduce_correlation: a variable is constant (its correlations are undefined)",
+    )?;
     Ok(corr)
 }
 
@@ -240,15 +233,7 @@ pub fn chow_liu_discrete<C: Comm + ?Sized>(
 ) -> Result<Tree> {
     let local = PairCounts::new(codes, par);
     let counts = agree::all(comm, "chow_liu_discrete", local)?;
-    let counts = reduce_pair_counts(&counts, comm)?;
-    if counts.n_samples() < 2 && counts.n_vars() > 1 {
-        return Err(Error::InvalidParameter {
-            name: "chow_liu_discrete: codes",
-            reason: "at least 2 samples in all are needed (with fewer, every mutual information is 0)",
-        });
-    }
-    let mi = counts.mutual_information(cfg.correction)?;
-    spanning_tree(&mi, counts.n_vars(), Objective::Maximum)
+    tree_of_counts(&reduce_pair_counts(&counts, comm)?, cfg)
 }
 
 /// [`chow_liu_gaussian`](crate::tree::chow_liu_gaussian) of all ranks' samples, on every rank
@@ -269,7 +254,5 @@ pub fn chow_liu_gaussian<T: Real, C: Comm + ?Sized>(
             reason: "truncated inner products do not decompose over sample shards: use 0",
         });
     }
-    let corr = reduce_correlation(x, comm, par)?;
-    let p = x.n_vars();
-    spanning_tree(&gaussian_mi_matrix(&corr, p)?, p, Objective::Maximum)
+    tree_of_correlations(&reduce_correlation(x, comm, par)?, x.n_vars())
 }

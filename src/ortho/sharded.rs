@@ -146,6 +146,7 @@ fn run<T: Real, C: Comm + ?Sized>(
 ) -> Result<(NsReport, usize, usize)> {
     let (rows, cols) = (g.nrows(), g.ncols());
     let dims = split.dims(rows, cols);
+    let need = orthogonalize_shard_scratch_len(rows, cols, split, cfg);
     let local = (|| {
         cfg.validate()?;
         if (out.nrows(), out.ncols()) != (rows, cols) {
@@ -155,7 +156,7 @@ fn run<T: Real, C: Comm + ?Sized>(
                 found: Shape::d2(out.nrows(), out.ncols()),
             });
         }
-        let need = orthogonalize_shard_scratch_len(rows, cols, split, cfg)?;
+        let need = need?;
         if scratch.len() < need {
             return Err(Error::ShapeMismatch {
                 what: "orthogonalize_shard: scratch",
@@ -182,7 +183,8 @@ fn run<T: Real, C: Comm + ?Sized>(
         Split::Cols => (g, out),
         Split::Rows => (g.transpose(), out.transpose_mut()),
     };
-    let need = orthogonalize_shard_scratch_len(rows, cols, split, cfg)?;
+    // Checked inside `local`, which every rank agreed was `Ok`.
+    let need = need?;
     let mut sum = |r: &mut [T]| comm.all_reduce_sum(T::buf(r));
     let result = run_wide(out, g, norm, algo, cfg, &mut scratch[..need], &mut sum, par);
     // A diverged schedule is seen on every rank (same step matrices) but checked per block.

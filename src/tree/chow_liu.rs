@@ -87,15 +87,33 @@ impl Default for ChowLiuConfig {
 /// ```
 pub fn chow_liu_discrete(codes: &Codes<'_>, cfg: &ChowLiuConfig, par: Par) -> Result<Tree> {
     if codes.n_samples() < 2 && codes.n_vars() > 1 {
-        return Err(crate::Error::InvalidParameter {
-            name: "chow_liu_discrete: codes",
-            reason: "at least 2 samples are needed (with fewer, every mutual information is 0)",
-        });
+        return Err(too_few_samples());
     }
-    let counts = PairCounts::new(codes, par)?;
-    let p = codes.n_vars();
+    tree_of_counts(&PairCounts::new(codes, par)?, cfg)
+}
+
+fn too_few_samples() -> crate::Error {
+    crate::Error::InvalidParameter {
+        name: "chow_liu_discrete: codes",
+        reason: "at least 2 samples are needed (with fewer, every mutual information is 0)",
+    }
+}
+
+/// The Chow–Liu tree of pair counts (of one process's samples, or reduced over ranks).
+///
+/// # Errors
+/// [`Error::InvalidParameter`](crate::Error::InvalidParameter) for fewer than 2 samples.
+pub(crate) fn tree_of_counts(counts: &PairCounts, cfg: &ChowLiuConfig) -> Result<Tree> {
+    if counts.n_samples() < 2 && counts.n_vars() > 1 {
+        return Err(too_few_samples());
+    }
     let mi = counts.mutual_information(cfg.correction)?;
-    spanning_tree(&mi, p, Objective::Maximum)
+    spanning_tree(&mi, counts.n_vars(), Objective::Maximum)
+}
+
+/// The Chow–Liu tree of a `p×p` correlation matrix: the maximum spanning tree of the Gaussian MI.
+pub(crate) fn tree_of_correlations(corr: &[f64], p: usize) -> Result<Tree> {
+    spanning_tree(&gaussian_mi_matrix(corr, p)?, p, Objective::Maximum)
 }
 
 /// The Chow–Liu tree of Gaussian data (either [`Samples`] layout): maximum spanning tree of
@@ -119,9 +137,7 @@ pub fn chow_liu_gaussian<T: Real>(
     par: Par,
 ) -> Result<Tree> {
     let corr = gaussian_correlations(x, cfg.robust_trim, cfg.center, par)?;
-    let n_vars = x.n_vars();
-    let mi = gaussian_mi_matrix(&corr, n_vars)?;
-    spanning_tree(&mi, n_vars, Objective::Maximum)
+    tree_of_correlations(&corr, x.n_vars())
 }
 
 /// Plain (`robust_trim = 0`) or robust correlations.

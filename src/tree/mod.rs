@@ -41,11 +41,11 @@
 
 mod info;
 mod mst;
-mod robust;
+pub(crate) mod robust;
 mod samples;
 
 #[cfg(feature = "alloc")]
-mod chow_liu;
+pub(crate) mod chow_liu;
 #[cfg(feature = "alloc")]
 pub(crate) mod discrete;
 #[cfg(feature = "alloc")]

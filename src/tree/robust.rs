@@ -237,16 +237,30 @@ mod matrices {
         par: Par,
     ) -> Result<Vec<f64>> {
         let (mut c, _) = scaled(&x, n_trim, center, par)?;
-        let p = x.n_vars();
-        let mut inv = zeros::<f64>(p, "robust_correlation: n_vars")?;
+        covariance_to_correlation(
+            &mut c,
+            x.n_vars(),
+            "robust_correlation: a variable has zero robust variance",
+        )?;
+        Ok(c)
+    }
+
+    /// A `p×p` covariance (row-major, symmetric) to its correlation, in place: unit diagonal,
+    /// `cᵢⱼ/√(cᵢᵢcⱼⱼ)` clamped to `[−1, 1]`.
+    ///
+    /// # Errors
+    /// [`Error::Degenerate`] (`what`, the variable's index) for a variance ≤ 0.
+    pub(crate) fn covariance_to_correlation(
+        c: &mut [f64],
+        p: usize,
+        what: &'static str,
+    ) -> Result<()> {
+        let mut inv = zeros::<f64>(p, "correlation: n_vars")?;
         for (i, v) in inv.iter_mut().enumerate() {
             *v = c[i * p + i];
         }
-        if let Some(i) = inv.iter().position(|&v| v <= 0.0) {
-            return Err(Error::Degenerate {
-                what: "robust_correlation: a variable has zero robust variance",
-                index: i,
-            });
+        if let Some(index) = inv.iter().position(|&v| v <= 0.0) {
+            return Err(Error::Degenerate { what, index });
         }
         inv.iter_mut().for_each(|v| *v = 1.0 / Float::sqrt(*v));
         for i in 0..p {
@@ -259,7 +273,7 @@ mod matrices {
                 };
             }
         }
-        Ok(c)
+        Ok(())
     }
 
     /// The robust covariance of the centred variables each scaled exactly by `2^−eᵥ`, where
@@ -368,6 +382,8 @@ mod matrices {
     }
 }
 
+#[cfg(feature = "alloc")]
+pub(crate) use matrices::covariance_to_correlation;
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use matrices::{robust_correlation, robust_covariance};
