@@ -104,71 +104,83 @@ fn share(n: usize, rank: usize, size: usize) -> (usize, usize) {
     (at(rank), at(rank + 1))
 }
 
-/// The header of a 2-D C-order `.npy` file.
-fn header_2d(path: &Path, file: &mut File) -> Result<(NpyHeader, usize, usize), CliError> {
+/// A 2-D C-order `.npy` file opened by one rank: its header read, its data not.
+struct Input2d<'p> {
+    path: &'p Path,
+    file: File,
+    header: NpyHeader,
+    rows: usize,
+    cols: usize,
+}
+
+/// Opens `path` and reads its header.
+fn open_2d(path: &Path) -> Result<Input2d<'_>, CliError> {
+    let mut file = File::open(path).map_err(|e| CliError::io(path, e))?;
     let mut prefix = Vec::new();
     file.by_ref()
         .take(1 << 16)
         .read_to_end(&mut prefix)
         .map_err(|e| CliError::io(path, e))?;
-    let h = npy::header(&prefix).map_err(|e| crate::files::with_path(path, e))?;
-    let (rows, cols) = match h.shape[..] {
+    let header = npy::header(&prefix).map_err(|e| crate::files::with_path(path, e))?;
+    let (rows, cols) = match header.shape[..] {
         [r, c] => (r, c),
         _ => {
             return Err(CliError::Usage(format!(
                 "{}: distributed runs take a 2-D .npy, found shape {:?}",
                 path.display(),
-                h.shape
+                header.shape
             )));
         }
     };
-    if h.fortran_order {
+    if header.fortran_order {
         return Err(CliError::Usage(format!(
             "{}: distributed runs read C-order .npy files (save np.ascontiguousarray(x))",
             path.display()
         )));
     }
-    Ok((h, rows, cols))
+    Ok(Input2d {
+        path,
+        file,
+        header,
+        rows,
+        cols,
+    })
 }
 
-/// Rows `r0..r1`, columns `c0..c1` of the file's matrix, row-major, as stored.
-fn read_block(
-    path: &Path,
-    (r0, r1): (usize, usize),
-    (c0, c1): (usize, usize),
-) -> Result<(NpyHeader, NpyData, (usize, usize)), CliError> {
-    let mut file = File::open(path).map_err(|e| CliError::io(path, e))?;
-    let (h, _, cols) = header_2d(path, &mut file)?;
-    let item = h.item_size();
-    let (nr, nc) = (r1 - r0, c1 - c0);
-    let mut bytes = filled(
-        crate::files::checked_len(&[nr, nc, item], "input block")?,
-        0u8,
-        "input block",
-    )?;
-    let io = |e| CliError::io(path, e);
-    // A rank with no rows or no columns (more ranks than the long side) reads nothing.
-    if !bytes.is_empty() && nc == cols {
-        file.seek(SeekFrom::Start((h.data_start + r0 * cols * item) as u64))
-            .map_err(io)?;
-        file.read_exact(&mut bytes).map_err(io)?;
-    } else if !bytes.is_empty() {
-        for (i, row) in bytes.chunks_exact_mut(nc * item).enumerate() {
-            let at = h.data_start + ((r0 + i) * cols + c0) * item;
-            file.seek(SeekFrom::Start(at as u64)).map_err(io)?;
-            file.read_exact(row).map_err(io)?;
+impl Input2d<'_> {
+    /// Rows `r0..r1`, columns `c0..c1` of the matrix, row-major, as stored, and their shape.
+    fn read_block(
+        &mut self,
+        (r0, r1): (usize, usize),
+        (c0, c1): (usize, usize),
+    ) -> Result<(NpyData, (usize, usize)), CliError> {
+        let (h, cols, path) = (&self.header, self.cols, self.path);
+        let item = h.item_size();
+        let (nr, nc) = (r1 - r0, c1 - c0);
+        let mut bytes = filled(
+            crate::files::checked_len(&[nr, nc, item], "input block")?,
+            0u8,
+            "input block",
+        )?;
+        let io = |e| CliError::io(path, e);
+        // A rank with no rows or no columns (more ranks than the long side) reads nothing.
+        if !bytes.is_empty() && nc == cols {
+            self.file
+                .seek(SeekFrom::Start((h.data_start + r0 * cols * item) as u64))
+                .map_err(io)?;
+            self.file.read_exact(&mut bytes).map_err(io)?;
+        } else if !bytes.is_empty() {
+            for (i, row) in bytes.chunks_exact_mut(nc * item).enumerate() {
+                let at = h.data_start + ((r0 + i) * cols + c0) * item;
+                self.file.seek(SeekFrom::Start(at as u64)).map_err(io)?;
+                self.file.read_exact(row).map_err(io)?;
+            }
         }
+        let data = h
+            .decode(&bytes, h.data_start)
+            .map_err(|e| crate::files::with_path(path, e))?;
+        Ok((data, (nr, nc)))
     }
-    let data = h
-        .decode(&bytes, h.data_start)
-        .map_err(|e| crate::files::with_path(path, e))?;
-    Ok((h, data, (nr, nc)))
-}
-
-/// The shape of `path`'s matrix, read by every rank.
-fn shape_of(path: &Path) -> Result<(usize, usize), CliError> {
-    let mut file = File::open(path).map_err(|e| CliError::io(path, e))?;
-    header_2d(path, &mut file).map(|(_, r, c)| (r, c))
 }
 
 fn run_ortho(comm: &Mpi, args: ortho::Args) -> Result<(), CliError> {
@@ -177,7 +189,8 @@ fn run_ortho(comm: &Mpi, args: ortho::Args) -> Result<(), CliError> {
             "ortho under mpiexec: --backend and --precision are not distributed".into(),
         ));
     }
-    let (rows, cols) = agree(comm, shape_of(&args.input))?;
+    let mut input = agree(comm, open_2d(&args.input))?;
+    let (rows, cols) = (input.rows, input.cols);
     // Split along the long side.
     let split = if rows <= cols {
         Split::Cols
@@ -187,10 +200,10 @@ fn run_ortho(comm: &Mpi, args: ortho::Args) -> Result<(), CliError> {
     let long = rows.max(cols);
     let (lo, hi) = share(long, comm.rank(), comm.size());
     let block = match split {
-        Split::Cols => read_block(&args.input, (0, rows), (lo, hi)),
-        _ => read_block(&args.input, (lo, hi), (0, cols)),
+        Split::Cols => input.read_block((0, rows), (lo, hi)),
+        _ => input.read_block((lo, hi), (0, cols)),
     };
-    let (_, data, shape) = agree(comm, block)?;
+    let (data, shape) = agree(comm, block)?;
     let cfg = args.ns.config();
     let par = args.common.par();
     let (out, report, timing) = match data {
@@ -319,28 +332,23 @@ fn run_spectrum(comm: &Mpi, args: spectrum::Args) -> Result<(), CliError> {
             "spectrum under mpiexec: --backend and --plot are not distributed".into(),
         ));
     }
-    let (rows, cols) = agree(comm, shape_of(&args.input))?;
-    let (lo, hi) = share(rows, comm.rank(), comm.size());
-    let (_, data, shape) = agree(comm, read_block(&args.input, (lo, hi), (0, cols)))?;
+    let mut input = agree(comm, open_2d(&args.input))?;
+    let (lo, hi) = share(input.rows, comm.rank(), comm.size());
+    let (data, shape) = agree(comm, input.read_block((lo, hi), (0, input.cols)))?;
     let par = args.common.par();
     let centering = if args.center {
         Centering::ColumnMean
     } else {
         Centering::None
     };
-    let (s, timing) = Timing::measure(args.common.repeat, || -> Result<_, CliError> {
-        let mut acc = CovAccumulator::new(cols)?;
-        let pushed = match &data {
-            NpyData::F32(x) => acc.push(view(x, shape.0, shape.1, Layout::RowMajor)?, par),
-            other => {
-                let x = NpyArray::new(vec![shape.0, shape.1], other.clone())?.to_f64_vec()?;
-                acc.push(view(&x, shape.0, shape.1, Layout::RowMajor)?, par)
-            }
-        };
-        dist::agree(comm, "spectrum", pushed)?;
-        dist::reduce_cov(&mut acc, comm)?;
-        Ok(acc.spectrum(centering, par)?)
-    })?;
+    let (s, timing) = match data {
+        NpyData::F32(x) => covariance_spectrum(comm, &x, shape, centering, &args.common, par)?,
+        other => {
+            let x = NpyArray::new(vec![shape.0, shape.1], other).and_then(|a| a.to_f64_vec());
+            let x = agree(comm, x.map_err(CliError::from))?;
+            covariance_spectrum(comm, &x, shape, centering, &args.common, par)?
+        }
+    };
     if comm.rank() == 0 {
         if args.common.json {
             let mut o = spectrum::summary_json(&s, "gram");
@@ -359,6 +367,24 @@ fn run_spectrum(comm: &Mpi, args: spectrum::Args) -> Result<(), CliError> {
     Ok(())
 }
 
+/// The spectrum of every rank's rows together: each rank's covariance accumulator, reduced.
+fn covariance_spectrum<T: Real>(
+    comm: &Mpi,
+    x: &[T],
+    (n, d): (usize, usize),
+    centering: Centering,
+    common: &crate::Common,
+    par: mlkern::Par,
+) -> Result<(mlkern::spectrum::MatrixSpectrum, Timing), CliError> {
+    Timing::measure(common.repeat, || -> Result<_, CliError> {
+        let mut acc = CovAccumulator::new(d)?;
+        let pushed = acc.push(view(x, n, d, Layout::RowMajor)?, par);
+        dist::agree(comm, "spectrum", pushed)?;
+        dist::reduce_cov(&mut acc, comm)?;
+        Ok(acc.spectrum(centering, par)?)
+    })
+}
+
 fn run_tree(comm: &Mpi, args: tree::Args) -> Result<(), CliError> {
     if args.method != tree::Method::ChowLiu
         || args.kind == tree::Kind::Distances
@@ -368,9 +394,10 @@ fn run_tree(comm: &Mpi, args: tree::Args) -> Result<(), CliError> {
             "tree under mpiexec: only --method chow-liu on --kind discrete|gaussian samples (no --robust-trim)".into(),
         ));
     }
-    let (rows, cols) = agree(comm, shape_of(&args.file))?;
+    let mut input = agree(comm, open_2d(&args.file))?;
+    let (rows, cols) = (input.rows, input.cols);
     let (lo, hi) = share(rows, comm.rank(), comm.size());
-    let (_, data, (n, p)) = agree(comm, read_block(&args.file, (lo, hi), (0, cols)))?;
+    let (data, (n, p)) = agree(comm, input.read_block((lo, hi), (0, cols)))?;
     let par = args.common.par();
     let local = NpyArray::new(vec![n, p], data);
     let (t, timing) = match args.kind {
