@@ -60,8 +60,8 @@ pub fn reduce_cov<C: Comm + ?Sized>(acc: &mut CovAccumulator, comm: &C) -> Resul
             name: "reduce_cov: count",
             reason: "the total sample count overflows u64",
         })?;
-    if n == 0 || d == 0 {
-        return Ok(());
+    if n == 0 {
+        return Ok(()); // (`d ≥ 1`: CovAccumulator::new refuses 0)
     }
     // The buffers, reserved before any exchange that needs them (all or nothing).
     let packed_len = checked_len(&[d, d + 1], "reduce_cov: dim").map(|x| x / 2);
