@@ -40,6 +40,7 @@
 //! # Ok::<(), mlkern::Error>(())
 //! ```
 
+mod amuse;
 mod batch;
 mod config;
 mod flops;
@@ -54,6 +55,7 @@ mod schedule;
 mod shard;
 pub(crate) mod sharded;
 
+pub use amuse::{AmuseConfig, AmuseState, amuse_scratch_len, amuse_step};
 pub use batch::{orthogonalize_batch_into, orthogonalize_batch_scratch_len};
 pub use config::{Algo, NsConfig, NsReport, Restarts};
 pub use generator::polar_express_schedule;

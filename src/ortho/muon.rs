@@ -60,7 +60,7 @@ impl UpdateScale {
 
 /// `start + w·(end − start)`, evaluated as ATen's `lerp` does (`end − (end − start)·(1 − w)` for
 /// `w ≥ 0.5`), so the f64 results match `torch.optim.Muon` bit for bit.
-fn lerp<T: Real>(start: T, end: T, w: T) -> T {
+pub(crate) fn lerp<T: Real>(start: T, end: T, w: T) -> T {
     let half = T::from_f64(0.5);
     if w.abs() < half {
         start + w * (end - start)
@@ -200,7 +200,7 @@ pub struct MuonReport {
 /// Rows and columns of the matrix view of a parameter: `(d0, d1·d2·…)` (conv filters
 /// `(C_out, C_in, kh, kw)` become `(C_out, C_in·kh·kw)`; unlike Keller Jordan's `muon.py`, the
 /// scale uses these flattened dimensions).
-fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
+pub(crate) fn matrix_view(shape: &[usize]) -> Result<(usize, usize)> {
     if shape.len() < 2 {
         return Err(Error::InvalidParameter {
             name: "shape",

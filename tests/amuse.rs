@@ -1,0 +1,221 @@
+//! AMUSE (`ortho::amuse_step`): the reductions of the reference note (β ≡ 0 is the Muon step on
+//! Z bit for bit; X is the exact running mean of Z), the β schedule, and all-or-nothing errors.
+
+use mlkern::Par;
+use mlkern::ortho::{
+    AmuseConfig, AmuseState, Hyper, MomentumKind, MuonConfig, amuse_scratch_len, amuse_step,
+    muon_scratch_len, muon_step,
+};
+
+fn data(n: usize, seed: u64) -> Vec<f64> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        })
+        .collect()
+}
+
+fn muon_part() -> MuonConfig<'static> {
+    MuonConfig::default()
+        .with_momentum_kind(MomentumKind::Sum)
+        .with_nesterov(false)
+}
+
+#[test]
+fn beta_schedule() {
+    let cfg = AmuseConfig::default().with_schedule(0.2, 5, 0.5);
+    assert_eq!(cfg.beta(1), 0.2);
+    assert_eq!(cfg.beta(4), 0.2);
+    assert_eq!(cfg.beta(5), 0.2); // β_{T0} = β1
+    let mut last = 0.0;
+    for t in 1..10_000 {
+        let b = cfg.beta(t);
+        assert!(b >= last && b < 1.0, "t = {t}: {b}");
+        last = b;
+    }
+    // 1 − (4/(t−1))^0.5·0.8 at t = 401: 1 − 0.1·0.8.
+    assert!((cfg.beta(401) - 0.92).abs() < 1e-15);
+    assert!(
+        AmuseConfig::default()
+            .with_schedule(0.9, u64::MAX, 1.0)
+            .beta(1 << 40)
+            == 0.9
+    );
+}
+
+/// β ≡ 0, no weight decay: Y = Z and Z follows muon_step (sum momentum) bit for bit.
+#[test]
+fn beta_zero_is_the_muon_step_bit_for_bit() {
+    let (r, c) = (6, 10);
+    let w0 = data(r * c, 1);
+    let amuse = AmuseConfig::new(muon_part()).with_schedule(0.0, u64::MAX, 1.0);
+    let (mut y, mut z, mut x, mut m) = (w0.clone(), w0.clone(), w0.clone(), vec![0.0; r * c]);
+    let (mut p, mut mm) = (w0.clone(), vec![0.0; r * c]);
+    let mut ws = vec![0.0; amuse_scratch_len(&[r, c], &amuse).unwrap()];
+    let mut ws2 = vec![0.0; muon_scratch_len(&[r, c], &amuse.muon).unwrap()];
+    for t in 1..=4u64 {
+        let g = data(r * c, 10 + t);
+        let state = AmuseState {
+            z: &mut z,
+            x: &mut x,
+            m: &mut m,
+        };
+        let a = amuse_step(
+            &mut y,
+            state,
+            &g,
+            &[r, c],
+            t,
+            Hyper::lr(0.05),
+            &amuse,
+            &mut ws,
+            Par::Seq,
+        )
+        .unwrap();
+        let b = muon_step(
+            &mut p,
+            &mut mm,
+            &g,
+            &[r, c],
+            Hyper::lr(0.05),
+            &amuse.muon,
+            &mut ws2,
+            Par::Seq,
+        )
+        .unwrap();
+        assert_eq!(a, b, "reports");
+        assert_eq!(z, p, "Z is the Muon iterate (step {t})");
+        assert_eq!(y, p, "Y = Z when β = 0 (step {t})");
+        assert_eq!(m, mm, "momentum");
+    }
+}
+
+/// X_{t+1} is the uniform mean of Z_1 … Z_{t+1}.
+#[test]
+fn x_is_the_running_mean_of_z() {
+    let (r, c) = (5, 7);
+    let w0 = data(r * c, 2);
+    let cfg = AmuseConfig::default().with_schedule(0.5, 3, 1.0);
+    let (mut y, mut z, mut x, mut m) = (w0.clone(), w0.clone(), w0.clone(), vec![0.0; r * c]);
+    let mut ws = vec![0.0; amuse_scratch_len(&[r, c], &cfg).unwrap()];
+    let mut sum = w0.clone();
+    for t in 1..=6u64 {
+        let g = data(r * c, 20 + t);
+        let hyper = Hyper::lr(0.03).with_weight_decay(0.1);
+        let state = AmuseState {
+            z: &mut z,
+            x: &mut x,
+            m: &mut m,
+        };
+        amuse_step(
+            &mut y,
+            state,
+            &g,
+            &[r, c],
+            t,
+            hyper,
+            &cfg,
+            &mut ws,
+            Par::Seq,
+        )
+        .unwrap();
+        for (s, zi) in sum.iter_mut().zip(&z) {
+            *s += zi;
+        }
+        for i in 0..r * c {
+            let mean = sum[i] / (t + 1) as f64;
+            assert!(
+                (x[i] - mean).abs() <= 1e-14 * (1.0 + mean.abs()),
+                "t {t} i {i}"
+            );
+            let beta = cfg.beta(t + 1);
+            let want = (1.0 - beta) * z[i] + beta * x[i];
+            assert!((y[i] - want).abs() <= 1e-14 * (1.0 + want.abs()));
+        }
+    }
+}
+
+#[test]
+fn bad_input_leaves_every_buffer_untouched() {
+    let (r, c) = (3, 4);
+    let w0 = data(r * c, 3);
+    let cfg = AmuseConfig::default();
+    let (mut y, mut z, mut x, mut m) = (w0.clone(), w0.clone(), w0.clone(), vec![0.5; r * c]);
+    let mut ws = vec![0.0; amuse_scratch_len(&[r, c], &cfg).unwrap()];
+    let mut g = data(r * c, 4);
+    g[5] = f64::NAN;
+    let state = AmuseState {
+        z: &mut z,
+        x: &mut x,
+        m: &mut m,
+    };
+    let e = amuse_step(
+        &mut y,
+        state,
+        &g,
+        &[r, c],
+        1,
+        Hyper::lr(0.1),
+        &cfg,
+        &mut ws,
+        Par::Seq,
+    );
+    assert!(matches!(e, Err(mlkern::Error::NonFinite { .. })), "{e:?}");
+    assert_eq!((&y, &z, &x), (&w0, &w0, &w0));
+    assert_eq!(m, vec![0.5; r * c]);
+    // t = 0, bad schedule parameters, short buffers.
+    let g = data(r * c, 4);
+    for (t, cfg) in [
+        (0, AmuseConfig::default()),
+        (1, AmuseConfig::default().with_schedule(1.5, 10, 1.0)),
+        (1, AmuseConfig::default().with_schedule(0.5, 1, 1.0)),
+        (1, AmuseConfig::default().with_schedule(0.5, 10, 0.0)),
+    ] {
+        let state = AmuseState {
+            z: &mut z,
+            x: &mut x,
+            m: &mut m,
+        };
+        let e = amuse_step(
+            &mut y,
+            state,
+            &g,
+            &[r, c],
+            t,
+            Hyper::lr(0.1),
+            &cfg,
+            &mut ws,
+            Par::Seq,
+        );
+        assert!(
+            matches!(e, Err(mlkern::Error::InvalidParameter { .. })),
+            "{e:?}"
+        );
+    }
+    let mut short = vec![0.0; r * c - 1];
+    let state = AmuseState {
+        z: &mut z,
+        x: &mut short,
+        m: &mut m,
+    };
+    let e = amuse_step(
+        &mut y,
+        state,
+        &g,
+        &[r, c],
+        1,
+        Hyper::lr(0.1),
+        &AmuseConfig::default(),
+        &mut ws,
+        Par::Seq,
+    );
+    assert!(
+        matches!(e, Err(mlkern::Error::ShapeMismatch { .. })),
+        "{e:?}"
+    );
+    assert_eq!((&y, &z), (&w0, &w0));
+}
