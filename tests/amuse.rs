@@ -219,3 +219,47 @@ fn bad_input_leaves_every_buffer_untouched() {
     );
     assert_eq!((&y, &z), (&w0, &w0));
 }
+
+mod common;
+
+/// The float64 NumPy transcription of the note's equations
+/// (`tests/fixtures/amuse/make_amuse_fixtures.py`), to 1e-12.
+#[test]
+fn matches_the_numpy_transcription() {
+    for case in ["wide", "tall"] {
+        let cfg_json = common::fixture_json(&format!("amuse/{case}__config.json"));
+        let f = |k: &str| cfg_json[k].as_f64().unwrap();
+        let shape: Vec<usize> = cfg_json["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect();
+        let load = |name: &str| common::npy_fixture_f64(&format!("amuse/{case}__{name}.npy")).0;
+        let cfg = AmuseConfig::new(muon_part().with_momentum(f("mu"))).with_schedule(
+            f("beta1"),
+            f("t0") as u64,
+            f("rho"),
+        );
+        let hyper = Hyper::lr(f("lr")).with_weight_decay(f("wd"));
+        let w0 = load("w0");
+        let n = w0.len();
+        let (mut y, mut z, mut x, mut m) = (w0.clone(), w0.clone(), w0.clone(), vec![0.0; n]);
+        let mut ws = vec![0.0; amuse_scratch_len(&shape, &cfg).unwrap()];
+        for t in 1..=f("steps") as u64 {
+            let g = load(&format!("grad{t}"));
+            let state = AmuseState {
+                z: &mut z,
+                x: &mut x,
+                m: &mut m,
+            };
+            amuse_step(&mut y, state, &g, &shape, t, hyper, &cfg, &mut ws, Par::Seq).unwrap();
+            for (key, got) in [("y", &y), ("z", &z), ("x", &x)] {
+                let want = load(&format!("{key}{}", t + 1));
+                let d = common::max_abs_diff(got, &want);
+                assert!(d <= 1e-12, "{case} {key}{}: {d:e}", t + 1);
+            }
+            assert!(common::max_abs_diff(&m, &load(&format!("m{t}"))) <= 1e-12);
+        }
+    }
+}
