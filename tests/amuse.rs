@@ -263,3 +263,76 @@ fn matches_the_numpy_transcription() {
         }
     }
 }
+
+/// The owned optimizer is `amuse_step` on its own state, bit for bit; `t` advances only on
+/// success; `restore` resumes a run exactly.
+#[test]
+fn owned_amuse_is_the_core_step_and_resumes_from_a_checkpoint() {
+    use mlkern::ortho::Amuse;
+    let (r, c) = (4, 9);
+    let w0: Vec<f32> = data(r * c, 5).iter().map(|&v| v as f32).collect();
+    let cfg = AmuseConfig::default().with_schedule(0.3, 3, 2.0);
+    let mut opt = Amuse::new(&w0, &[r, c], cfg)
+        .unwrap()
+        .with_weight_decay(0.05);
+    let (mut y, mut z, mut x, mut m) = (w0.clone(), w0.clone(), w0.clone(), vec![0.0f32; r * c]);
+    let mut y_owned = w0.clone();
+    let mut ws = vec![0.0f32; amuse_scratch_len(&[r, c], &cfg).unwrap()];
+    let grads: Vec<Vec<f32>> = (0..6)
+        .map(|t| data(r * c, 30 + t).iter().map(|&v| v as f32).collect())
+        .collect();
+    let mut checkpoint = None;
+    for (i, g) in grads.iter().enumerate() {
+        let t = i as u64 + 1;
+        assert_eq!(opt.t(), t);
+        let hyper = Hyper::lr(0.04).with_weight_decay(0.05);
+        let state = AmuseState {
+            z: &mut z,
+            x: &mut x,
+            m: &mut m,
+        };
+        let a = amuse_step(&mut y, state, g, &[r, c], t, hyper, &cfg, &mut ws, Par::Seq).unwrap();
+        let b = opt.step(&mut y_owned, g, 0.04, Par::Seq).unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            (&y_owned[..], opt.fast(), opt.averaged(), opt.momentum()),
+            (&y[..], &z[..], &x[..], &m[..])
+        );
+        if t == 3 {
+            checkpoint = Some((
+                opt.fast().to_vec(),
+                opt.averaged().to_vec(),
+                opt.momentum().to_vec(),
+                y.clone(),
+            ));
+        }
+    }
+    // A failed step changes nothing, not even t.
+    let mut bad = grads[0].clone();
+    bad[3] = f32::INFINITY;
+    let before = (y_owned.clone(), opt.averaged().to_vec(), opt.t());
+    assert!(opt.step(&mut y_owned, &bad, 0.04, Par::Seq).is_err());
+    assert_eq!((y_owned.clone(), opt.averaged().to_vec(), opt.t()), before);
+    // Resume from step 4 in a fresh optimizer: the same last three steps.
+    let (zc, xc, mc, mut yc) = checkpoint.unwrap();
+    let mut resumed = Amuse::new(&w0, &[r, c], cfg)
+        .unwrap()
+        .with_weight_decay(0.05);
+    assert!(resumed.restore(&zc, &xc[1..], &mc, 4).is_err());
+    assert!(resumed.restore(&zc, &xc, &mc, 0).is_err());
+    assert_eq!(resumed.t(), 1);
+    resumed.restore(&zc, &xc, &mc, 4).unwrap();
+    for g in &grads[3..] {
+        resumed.step(&mut yc, g, 0.04, Par::Seq).unwrap();
+    }
+    assert_eq!(
+        (&yc, resumed.averaged(), resumed.t()),
+        (&y_owned, opt.averaged(), 7)
+    );
+    // Bad construction: 1-D shape, wrong length, non-finite weights.
+    assert!(Amuse::new(&w0, &[r * c], cfg).is_err());
+    assert!(Amuse::new(&w0[1..], &[r, c], cfg).is_err());
+    let mut nan = w0.clone();
+    nan[0] = f32::NAN;
+    assert!(Amuse::new(&nan, &[r, c], cfg).is_err());
+}

@@ -242,6 +242,81 @@ fn muon_step_matches_the_torch_fixture() {
     assert!(max_diff(&m, &read_f64(&fixture("muon/a__momentum1.npy")).1) < 1e-12);
 }
 
+/// Five chained `mlkern amuse` steps reproduce the NumPy transcription's Y, Z, X and momentum.
+#[test]
+fn amuse_steps_chain_through_files_and_match_the_numpy_fixture() {
+    let d = tmpdir("amuse");
+    let f = |name: &str| fixture(&format!("amuse/wide__{name}.npy"));
+    let s = |p: &std::path::Path| p.to_str().unwrap().to_string();
+    let mut state: Option<std::path::PathBuf> = None;
+    for t in 1..=5u32 {
+        let prefix = d.join(format!("step{t}"));
+        let mut cmd = bin();
+        cmd.args(["amuse", "--grad", &s(&f(&format!("grad{t}")))]);
+        match &state {
+            None => cmd.args(["--param", &s(&f("w0"))]),
+            Some(p) => cmd.args([
+                "--param",
+                &format!("{}_param.npy", s(p)),
+                "--z",
+                &format!("{}_z.npy", s(p)),
+                "--x",
+                &format!("{}_x.npy", s(p)),
+                "--momentum",
+                &format!("{}_momentum.npy", s(p)),
+            ]),
+        };
+        cmd.args([
+            "--t",
+            &t.to_string(),
+            "-o",
+            &s(&prefix),
+            "--lr",
+            "0.02",
+            "--wd",
+            "0.05",
+            "--beta",
+            "0.95",
+            "--beta1",
+            "0.6",
+            "--warmup",
+            "3",
+            "--rho",
+            "0.7",
+            "--eps-mode",
+            "plus",
+        ]);
+        run_ok(&mut cmd);
+        for (out, want) in [
+            ("param", format!("y{}", t + 1)),
+            ("z", format!("z{}", t + 1)),
+            ("x", format!("x{}", t + 1)),
+            ("momentum", format!("m{t}")),
+        ] {
+            let got = read_f64(&d.join(format!("step{t}_{out}.npy"))).1;
+            let diff = max_diff(&got, &read_f64(&f(&want)).1);
+            assert!(diff <= 1e-12, "step {t} {out}: {diff:e}");
+        }
+        state = Some(prefix);
+    }
+    // After the first step the state files are required; shapes must agree.
+    let w0 = s(&f("w0"));
+    let g = s(&f("grad1"));
+    let out = bin()
+        .args(["amuse", "--param", &w0, "--grad", &g, "--t", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--z and --x"));
+    let tall = s(&fixture("amuse/tall__w0.npy"));
+    let out = bin()
+        .args(["amuse", "--param", &w0, "--grad", &g, "--x", &tall])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("amuse: x"));
+}
+
 #[test]
 fn ortho_and_muon_bad_inputs_fail_cleanly() {
     let d = tmpdir("ortho-bad");

@@ -63,6 +63,16 @@ fn sharded_muon_matches_and_is_all_or_nothing() {
 }
 
 #[test]
+fn sharded_amuse_matches_and_is_all_or_nothing() {
+    for ranks in [2, 3] {
+        on_ranks(ranks, |c| dist_cases::amuse(c, None));
+        for bad in 0..ranks {
+            on_ranks(ranks, |c| dist_cases::amuse(c, Some(bad)));
+        }
+    }
+}
+
+#[test]
 fn reduced_covariance_gives_the_spectrum_of_all_rows() {
     on_ranks(3, |c| dist_cases::cov(c).map(drop));
 }

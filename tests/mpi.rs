@@ -70,6 +70,8 @@ fn ranks() -> ExitCode {
             "muon, NaN on the last rank",
             dist_cases::muon(&comm, Some(size - 1)),
         ),
+        ("amuse", dist_cases::amuse(&comm, None)),
+        ("amuse, NaN on rank 0", dist_cases::amuse(&comm, Some(0))),
         ("covariance spectrum", dist_cases::cov(&comm).map(drop)),
         ("chow-liu", dist_cases::chow_liu(&comm)),
         ("inconsistent shards", dist_cases::inconsistent(&comm)),

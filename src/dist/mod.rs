@@ -8,9 +8,9 @@
 //! * Implementations: `Mpi` (rsmpi over the system MPI, MPICH on Debian; feature `mpi`),
 //!   [`Local`] (threads of one process, for tests and experiments; feature `std`) and [`Solo`]
 //!   (one rank).
-//! * **Sharded Newton–Schulz and Muon** ([`orthogonalize_shard_into`], [`muon_step_shard`]): a
-//!   matrix split along its long side; one k×k all-reduce per step (standard) or per restart
-//!   (Gram).
+//! * **Sharded Newton–Schulz, Muon and AMUSE** ([`orthogonalize_shard_into`],
+//!   [`muon_step_shard`], [`amuse_step_shard`]): a matrix split along its long side; one k×k
+//!   all-reduce per step (standard) or per restart (Gram).
 //! * **Data-parallel statistics** ([`reduce_cov`], [`reduce_correlation`], [`reduce_pair_counts`]):
 //!   the covariance accumulator, Gaussian correlation sums and discrete pair counts of sample
 //!   shards, reduced so that every rank holds those of the concatenated samples — the spectrum,
@@ -50,6 +50,8 @@ pub use crate::ortho::sharded::{
     Split, muon_shard_scratch_len, muon_step_shard, orthogonalize_shard_into,
     orthogonalize_shard_scratch_len,
 };
+#[cfg(feature = "alloc")]
+pub use crate::ortho::sharded_amuse::{amuse_shard_scratch_len, amuse_step_shard};
 /// The rsmpi crate mlkern's [`Mpi`] is built on, for naming its types (`Universe`, communicators)
 /// without a second dependency that could differ in version.
 #[cfg(feature = "mpi")]

@@ -16,11 +16,9 @@
 //! open (β before `T₀`, the update scale, Nesterov, where weight decay acts, plain `1/(t+1)`
 //! averaging) are the note's defaults and are documented on [`AmuseConfig`].
 
-use faer::{MatMut, MatRef};
 use num_traits::Float;
 
 use super::muon::{self, Hyper, MomentumKind, MuonConfig, MuonReport};
-use super::newton_schulz::orthogonalize_into;
 use crate::Par;
 use crate::{Error, Real, Result, Shape};
 
@@ -88,7 +86,7 @@ impl<'s> AmuseConfig<'s> {
         1.0 - Float::powf(ratio, self.rho) * (1.0 - self.beta1)
     }
 
-    fn validate(&self) -> Result<()> {
+    pub(crate) fn validate(&self) -> Result<()> {
         let bad = |name, reason| Err(Error::InvalidParameter { name, reason });
         if !(0.0..=1.0).contains(&self.beta1) {
             return bad("beta1", "must be in [0, 1]");
@@ -164,6 +162,42 @@ pub fn amuse_step<T: Real>(
     scratch: &mut [T],
     par: Par,
 ) -> Result<MuonReport> {
+    let AmuseState { z, x, m } = state;
+    let (rows, cols) = muon::matrix_view(shape)?;
+    let expected = muon::expected(shape, (rows, cols));
+    check_inputs(y, z, x, m, grad, rows * cols, expected, t, hyper, cfg)?;
+    let step = muon::orthogonalized(
+        m,
+        grad,
+        (rows, cols),
+        hyper,
+        &cfg.muon,
+        scratch,
+        "amuse_step: scratch",
+        par,
+    )?;
+    let next = Next::new(t, hyper, step.report.step_size, cfg);
+    next.check(z, x, y, step.update)?;
+    next.apply(y, z, x, step.update);
+    m.copy_from_slice(step.new_momentum);
+    Ok(step.report)
+}
+
+/// The checks of an AMUSE step that need no work: its own parameters and `t`, the Muon checks on
+/// `Z`, `M` and the gradient, and `Y`, `X` (length, finite).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn check_inputs<T: Real>(
+    y: &[T],
+    z: &[T],
+    x: &[T],
+    m: &[T],
+    grad: &[T],
+    len: usize,
+    expected: Shape,
+    t: u64,
+    hyper: Hyper,
+    cfg: &AmuseConfig<'_>,
+) -> Result<()> {
     cfg.validate()?;
     if t == 0 {
         return Err(Error::InvalidParameter {
@@ -171,12 +205,8 @@ pub fn amuse_step<T: Real>(
             reason: "steps count from 1",
         });
     }
-    let AmuseState { z, x, m } = state;
-    let (rows, cols) = muon::matrix_view(shape)?;
-    let len = rows * cols;
-    let expected = Shape::from_dims(shape).unwrap_or(Shape::d2(rows, cols));
     muon::check_inputs(z, m, grad, len, expected, hyper, &cfg.muon)?;
-    for (what, s) in [("amuse y", &*y), ("amuse x", &*x)] {
+    for (what, s) in [("amuse y", y), ("amuse x", x)] {
         if s.len() != len {
             return Err(Error::ShapeMismatch {
                 what,
@@ -186,56 +216,11 @@ pub fn amuse_step<T: Real>(
         }
         crate::simd::check_finite(s, what)?;
     }
-    let need = amuse_scratch_len(shape, cfg)?;
-    if scratch.len() < need {
-        return Err(Error::ShapeMismatch {
-            what: "amuse_step: scratch",
-            expected: Shape::d1(need),
-            found: Shape::d1(scratch.len()),
-        });
-    }
-    let mut report = MuonReport {
-        rows,
-        cols,
-        ..MuonReport::default()
-    };
-    if len == 0 {
-        report.ns.zero_input = true;
-        return Ok(report);
-    }
-    muon::momentum_into(scratch, m, grad, &cfg.muon)?;
-    let (mbuf, rest) = scratch.split_at_mut(len);
-    let (ubuf, rest) = rest.split_at_mut(len);
-    let (obuf, nsws) = rest.split_at_mut(len);
-    let input: &[T] = if cfg.muon.nesterov { ubuf } else { mbuf };
-    report.ns = orthogonalize_into(
-        MatMut::from_row_major_slice_mut(obuf, rows, cols),
-        MatRef::from_row_major_slice(input, rows, cols),
-        &cfg.muon.ns,
-        nsws,
-        par,
-    )?;
-    report.step_size = hyper.lr * cfg.muon.scale.factor(rows, cols);
-    let next = Next::new(t, hyper, report.step_size, cfg);
-    // Check every new value before anything is written.
-    for i in 0..len {
-        let (zn, xn, yn) = next.at(z[i], x[i], y[i], obuf[i]);
-        if !(zn.is_finite() && xn.is_finite() && yn.is_finite()) {
-            return Err(Error::NonFinite {
-                what: "amuse update (overflow)",
-                index: i,
-            });
-        }
-    }
-    for i in 0..len {
-        (z[i], x[i], y[i]) = next.at(z[i], x[i], y[i], obuf[i]);
-    }
-    m.copy_from_slice(mbuf);
-    Ok(report)
+    Ok(())
 }
 
 /// The per-element update of `Z`, `X` and `Y` for one step.
-struct Next<T> {
+pub(crate) struct Next<T> {
     decay: T,
     neg_step: T,
     c: T,
@@ -243,7 +228,7 @@ struct Next<T> {
 }
 
 impl<T: Real> Next<T> {
-    fn new(t: u64, hyper: Hyper, step_size: f64, cfg: &AmuseConfig<'_>) -> Self {
+    pub(crate) fn new(t: u64, hyper: Hyper, step_size: f64, cfg: &AmuseConfig<'_>) -> Self {
         Next {
             decay: T::from_f64(hyper.lr * hyper.weight_decay),
             neg_step: T::from_f64(-step_size),
@@ -259,5 +244,26 @@ impl<T: Real> Next<T> {
         let xn = x + (zn - x) * self.c;
         let yn = muon::lerp(zn, xn, self.beta);
         (zn, xn, yn)
+    }
+
+    /// Whether every new value of the step is finite (checked before anything is written).
+    pub(crate) fn check(&self, z: &[T], x: &[T], y: &[T], update: &[T]) -> Result<()> {
+        for i in 0..update.len() {
+            let (zn, xn, yn) = self.at(z[i], x[i], y[i], update[i]);
+            if !(zn.is_finite() && xn.is_finite() && yn.is_finite()) {
+                return Err(Error::NonFinite {
+                    what: "amuse update (overflow)",
+                    index: i,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes `Z_{t+1}`, `X_{t+1}` and `Y_{t+1}`.
+    pub(crate) fn apply(&self, y: &mut [T], z: &mut [T], x: &mut [T], update: &[T]) {
+        for (i, &o) in update.iter().enumerate() {
+            (z[i], x[i], y[i]) = self.at(z[i], x[i], y[i], o);
+        }
     }
 }

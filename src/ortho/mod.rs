@@ -27,6 +27,8 @@
 //!   [`step_matrix`], [`apply_step`], [`shard_norm`], [`normalize_shard`]).
 //! * **Muon** ([`muon_step`], per-step [`Hyper`] learning rate and weight decay): momentum,
 //!   Nesterov, update scale, weight decay, reshape; [`Muon`] owns the momentum and scratch.
+//! * **AMUSE** ([`amuse_step`], [`AmuseConfig`]; [`Amuse`] owns the state): Muon on a fast
+//!   sequence with Schedule-Free averaging and gradients at an interpolated point.
 //!
 //! ```
 //! use mlkern::Par;
@@ -41,6 +43,7 @@
 //! ```
 
 mod amuse;
+mod amuse_optimizer;
 mod batch;
 mod config;
 mod flops;
@@ -54,8 +57,10 @@ mod owned;
 mod schedule;
 mod shard;
 pub(crate) mod sharded;
+pub(crate) mod sharded_amuse;
 
 pub use amuse::{AmuseConfig, AmuseState, amuse_scratch_len, amuse_step};
+pub use amuse_optimizer::Amuse;
 pub use batch::{orthogonalize_batch_into, orthogonalize_batch_scratch_len};
 pub use config::{Algo, NsConfig, NsReport, Restarts};
 pub use generator::polar_express_schedule;

@@ -319,50 +319,106 @@ pub fn muon_step<T: Real>(
     par: Par,
 ) -> Result<MuonReport> {
     let (rows, cols) = matrix_view(shape)?;
+    check_inputs(
+        param,
+        momentum,
+        grad,
+        rows * cols,
+        expected(shape, (rows, cols)),
+        hyper,
+        cfg,
+    )?;
+    let step = orthogonalized(
+        momentum,
+        grad,
+        (rows, cols),
+        hyper,
+        cfg,
+        scratch,
+        "muon_step: scratch",
+        par,
+    )?;
+    check_update(param, step.update, hyper, step.report.step_size)?;
+    apply_update(
+        param,
+        momentum,
+        step.new_momentum,
+        step.update,
+        hyper,
+        step.report.step_size,
+    );
+    Ok(step.report)
+}
+
+/// The shape a step's slices are reported against: the parameter's, or its matrix view.
+pub(crate) fn expected(shape: &[usize], (rows, cols): (usize, usize)) -> Shape {
+    Shape::from_dims(shape).unwrap_or(Shape::d2(rows, cols))
+}
+
+/// Steps 1–3 of a step, computed in `scratch` only (after the caller's input checks): the new
+/// momentum, the orthogonalized update and the report with the step size. An empty parameter
+/// gives empty slices, a zero step size and `zero_input`.
+pub(crate) struct Orthogonalized<'w, T> {
+    /// `M_t`, to be committed with the update.
+    pub new_momentum: &'w [T],
+    /// `NS(M_t)` (or of the Nesterov input).
+    pub update: &'w [T],
+    /// The Newton–Schulz report, the matrix view and `lr·scale`.
+    pub report: MuonReport,
+}
+
+/// Steps 1–3 of [`muon_step`] (shared with AMUSE) into `scratch`, checked for size first.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn orthogonalized<'w, T: Real>(
+    momentum: &[T],
+    grad: &[T],
+    (rows, cols): (usize, usize),
+    hyper: Hyper,
+    cfg: &MuonConfig<'_>,
+    scratch: &'w mut [T],
+    what: &'static str,
+    par: Par,
+) -> Result<Orthogonalized<'w, T>> {
     let len = rows * cols;
-    let expected = Shape::from_dims(shape).unwrap_or(Shape::d2(rows, cols));
-    check_inputs(param, momentum, grad, len, expected, hyper, cfg)?;
-    let need = muon_scratch_len(shape, cfg)?;
+    let need = scratch_len(rows, cols, orthogonalize_scratch_len(rows, cols, &cfg.ns)?)?;
     if scratch.len() < need {
         return Err(Error::ShapeMismatch {
-            what: "muon_step: scratch",
+            what,
             expected: Shape::d1(need),
             found: Shape::d1(scratch.len()),
         });
     }
+    let mut report = MuonReport {
+        rows,
+        cols,
+        ..MuonReport::default()
+    };
     if len == 0 {
-        return Ok(MuonReport {
-            ns: NsReport {
-                zero_input: true,
-                ..NsReport::default()
-            },
-            rows,
-            cols,
-            step_size: 0.0,
+        report.ns.zero_input = true;
+        return Ok(Orthogonalized {
+            new_momentum: &[],
+            update: &[],
+            report,
         });
     }
-
     // Everything is computed in the scratch first and committed only when it is all finite.
     momentum_into(scratch, momentum, grad, cfg)?;
     let (mbuf, rest) = scratch.split_at_mut(len);
     let (ubuf, rest) = rest.split_at_mut(len);
     let (obuf, nsws) = rest.split_at_mut(len);
     let input: &[T] = if cfg.nesterov { ubuf } else { mbuf };
-    let ns = orthogonalize_into(
+    report.ns = orthogonalize_into(
         MatMut::from_row_major_slice_mut(obuf, rows, cols),
         MatRef::from_row_major_slice(input, rows, cols),
         &cfg.ns,
         nsws,
         par,
     )?;
-    let step_size = hyper.lr * cfg.scale.factor(rows, cols);
-    check_update(param, obuf, hyper, step_size)?;
-    apply_update(param, momentum, mbuf, obuf, hyper, step_size);
-    Ok(MuonReport {
-        ns,
-        rows,
-        cols,
-        step_size,
+    report.step_size = hyper.lr * cfg.scale.factor(rows, cols);
+    Ok(Orthogonalized {
+        new_momentum: mbuf,
+        update: obuf,
+        report,
     })
 }
 

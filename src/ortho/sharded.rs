@@ -322,24 +322,67 @@ pub fn muon_step_shard<T: Real, C: Comm + ?Sized>(
     par: Par,
 ) -> Result<MuonReport> {
     const WHAT: &str = "muon_step_shard";
+    let step = orthogonalized_shard(
+        momentum,
+        grad,
+        (rows, cols),
+        split,
+        hyper,
+        cfg,
+        scratch,
+        comm,
+        WHAT,
+        par,
+        |len| {
+            muon::check_inputs(
+                param,
+                momentum,
+                grad,
+                len,
+                Shape::d2(rows, cols),
+                hyper,
+                cfg,
+            )
+        },
+    )?;
+    let (update, step_size) = (step.update, step.report.step_size);
+    agree::all(
+        comm,
+        WHAT,
+        muon::check_update(param, update, hyper, step_size),
+    )?;
+    muon::apply_update(param, momentum, step.new_momentum, update, hyper, step_size);
+    Ok(step.report)
+}
+
+/// Steps 1–3 of a sharded step (shared by Muon and AMUSE): `check(len)` runs the caller's local
+/// input checks, every rank agrees, then the new momentum and the sharded Newton–Schulz update
+/// are computed in `scratch`; the step size uses the whole matrix's shape. Nothing is written
+/// outside `scratch`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn orthogonalized_shard<'w, T: Real, C: Comm + ?Sized>(
+    momentum: &[T],
+    grad: &[T],
+    (rows, cols): (usize, usize),
+    split: Split,
+    hyper: Hyper,
+    cfg: &MuonConfig<'_>,
+    scratch: &'w mut [T],
+    comm: &C,
+    what: &'static str,
+    par: Par,
+    check: impl FnOnce(usize) -> Result<()>,
+) -> Result<muon::Orthogonalized<'w, T>> {
     let local = (|| {
         let len = rows.checked_mul(cols).ok_or(Error::InvalidParameter {
             name: "shape",
             reason: "element count overflows usize",
         })?;
         let need = muon_shard_scratch_len(rows, cols, split, cfg)?;
-        muon::check_inputs(
-            param,
-            momentum,
-            grad,
-            len,
-            Shape::d2(rows, cols),
-            hyper,
-            cfg,
-        )?;
+        check(len)?;
         if scratch.len() < need {
             return Err(Error::ShapeMismatch {
-                what: "muon_step_shard: scratch",
+                what: "dist: sharded step scratch",
                 expected: Shape::d1(need),
                 found: Shape::d1(scratch.len()),
             });
@@ -347,7 +390,7 @@ pub fn muon_step_shard<T: Real, C: Comm + ?Sized>(
         muon::momentum_into(scratch, momentum, grad, cfg)?;
         Ok(len)
     })();
-    let len = agree::all(comm, WHAT, local)?;
+    let len = agree::all(comm, what, local)?;
     let (mbuf, rest) = scratch.split_at_mut(len);
     let (ubuf, rest) = rest.split_at_mut(len);
     let (obuf, nsws) = rest.split_at_mut(len);
@@ -359,7 +402,7 @@ pub fn muon_step_shard<T: Real, C: Comm + ?Sized>(
         &cfg.ns,
         nsws,
         comm,
-        WHAT,
+        what,
         par,
     )?;
     let (whole_rows, whole_cols) = match split {
@@ -371,13 +414,14 @@ pub fn muon_step_shard<T: Real, C: Comm + ?Sized>(
     } else {
         hyper.lr * cfg.scale.factor(whole_rows, whole_cols)
     };
-    let checked = muon::check_update(param, obuf, hyper, step_size);
-    agree::all(comm, WHAT, checked)?;
-    muon::apply_update(param, momentum, mbuf, obuf, hyper, step_size);
-    Ok(MuonReport {
-        ns,
-        rows: whole_rows,
-        cols: whole_cols,
-        step_size,
+    Ok(muon::Orthogonalized {
+        new_momentum: mbuf,
+        update: obuf,
+        report: MuonReport {
+            ns,
+            rows: whole_rows,
+            cols: whole_cols,
+            step_size,
+        },
     })
 }

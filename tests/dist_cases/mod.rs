@@ -8,13 +8,14 @@
 use mlkern::Par;
 use mlkern::Real;
 use mlkern::dist::{
-    self, Comm, Split, muon_shard_scratch_len, muon_step_shard, orthogonalize_shard_into,
-    orthogonalize_shard_scratch_len, reduce_cov, reduce_pair_counts,
+    self, Comm, Split, amuse_shard_scratch_len, amuse_step_shard, muon_shard_scratch_len,
+    muon_step_shard, orthogonalize_shard_into, orthogonalize_shard_scratch_len, reduce_cov,
+    reduce_pair_counts,
 };
 use mlkern::linalg::{Layout, view, view_mut};
 use mlkern::ortho::{
-    Algo, Hyper, MuonConfig, NsConfig, PRESETS, muon_scratch_len, muon_step, orthogonalize_into,
-    orthogonalize_scratch_len,
+    Algo, AmuseConfig, AmuseState, Hyper, MuonConfig, NsConfig, PRESETS, amuse_scratch_len,
+    amuse_step, muon_scratch_len, muon_step, orthogonalize_into, orthogonalize_scratch_len,
 };
 use mlkern::spectrum::{Centering, CovAccumulator};
 use mlkern::tree::{ChowLiuConfig, Codes, Correction, PairCounts, Samples, Tree};
@@ -257,43 +258,127 @@ pub fn muon<C: Comm>(comm: &C, poison: Option<usize>) -> Check {
         comm,
         Par::Seq,
     );
-    match poison {
+    let rep = match settled(comm, res, poison, "muon_step_shard")? {
         None => {
-            let rep = res.map_err(e)?;
-            ensure!(
-                (rep.rows, rep.cols) == (k, n),
-                "whole shape {:?}",
-                (rep.rows, rep.cols)
-            );
-            ensure!(
-                rep.step_size == whole.step_size,
-                "step size {}",
-                rep.step_size
-            );
-            let err = rel(&pb, &cut(&p));
-            ensure!(err < 1e-13, "muon rank {}: rel {err:e}", comm.rank());
-            ensure!(mb == cut(&m), "momentum is local and must match exactly");
-        }
-        Some(bad) => {
-            if comm.rank() == bad {
-                ensure!(
-                    matches!(res, Err(Error::NonFinite { .. })),
-                    "rank {bad}: {res:?}"
-                );
-            } else {
-                ensure!(
-                    matches!(res, Err(Error::PeerFailed { what: "muon_step_shard", rank }) if rank == bad),
-                    "rank {}: {res:?}",
-                    comm.rank()
-                );
-            }
             ensure!(
                 pb == cut(&p0) && mb == cut(&m0),
                 "rank {}: state changed",
                 comm.rank()
             );
+            return Ok(());
         }
+        Some(rep) => rep,
+    };
+    ensure!(
+        (rep.rows, rep.cols) == (k, n) && rep.step_size == whole.step_size,
+        "whole shape {:?}, step size {}",
+        (rep.rows, rep.cols),
+        rep.step_size
+    );
+    let err = rel(&pb, &cut(&p));
+    ensure!(err < 1e-13, "muon rank {}: rel {err:e}", comm.rank());
+    ensure!(mb == cut(&m), "momentum is local and must match exactly");
+    Ok(())
+}
+
+/// The outcome of an all-or-nothing call: `Some(report)` when nothing was poisoned; `None` when
+/// rank `bad` was, after checking that it got its own error and every other rank `PeerFailed`.
+fn settled<R: std::fmt::Debug>(
+    comm: &impl Comm,
+    res: Result<R>,
+    poison: Option<usize>,
+    what: &'static str,
+) -> std::result::Result<Option<R>, String> {
+    let Some(bad) = poison else {
+        return res.map(Some).map_err(e);
+    };
+    if comm.rank() == bad {
+        ensure!(
+            matches!(res, Err(Error::NonFinite { .. })),
+            "rank {bad}: {res:?}"
+        );
+    } else {
+        ensure!(
+            matches!(res, Err(Error::PeerFailed { what: w, rank }) if rank == bad && w == what),
+            "rank {}: {res:?}",
+            comm.rank()
+        );
     }
+    Ok(None)
+}
+
+/// Sharded AMUSE against the whole-parameter step at t = 3 after the warmup (β and the average
+/// both non-trivial, weight decay at Y); with `poison`, all or nothing as [`muon`].
+pub fn amuse<C: Comm>(comm: &C, poison: Option<usize>) -> Check {
+    let (k, n, t) = (7usize, 26usize, 3u64);
+    let [y0, m0, g] = muon_data(k, n);
+    let z0: Vec<f64> = y0.iter().map(|v| 0.9 * v - 0.01).collect();
+    let x0: Vec<f64> = y0.iter().map(|v| 1.1 * v + 0.01).collect();
+    let cfg = AmuseConfig::default().with_schedule(0.4, 2, 0.7);
+    let hyper = Hyper::lr(0.05).with_weight_decay(0.1);
+    let (mut y, mut z, mut x, mut m) = (y0.clone(), z0.clone(), x0.clone(), m0.clone());
+    let mut ws = vec![0.0; amuse_scratch_len(&[k, n], &cfg).map_err(e)?];
+    let state = AmuseState {
+        z: &mut z,
+        x: &mut x,
+        m: &mut m,
+    };
+    amuse_step(
+        &mut y,
+        state,
+        &g,
+        &[k, n],
+        t,
+        hyper,
+        &cfg,
+        &mut ws,
+        Par::Seq,
+    )
+    .map_err(e)?;
+    let off = offsets(n, comm.size(), poison.is_none());
+    let (lo, hi) = (off[comm.rank()], off[comm.rank() + 1]);
+    let cut = |v: &[f64]| block(v, k, n, Split::Cols, lo, hi);
+    let (mut yb, mut zb, mut xb, mut mb, mut gb) =
+        (cut(&y0), cut(&z0), cut(&x0), cut(&m0), cut(&g));
+    if poison == Some(comm.rank()) {
+        gb[1] = f64::NAN;
+    }
+    let mut ws = vec![0.0; amuse_shard_scratch_len(k, hi - lo, Split::Cols, &cfg).map_err(e)?];
+    let state = AmuseState {
+        z: &mut zb,
+        x: &mut xb,
+        m: &mut mb,
+    };
+    let res = amuse_step_shard(
+        &mut yb,
+        state,
+        &gb,
+        (k, hi - lo),
+        Split::Cols,
+        t,
+        hyper,
+        &cfg,
+        &mut ws,
+        comm,
+        Par::Seq,
+    );
+    if settled(comm, res, poison, "amuse_step_shard")?.is_none() {
+        ensure!(
+            (&yb, &zb, &xb, &mb) == (&cut(&y0), &cut(&z0), &cut(&x0), &cut(&m0)),
+            "rank {}: state changed",
+            comm.rank()
+        );
+        return Ok(());
+    }
+    for (name, got, want) in [("y", &yb, &y), ("z", &zb, &z), ("x", &xb, &x)] {
+        let err = rel(got, &cut(want));
+        ensure!(
+            err < 1e-13,
+            "amuse {name} rank {}: rel {err:e}",
+            comm.rank()
+        );
+    }
+    ensure!(mb == cut(&m), "momentum is local and must match exactly");
     Ok(())
 }
 

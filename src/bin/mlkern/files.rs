@@ -131,3 +131,34 @@ pub fn filled<T: Clone>(len: usize, value: T, name: &'static str) -> Result<Vec<
     v.resize(len, value);
     Ok(v)
 }
+
+/// The precisions a step on files runs in: the parameter's dtype picks one, and every other input
+/// is converted to it (f64 → f32 rounds; integers become floats).
+pub trait FileReal: mlkern::Real {
+    /// `"f32"` or `"f64"`.
+    const NAME: &'static str;
+    /// `array`'s values in this precision.
+    fn read(array: &NpyArray) -> Result<Vec<Self>, CliError>;
+    /// `values` as `.npy` data of this precision.
+    fn data(values: Vec<Self>) -> NpyData;
+}
+
+impl FileReal for f32 {
+    const NAME: &'static str = "f32";
+    fn read(array: &NpyArray) -> Result<Vec<f32>, CliError> {
+        Ok(array.to_f32_vec()?)
+    }
+    fn data(values: Vec<f32>) -> NpyData {
+        NpyData::F32(values)
+    }
+}
+
+impl FileReal for f64 {
+    const NAME: &'static str = "f64";
+    fn read(array: &NpyArray) -> Result<Vec<f64>, CliError> {
+        Ok(array.to_f64_vec()?)
+    }
+    fn data(values: Vec<f64>) -> NpyData {
+        NpyData::F64(values)
+    }
+}

@@ -14,6 +14,7 @@ macro_rules! outln {
 }
 
 mod accept;
+mod amuse;
 mod backend;
 mod cli_error;
 mod demo;
@@ -54,6 +55,8 @@ enum Command {
     Ortho(ortho::Args),
     /// One Muon optimizer step on (param, grad, momentum) .npy files.
     Muon(muon::Args),
+    /// One AMUSE step (Muon + Schedule-Free averaging) on (param, grad, z, x, momentum) .npy files.
+    Amuse(amuse::Args),
     /// Spectral metrics (effective ranks, stable rank, …) of a matrix or of each layer of a 3-D array.
     Spectrum(spectrum::Args),
     /// Speculative-decoding verification of a batch (exact, greedy, LANTERN, LANTERN++, COOL-SD,
@@ -144,6 +147,7 @@ fn main() -> ExitCode {
         Command::Matmul(args) => matmul::run(args),
         Command::Ortho(args) => ortho::run(args),
         Command::Muon(args) => muon::run(args),
+        Command::Amuse(args) => amuse::run(args),
         Command::Spectrum(args) => spectrum::run(args),
         Command::Accept(args) => accept::run(args),
         Command::Stft(args) => stft::run_stft(args),

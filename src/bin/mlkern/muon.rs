@@ -8,7 +8,7 @@ use mlkern::io::npy::{NpyArray, NpyData};
 use mlkern::ortho::{self, Hyper, MomentumKind, MuonConfig, MuonReport, Normalize, UpdateScale};
 use serde_json::json;
 
-use crate::files::{filled, read_array, write_array};
+use crate::files::{FileReal, filled, read_array, write_array};
 use crate::ortho::NsArgs;
 use crate::timing::Timing;
 use crate::{CliError, Common};
@@ -28,19 +28,31 @@ pub struct Args {
     /// Output prefix: writes PREFIX_param.npy and PREFIX_momentum.npy.
     #[arg(short, long)]
     output: Option<PathBuf>,
+    #[command(flatten)]
+    opts: MuonArgs,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// The Muon options shared by `muon` and `amuse` (their defaults for `--nesterov` and
+/// `--momentum-kind` differ: torch's Muon vs the AMUSE paper's equations).
+#[derive(clap::Args, Debug)]
+pub struct MuonArgs {
     /// Learning rate.
     #[arg(long, default_value_t = 0.02)]
     lr: f64,
     /// Momentum coefficient β in [0, 1).
     #[arg(long, default_value_t = 0.95)]
     beta: f64,
-    /// Orthogonalize the Nesterov look-ahead (true) or the momentum buffer (false).
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set)]
-    nesterov: bool,
-    /// ema: M ← βM + (1−β)g (Keller Jordan, torch); sum: M ← βM + g (Moonlight, Dion).
-    #[arg(long, value_enum, default_value_t = Kind::Ema)]
-    momentum_kind: Kind,
-    /// Decoupled weight decay: p ← p·(1 − lr·wd).
+    /// Orthogonalize the Nesterov look-ahead (true) or the momentum buffer (false). Default:
+    /// true for `muon`, false for `amuse`.
+    #[arg(long, action = clap::ArgAction::Set)]
+    nesterov: Option<bool>,
+    /// ema: M ← βM + (1−β)g (Keller Jordan, torch); sum: M ← βM + g (Moonlight, Dion, AMUSE).
+    /// Default: ema for `muon`, sum for `amuse`.
+    #[arg(long, value_enum)]
+    momentum_kind: Option<Kind>,
+    /// Decoupled weight decay: p ← p·(1 − lr·wd) (AMUSE: Z ← Z − lr·wd·Y).
     #[arg(long, default_value_t = 0.0)]
     wd: f64,
     /// Update scale: keller √max(1, r/c), moonlight 0.2·√max(r, c), spectral √(r/c).
@@ -52,27 +64,90 @@ pub struct Args {
     eps_mode: Option<EpsMode>,
     #[command(flatten)]
     ns: NsArgs,
-    #[command(flatten)]
-    common: Common,
+}
+
+impl MuonArgs {
+    /// The step's learning rate and weight decay.
+    pub fn hyper(&self) -> Hyper {
+        Hyper::lr(self.lr).with_weight_decay(self.wd)
+    }
+
+    /// The configuration, with `nesterov` and `kind` where the flags leave them open.
+    pub fn config(&self, nesterov: bool, kind: MomentumKind) -> MuonConfig<'static> {
+        let mut cfg = MuonConfig::new(self.ns.config())
+            .with_momentum(self.beta)
+            .with_nesterov(self.nesterov.unwrap_or(nesterov))
+            .with_momentum_kind(match self.momentum_kind {
+                Some(Kind::Ema) => MomentumKind::Ema,
+                Some(Kind::Sum) => MomentumKind::Sum,
+                None => kind,
+            })
+            .with_scale(match self.scale {
+                Scale::Keller => UpdateScale::Keller,
+                Scale::Moonlight => UpdateScale::Moonlight,
+                Scale::Spectral => UpdateScale::Spectral,
+            });
+        if let Some(mode) = self.eps_mode {
+            let n = cfg.ns.schedule.normalize;
+            cfg.ns.schedule.normalize = match mode {
+                EpsMode::Plus => Normalize::plus_eps(n.scale, n.eps),
+                EpsMode::Max => Normalize::max_eps(n.scale, n.eps),
+            };
+        }
+        cfg
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum Kind {
+pub enum Kind {
     Ema,
     Sum,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum EpsMode {
+pub enum EpsMode {
     Plus,
     Max,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
-enum Scale {
+pub enum Scale {
     Keller,
     Moonlight,
     Spectral,
+}
+
+/// One Muon step on the files' data in precision `T`; writes the outputs and returns the report
+/// and timing.
+fn run_in<T: FileReal>(
+    args: &Args,
+    param: &NpyArray,
+    grad: &NpyArray,
+    momentum: Option<&NpyArray>,
+    cfg: &MuonConfig<'_>,
+) -> Result<(MuonReport, Timing), CliError> {
+    let shape = &param.shape;
+    let (param, grad) = (T::read(param)?, T::read(grad)?);
+    let momentum = match momentum {
+        Some(m) => T::read(m)?,
+        None => filled(param.len(), T::zero(), "muon momentum")?,
+    };
+    let (p, m, report, timing) = step(
+        &param,
+        &grad,
+        &momentum,
+        shape,
+        args.opts.hyper(),
+        cfg,
+        &args.common,
+    )?;
+    if let Some(prefix) = &args.output {
+        for (suffix, data) in [("_param.npy", p), ("_momentum.npy", m)] {
+            let array = NpyArray::new(shape.clone(), T::data(data))?;
+            write_array(&with_suffix(prefix, suffix), &array)?;
+        }
+    }
+    Ok((report, timing))
 }
 
 fn step<T: Real>(
@@ -100,18 +175,26 @@ fn step<T: Real>(
     Ok((p, m, report, timing))
 }
 
-fn same_shape(what: &str, path: &Path, a: &NpyArray, shape: &[usize]) -> Result<(), CliError> {
+/// Reads `path` and checks that it has the parameter's `shape` (`cmd`, `what` name it in the error).
+pub fn read_like(
+    cmd: &str,
+    what: &str,
+    path: &Path,
+    shape: &[usize],
+) -> Result<NpyArray, CliError> {
+    let a = read_array(path)?;
     if a.shape != shape {
         return Err(CliError::Usage(format!(
-            "muon: {what} {} has shape {:?} but the parameter has shape {shape:?}",
+            "{cmd}: {what} {} has shape {:?} but the parameter has shape {shape:?}",
             path.display(),
             a.shape
         )));
     }
-    Ok(())
+    Ok(a)
 }
 
-fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
+/// `prefix` with `suffix` appended to its last component.
+pub fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
     let mut s = prefix.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
@@ -121,79 +204,18 @@ fn with_suffix(prefix: &Path, suffix: &str) -> PathBuf {
 pub fn run(args: Args) -> Result<(), CliError> {
     let param = read_array(&args.param)?;
     let shape = param.shape.clone();
-    let grad = read_array(&args.grad)?;
-    same_shape("gradient", &args.grad, &grad, &shape)?;
+    let grad = read_like("muon", "gradient", &args.grad, &shape)?;
     let momentum = match &args.momentum {
-        Some(path) => {
-            let m = read_array(path)?;
-            same_shape("momentum", path, &m, &shape)?;
-            Some(m)
-        }
+        Some(path) => Some(read_like("muon", "momentum", path, &shape)?),
         None => None,
     };
-    let hyper = Hyper::lr(args.lr).with_weight_decay(args.wd);
-    let mut cfg = MuonConfig::new(args.ns.config())
-        .with_momentum(args.beta)
-        .with_nesterov(args.nesterov)
-        .with_momentum_kind(match args.momentum_kind {
-            Kind::Ema => MomentumKind::Ema,
-            Kind::Sum => MomentumKind::Sum,
-        })
-        .with_scale(match args.scale {
-            Scale::Keller => UpdateScale::Keller,
-            Scale::Moonlight => UpdateScale::Moonlight,
-            Scale::Spectral => UpdateScale::Spectral,
-        });
-    if let Some(mode) = args.eps_mode {
-        let n = cfg.ns.schedule.normalize;
-        cfg.ns.schedule.normalize = match mode {
-            EpsMode::Plus => Normalize::plus_eps(n.scale, n.eps),
-            EpsMode::Max => Normalize::max_eps(n.scale, n.eps),
-        };
-    }
+    let cfg = args.opts.config(true, MomentumKind::Ema);
     let f32_mode = matches!(param.data, NpyData::F32(_));
-    let len = param.len();
-    let (p, m, report, timing) = if f32_mode {
-        let mom = match momentum {
-            Some(m) => m.to_f32_vec()?,
-            None => filled(len, 0.0, "muon momentum")?,
-        };
-        let (p, m, r, t) = step(
-            &param.to_f32_vec()?,
-            &grad.to_f32_vec()?,
-            &mom,
-            &shape,
-            hyper,
-            &cfg,
-            &args.common,
-        )?;
-        (NpyData::F32(p), NpyData::F32(m), r, t)
+    let (report, timing) = if f32_mode {
+        run_in::<f32>(&args, &param, &grad, momentum.as_ref(), &cfg)?
     } else {
-        let mom = match momentum {
-            Some(m) => m.to_f64_vec()?,
-            None => filled(len, 0.0, "muon momentum")?,
-        };
-        let (p, m, r, t) = step(
-            &param.to_f64_vec()?,
-            &grad.to_f64_vec()?,
-            &mom,
-            &shape,
-            hyper,
-            &cfg,
-            &args.common,
-        )?;
-        (NpyData::F64(p), NpyData::F64(m), r, t)
+        run_in::<f64>(&args, &param, &grad, momentum.as_ref(), &cfg)?
     };
-    if let Some(prefix) = &args.output {
-        write_array(
-            &with_suffix(prefix, "_param.npy"),
-            &NpyArray::new(shape.clone(), p)?,
-        )?;
-        write_array(
-            &with_suffix(prefix, "_momentum.npy"),
-            &NpyArray::new(shape.clone(), m)?,
-        )?;
-    }
     if args.common.json {
         let summary = json!({
             "shape": shape,
