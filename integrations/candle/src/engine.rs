@@ -1,0 +1,194 @@
+//! The machinery both optimizers share: the variables grouped by the precision they are computed
+//! in, their host-side state, and an all-or-nothing step (every new value is computed on copies
+//! before any variable or state is written).
+
+use candle_core::backprop::GradStore;
+use candle_core::{Tensor, Var};
+
+use crate::error::{Result, kernel as kernel_err};
+use crate::host::{self, DevicePolicy, HostFloat};
+use crate::params::{Route, route};
+
+/// One parameter's update rule, for the matrix and the fallback routes.
+pub(crate) trait Kernel {
+    /// The state buffers of a new parameter with weights `w`, and the scratch length its step
+    /// needs.
+    fn init<T: HostFloat>(
+        &self,
+        route: Route,
+        dims: &[usize],
+        w: &[T],
+    ) -> mlkern::Result<(Vec<Vec<T>>, usize)>;
+
+    /// One step `t` on copies: `w` and `state` hold the current values on entry and the new ones
+    /// on return (the caller commits them only when every parameter succeeded).
+    #[allow(clippy::too_many_arguments)]
+    fn update<T: HostFloat>(
+        &self,
+        route: Route,
+        dims: &[usize],
+        w: &mut [T],
+        state: &mut [Vec<T>],
+        g: &[T],
+        t: u64,
+        scratch: &mut [T],
+    ) -> mlkern::Result<()>;
+}
+
+/// A parameter computed in precision `T`.
+pub(crate) struct Entry<T> {
+    pub name: String,
+    pub var: Var,
+    pub route: Route,
+    pub state: Vec<Vec<T>>,
+    scratch: Vec<T>,
+}
+
+/// New weights and state of one parameter, waiting to be committed.
+struct Pending<T> {
+    index: usize,
+    w: Vec<T>,
+    state: Vec<Vec<T>>,
+}
+
+/// The parameters of an optimizer and the step counter.
+pub(crate) struct Engine {
+    pub f32s: Vec<Entry<f32>>,
+    pub f64s: Vec<Entry<f64>>,
+    pub policy: DevicePolicy,
+    /// The next step's number (1 before the first step).
+    pub t: u64,
+}
+
+impl Engine {
+    /// Routes and initializes `named` (integer variables are skipped, as candle's optimizers do).
+    pub fn new<K: Kernel>(
+        named: Vec<(String, Var)>,
+        exclude: &[String],
+        kernel: &K,
+        policy: DevicePolicy,
+    ) -> Result<Self> {
+        let mut engine = Engine {
+            f32s: Vec::new(),
+            f64s: Vec::new(),
+            policy,
+            t: 1,
+        };
+        for (name, var) in named {
+            let route = route(&name, var.dims(), exclude);
+            match host::precision(var.dtype()) {
+                Some(candle_core::DType::F64) => {
+                    engine.f64s.push(entry(name, var, route, kernel, policy)?);
+                }
+                Some(_) => engine.f32s.push(entry(name, var, route, kernel, policy)?),
+                None => {}
+            }
+        }
+        Ok(engine)
+    }
+
+    /// Every parameter's name and route, sorted by name.
+    pub fn routes(&self) -> Vec<(String, Route)> {
+        let mut r: Vec<(String, Route)> = (self.f32s.iter().map(|e| (e.name.clone(), e.route)))
+            .chain(self.f64s.iter().map(|e| (e.name.clone(), e.route)))
+            .collect();
+        r.sort_by(|a, b| a.0.cmp(&b.0));
+        r
+    }
+
+    /// One all-or-nothing step: on an error no variable, no state and not the step counter
+    /// changes.
+    pub fn step<K: Kernel>(&mut self, kernel: &K, grads: &GradStore) -> Result<()> {
+        let (t, policy) = (self.t, self.policy);
+        let p32 = plan(&mut self.f32s, kernel, grads, t, policy)?;
+        let p64 = plan(&mut self.f64s, kernel, grads, t, policy)?;
+        commit(&mut self.f32s, p32)?;
+        commit(&mut self.f64s, p64)?;
+        self.t = self.t.saturating_add(1);
+        Ok(())
+    }
+
+    /// State buffer `buf` of every parameter as a tensor of its variable's shape, dtype and
+    /// device, sorted by name.
+    pub fn state_tensors(&self, buf: usize) -> Result<Vec<(String, Tensor)>> {
+        let mut out = tensors(&self.f32s, buf)?;
+        out.extend(tensors(&self.f64s, buf)?);
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(out)
+    }
+}
+
+fn entry<T: HostFloat, K: Kernel>(
+    name: String,
+    var: Var,
+    route: Route,
+    kernel: &K,
+    policy: DevicePolicy,
+) -> Result<Entry<T>> {
+    let w = host::read_finite::<T>(&var, &name, "initial weights", policy)?;
+    let (state, scratch_len) = kernel
+        .init(route, var.dims(), &w)
+        .map_err(|e| kernel_err(&name, e))?;
+    Ok(Entry {
+        name,
+        var,
+        route,
+        state,
+        scratch: vec![T::zero(); scratch_len],
+    })
+}
+
+fn plan<T: HostFloat, K: Kernel>(
+    entries: &mut [Entry<T>],
+    kernel: &K,
+    grads: &GradStore,
+    t: u64,
+    policy: DevicePolicy,
+) -> Result<Vec<Pending<T>>> {
+    let mut pending = Vec::new();
+    for (index, e) in entries.iter_mut().enumerate() {
+        let Some(grad) = grads.get(&e.var) else {
+            continue;
+        };
+        let g = host::read_finite::<T>(grad, &e.name, "gradient", policy)?;
+        let mut w = host::read_finite::<T>(&e.var, &e.name, "weights", policy)?;
+        let mut state = e.state.clone();
+        kernel
+            .update(
+                e.route,
+                e.var.dims(),
+                &mut w,
+                &mut state,
+                &g,
+                t,
+                &mut e.scratch,
+            )
+            .map_err(|err| kernel_err(&e.name, err))?;
+        pending.push(Pending { index, w, state });
+    }
+    Ok(pending)
+}
+
+fn commit<T: HostFloat>(entries: &mut [Entry<T>], pending: Vec<Pending<T>>) -> Result<()> {
+    for p in pending {
+        let e = &mut entries[p.index];
+        host::write(&e.var, p.w)?;
+        e.state = p.state;
+    }
+    Ok(())
+}
+
+fn tensors<T: HostFloat>(entries: &[Entry<T>], buf: usize) -> Result<Vec<(String, Tensor)>> {
+    entries
+        .iter()
+        .map(|e| {
+            let t = host::tensor(
+                e.state[buf].clone(),
+                e.var.shape(),
+                e.var.dtype(),
+                e.var.device(),
+            )?;
+            Ok((e.name.clone(), t))
+        })
+        .collect()
+}
