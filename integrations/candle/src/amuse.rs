@@ -117,6 +117,7 @@ impl Kernel for ParamsAmuse {
         g: &[T],
         t: u64,
         scratch: &mut [T],
+        par: Par,
     ) -> mlkern::Result<()> {
         let [z, x, last] = state else {
             unreachable!("the state has the buffers init made")
@@ -125,7 +126,7 @@ impl Kernel for ParamsAmuse {
             Route::Matrix { .. } => {
                 let hyper = Hyper::lr(self.lr).with_weight_decay(self.weight_decay);
                 let s = AmuseState { z, x, m: last };
-                amuse_step(y, s, g, dims, t, hyper, &self.amuse, scratch, self.par).map(drop)
+                amuse_step(y, s, g, dims, t, hyper, &self.amuse, scratch, par).map(drop)
             }
             Route::Fallback => sf_adamw(y, z, x, last, g, t, &self.fallback),
         }
@@ -254,7 +255,7 @@ impl Optimizer for Amuse {
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.engine.step(&self.params, grads)
+        self.engine.step(&self.params, grads, self.params.par)
     }
 
     fn learning_rate(&self) -> f64 {

@@ -137,10 +137,11 @@ fn spectrum_in<T: HostFloat>(
     par: Par,
     device: DevicePolicy,
 ) -> Result<MatrixSpectrum> {
-    let x = host::read::<T>(t, "spectral_summary input", device)?;
     let err = |e| kernel("spectral_summary", e);
-    let v = view(&x, rows, cols, Layout::RowMajor).map_err(err)?;
-    singular_values(v, cfg, par).map_err(err)
+    host::with_values::<T, _>(t, "spectral_summary input", device, |x| {
+        let v = view(x, rows, cols, Layout::RowMajor).map_err(err)?;
+        singular_values(v, cfg, par).map_err(err)
+    })
 }
 
 fn margins_in<T: HostFloat>(
@@ -150,8 +151,9 @@ fn margins_in<T: HostFloat>(
     kind: MarginKind,
     device: DevicePolicy,
 ) -> Result<Tensor> {
-    let z = host::read::<T>(logits, "logits", device)?;
     let mut out = vec![T::zero(); rows];
-    margins(&z, rows, classes, labels, kind, &mut out).map_err(|e| kernel("logit_margins", e))?;
+    host::with_values::<T, _>(logits, "logits", device, |z| {
+        margins(z, rows, classes, labels, kind, &mut out).map_err(|e| kernel("logit_margins", e))
+    })?;
     host::tensor(out, &rows.into(), T::DTYPE, logits.device())
 }

@@ -4,13 +4,14 @@
 
 use candle_core::backprop::GradStore;
 use candle_core::{Tensor, Var};
+use mlkern::Par;
 
 use crate::error::{Result, kernel as kernel_err};
 use crate::host::{self, DevicePolicy, HostFloat};
 use crate::params::{Route, route};
 
 /// One parameter's update rule, for the matrix and the fallback routes.
-pub(crate) trait Kernel {
+pub(crate) trait Kernel: Sync {
     /// The state buffers of a new parameter with weights `w`, and the scratch length its step
     /// needs.
     fn init<T: HostFloat>(
@@ -32,6 +33,7 @@ pub(crate) trait Kernel {
         g: &[T],
         t: u64,
         scratch: &mut [T],
+        par: Par,
     ) -> mlkern::Result<()>;
 }
 
@@ -98,10 +100,10 @@ impl Engine {
 
     /// One all-or-nothing step: on an error no variable, no state and not the step counter
     /// changes.
-    pub fn step<K: Kernel>(&mut self, kernel: &K, grads: &GradStore) -> Result<()> {
+    pub fn step<K: Kernel>(&mut self, kernel: &K, grads: &GradStore, par: Par) -> Result<()> {
         let (t, policy) = (self.t, self.policy);
-        let p32 = plan(&mut self.f32s, kernel, grads, t, policy)?;
-        let p64 = plan(&mut self.f64s, kernel, grads, t, policy)?;
+        let p32 = plan(&mut self.f32s, kernel, grads, t, policy, par)?;
+        let p64 = plan(&mut self.f64s, kernel, grads, t, policy, par)?;
         commit(&mut self.f32s, p32)?;
         commit(&mut self.f64s, p64)?;
         self.t = self.t.saturating_add(1);
@@ -138,35 +140,114 @@ fn entry<T: HostFloat, K: Kernel>(
     })
 }
 
+/// One parameter's step in flight: its inputs, then its new values.
+struct Job<'e, T> {
+    entry: &'e mut Entry<T>,
+    pending: Pending<T>,
+    g: Vec<T>,
+}
+
+/// Reads every gradient and weight (checking them all before any work), then computes the new
+/// values. Same-shaped matrices form a batch: when `par` allows several threads and the
+/// matrices are small (`k²·N ≤ 2²⁵`, as `orthogonalize_batch_into` decides), the batch is
+/// spread over the threads, one matrix per thread at a time; otherwise the matrices run one
+/// after the other with `par` inside each. The results are the same bits either way.
 fn plan<T: HostFloat, K: Kernel>(
     entries: &mut [Entry<T>],
     kernel: &K,
     grads: &GradStore,
     t: u64,
     policy: DevicePolicy,
+    par: Par,
 ) -> Result<Vec<Pending<T>>> {
-    let mut pending = Vec::new();
-    for (index, e) in entries.iter_mut().enumerate() {
-        let Some(grad) = grads.get(&e.var) else {
+    let mut jobs = Vec::new();
+    for (index, entry) in entries.iter_mut().enumerate() {
+        let Some(grad) = grads.get(&entry.var) else {
             continue;
         };
-        let g = host::read_finite::<T>(grad, &e.name, "gradient", policy)?;
-        let mut w = host::read_finite::<T>(&e.var, &e.name, "weights", policy)?;
-        let mut state = e.state.clone();
-        kernel
-            .update(
-                e.route,
-                e.var.dims(),
-                &mut w,
-                &mut state,
-                &g,
-                t,
-                &mut e.scratch,
-            )
-            .map_err(|err| kernel_err(&e.name, err))?;
-        pending.push(Pending { index, w, state });
+        let g = host::read_finite::<T>(grad, &entry.name, "gradient", policy)?;
+        let w = host::read_finite::<T>(&entry.var, &entry.name, "weights", policy)?;
+        let state = entry.state.clone();
+        let pending = Pending { index, w, state };
+        jobs.push(Job { entry, pending, g });
     }
+    // Batches of same-shaped matrices, in first-appearance order; the fallback runs alone.
+    let mut batches: Vec<(Route, Vec<Job<'_, T>>)> = Vec::new();
+    for job in jobs {
+        let route = job.entry.route;
+        match batches
+            .iter_mut()
+            .find(|(r, _)| *r == route && route != Route::Fallback)
+        {
+            Some((_, batch)) => batch.push(job),
+            None => batches.push((route, vec![job])),
+        }
+    }
+    let threads = par.thread_count();
+    let mut pending = Vec::new();
+    for (route, mut batch) in batches {
+        let small = match route {
+            Route::Matrix { rows, cols } => {
+                let (k, n) = (rows.min(cols), rows.max(cols));
+                k.saturating_mul(k).saturating_mul(n) <= SMALL
+            }
+            Route::Fallback => false,
+        };
+        if threads > 1 && batch.len() > 1 && small {
+            let lanes = threads.min(batch.len());
+            let per = batch.len().div_ceil(lanes);
+            let results: Vec<Result<()>> = std::thread::scope(|scope| {
+                let handles: Vec<_> = batch
+                    .chunks_mut(per)
+                    .map(|chunk| {
+                        scope.spawn(move || {
+                            chunk
+                                .iter_mut()
+                                .try_for_each(|job| run(kernel, job, t, Par::Seq))
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(crate::error::msg(
+                                "mlkern-candle: a step thread panicked".into(),
+                            ))
+                        })
+                    })
+                    .collect()
+            });
+            results.into_iter().collect::<Result<Vec<()>>>()?;
+        } else {
+            for job in &mut batch {
+                run(kernel, job, t, par)?;
+            }
+        }
+        pending.extend(batch.into_iter().map(|job| job.pending));
+    }
+    pending.sort_by_key(|p| p.index);
     Ok(pending)
+}
+
+/// `orthogonalize_batch_into`'s threshold for spreading a batch over threads.
+const SMALL: usize = 1 << 25;
+
+fn run<T: HostFloat, K: Kernel>(kernel: &K, job: &mut Job<'_, T>, t: u64, par: Par) -> Result<()> {
+    let e = &mut *job.entry;
+    let p = &mut job.pending;
+    kernel
+        .update(
+            e.route,
+            e.var.dims(),
+            &mut p.w,
+            &mut p.state,
+            &job.g,
+            t,
+            &mut e.scratch,
+            par,
+        )
+        .map_err(|err| kernel_err(&e.name, err))
 }
 
 fn commit<T: HostFloat>(entries: &mut [Entry<T>], pending: Vec<Pending<T>>) -> Result<()> {

@@ -1,7 +1,7 @@
 //! Moving tensor data between candle and mlkern's slices: the device policy, the precision a
 //! dtype is computed in, reading (one copy) and writing back in the variable's own dtype.
 
-use candle_core::{DType, Device, Tensor, Var, WithDType};
+use candle_core::{DType, Device, Storage, Tensor, Var, WithDType};
 
 use crate::error::{Result, kernel, msg};
 
@@ -50,6 +50,26 @@ pub(crate) fn on_host(t: &Tensor, name: &str, policy: DevicePolicy) -> Result<Te
 pub(crate) fn read<T: HostFloat>(t: &Tensor, name: &str, policy: DevicePolicy) -> Result<Vec<T>> {
     let t = on_host(t, name, policy)?;
     t.to_dtype(T::DTYPE)?.flatten_all()?.to_vec1::<T>()
+}
+
+/// Runs `f` on the values of `t` in precision `T`, row-major. A contiguous CPU tensor already
+/// in `T` is borrowed in place (no copy; its storage stays read-locked while `f` runs, so `f`
+/// must not write to `t`); anything else is converted into a new buffer first.
+pub(crate) fn with_values<T: HostFloat, R>(
+    t: &Tensor,
+    name: &str,
+    policy: DevicePolicy,
+    f: impl FnOnce(&[T]) -> Result<R>,
+) -> Result<R> {
+    let t = on_host(t, name, policy)?;
+    if t.dtype() == T::DTYPE {
+        let (storage, layout) = t.storage_and_layout();
+        if let (Storage::Cpu(cpu), Some((start, end))) = (&*storage, layout.contiguous_offsets()) {
+            return f(&T::cpu_storage_as_slice(cpu)?[start..end]);
+        }
+    }
+    let values = read::<T>(&t, name, policy)?;
+    f(&values)
 }
 
 /// The values of `t`, checked finite (`what` and `name` label the error).

@@ -126,11 +126,12 @@ impl Kernel for ParamsMuon {
         g: &[T],
         t: u64,
         scratch: &mut [T],
+        par: Par,
     ) -> mlkern::Result<()> {
         match (route, state) {
             (Route::Matrix { .. }, [m]) => {
                 let hyper = Hyper::lr(self.lr).with_weight_decay(self.weight_decay);
-                muon_step(w, m, g, dims, hyper, &self.muon, scratch, self.par).map(drop)
+                muon_step(w, m, g, dims, hyper, &self.muon, scratch, par).map(drop)
             }
             (_, [m, v]) => adamw(w, m, v, g, t, &self.adamw),
             _ => unreachable!("the state has the buffers init made"),
@@ -145,6 +146,9 @@ impl Kernel for ParamsMuon {
 ///   bit), `f64` in `f64`, `bf16`/`f16` in `f32` and rounded back to their dtype.
 /// * A step is all or nothing: a gradient with NaN/±∞ (the error names the variable), or an update
 ///   that would overflow, leaves every variable and every state buffer unchanged.
+/// * Same-shaped matrices form a batch: when `par` allows several threads and the matrices are
+///   small (`k²·N ≤ 2²⁵`, `orthogonalize_batch_into`'s rule) the batch is spread over the threads,
+///   one matrix per thread; larger ones run in turn with `par` inside each. Same bits either way.
 /// * Variables on another device are an error naming them, unless [`DevicePolicy::HostRoundTrip`].
 /// * Build it from a [`VarMap`] with [`Muon::from_varmap`] to route by name (variables sorted by
 ///   name); [`Optimizer::new`] names them `param0`, `param1`, … in the given order.
@@ -226,7 +230,7 @@ impl Optimizer for Muon {
     }
 
     fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.engine.step(&self.params, grads)
+        self.engine.step(&self.params, grads, self.params.par)
     }
 
     fn learning_rate(&self) -> f64 {

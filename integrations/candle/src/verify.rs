@@ -144,20 +144,24 @@ fn run<T: crate::host::HostFloat>(
     par: Par,
     device: DevicePolicy,
 ) -> Result<mlkern::spec::Verified> {
-    let t = host::read::<T>(target, "target logits", device)?;
-    let d = draft
-        .map(|d| host::read::<T>(d, "draft logits", device))
-        .transpose()?;
-    let target = Input::Logits {
-        logits: &t,
-        temperature,
-    };
-    let draft = match &d {
-        Some(d) => Draft::Full(Input::Logits {
-            logits: d,
+    let call = |t: &[T], d: Option<&[T]>| {
+        let target = Input::Logits {
+            logits: t,
             temperature,
-        }),
-        None => Draft::OneHot,
+        };
+        let draft = match d {
+            Some(d) => Draft::Full(Input::Logits {
+                logits: d,
+                temperature,
+            }),
+            None => Draft::OneHot,
+        };
+        mlkern::spec::verify(batch, target, draft, cfg, &Philox, par)
+            .map_err(|e| kernel("verify", e))
     };
-    mlkern::spec::verify(batch, target, draft, cfg, &Philox, par).map_err(|e| kernel("verify", e))
+    // The logits are borrowed in place when they are contiguous CPU tensors of this precision.
+    host::with_values::<T, _>(target, "target logits", device, |t| match draft {
+        Some(d) => host::with_values::<T, _>(d, "draft logits", device, |d| call(t, Some(d))),
+        None => call(t, None),
+    })
 }

@@ -125,6 +125,11 @@ fn stft_and_istft_equal_the_core_and_round_trip() -> R<()> {
     let core = plan.stft(&xv, 3, Par::Seq).unwrap();
     let pairs: Vec<f32> = core.as_slice().iter().flat_map(|c| [c.re, c.im]).collect();
     assert_eq!(s.flatten_all()?.to_vec1::<f32>()?, pairs);
+    // A strided view (not borrowed in place, converted first) gives the same bits.
+    let strided = x.t()?.contiguous()?.t()?;
+    assert!(!strided.is_contiguous());
+    let s2 = stft(&strided, &plan, Par::Seq, CPU)?;
+    assert_eq!(s2.flatten_all()?.to_vec1::<f32>()?, pairs);
     let back = istft(&s, &plan, Some(777), Par::Seq, CPU)?;
     assert_eq!(back.dims(), &[3, 777]);
     let err = (back - &x)?.abs()?.max_all()?.to_scalar::<f32>()?;

@@ -41,7 +41,12 @@ fn grads_of(vars: &[(&Var, Tensor)]) -> GradStore {
     // A loss whose gradient for each variable is the given tensor: Σ ⟨v, g⟩.
     let mut loss: Option<Tensor> = None;
     for (v, g) in vars {
-        let term = (v.as_tensor() * g).unwrap().sum_all().unwrap();
+        let term = (v.as_tensor() * g)
+            .unwrap()
+            .sum_all()
+            .unwrap()
+            .to_dtype(DType::F64)
+            .unwrap();
         loss = Some(match loss {
             None => term,
             Some(l) => (l + term).unwrap(),
@@ -379,5 +384,66 @@ fn set_learning_rate_drives_both_groups() -> R<()> {
     opt.set_learning_rate(0.0);
     opt.set_learning_rate(0.04);
     assert_eq!(opt.params().adamw.lr, 0.002);
+    Ok(())
+}
+
+/// Same-shaped matrices form a batch spread over threads: the same bits as one at a time, for
+/// Muon and AMUSE, with a mix of shapes, precisions and a fallback parameter.
+#[test]
+fn batches_over_threads_give_the_same_bits() -> R<()> {
+    let shapes: [&[usize]; 6] = [&[8, 16], &[8, 16], &[8, 16], &[16, 8], &[8, 16], &[5]];
+    let make = || -> Vec<(String, Var)> {
+        let mut v: Vec<(String, Var)> = shapes
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("p{i}"), var(s, 70 + i as u64, DType::F32)))
+            .collect();
+        v.push(("q64".into(), var(&[8, 16], 90, DType::F64)));
+        v
+    };
+    let grads = |vars: &[(String, Var)], step: u64| {
+        let pairs: Vec<(&Var, Tensor)> = vars
+            .iter()
+            .enumerate()
+            .map(|(i, (_, v))| {
+                (
+                    v,
+                    data(v.dims(), 100 * step + i as u64)
+                        .to_dtype(v.dtype())
+                        .unwrap(),
+                )
+            })
+            .collect();
+        grads_of(&pairs)
+    };
+    let values =
+        |vars: &[(String, Var)]| -> Vec<Vec<f32>> { vars.iter().map(|(_, v)| vec32(v)).collect() };
+    let (seq, thr) = (make(), make());
+    let mut a = Muon::new_named(seq.clone(), ParamsMuon::default())?;
+    let mut b = Muon::new_named(thr.clone(), ParamsMuon::default().with_par(Par::threads(3)))?;
+    let (seq2, thr2) = (make(), make());
+    let mut c = Amuse::new_named(seq2.clone(), ParamsAmuse::default())?;
+    let mut d = Amuse::new_named(
+        thr2.clone(),
+        ParamsAmuse::default().with_par(Par::threads(2)),
+    )?;
+    for step in 1..=3 {
+        a.step(&grads(&seq, step))?;
+        b.step(&grads(&thr, step))?;
+        c.step(&grads(&seq2, step))?;
+        d.step(&grads(&thr2, step))?;
+        assert_eq!(values(&seq), values(&thr), "muon step {step}");
+        assert_eq!(values(&seq2), values(&thr2), "amuse step {step}");
+    }
+    // A NaN in the middle of a threaded batch still leaves everything untouched.
+    let before = values(&thr);
+    let mut bad: Vec<(&Var, Tensor)> = thr
+        .iter()
+        .map(|(_, v)| (v, Tensor::zeros(v.shape(), v.dtype(), &cpu()).unwrap()))
+        .collect();
+    bad[2].1 = Tensor::full(f32::NAN, (8, 16), &cpu())?;
+    let e = b.step(&grads_of(&bad)).unwrap_err().to_string();
+    assert!(e.contains("p2"), "{e}");
+    assert_eq!(values(&thr), before);
     Ok(())
 }
