@@ -54,3 +54,8 @@ pub use params::{Route, named_vars};
 pub use report::{ModelReport, ParamReport};
 pub use signal::{istft, stft, tiara};
 pub use verify::{VerifiedTokens, verify};
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
