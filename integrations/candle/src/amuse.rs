@@ -49,18 +49,6 @@ impl Default for ParamsAmuse {
 }
 
 impl ParamsAmuse {
-    /// The same with the matrices' learning rate `lr`.
-    pub fn with_lr(mut self, lr: f64) -> Self {
-        self.lr = lr;
-        self
-    }
-
-    /// The same with the matrices' weight decay.
-    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-
     /// The same with another AMUSE configuration.
     pub fn with_amuse(mut self, amuse: AmuseConfig<'static>) -> Self {
         self.amuse = amuse;
@@ -72,25 +60,9 @@ impl ParamsAmuse {
         self.fallback = fallback;
         self
     }
-
-    /// The same, routing parameters whose name contains `pattern` to the fallback.
-    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
-        self.exclude.push(pattern.into());
-        self
-    }
-
-    /// The same with another parallelism for Newton–Schulz.
-    pub fn with_par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
-    }
-
-    /// The same with another device policy.
-    pub fn with_device(mut self, device: DevicePolicy) -> Self {
-        self.device = device;
-        self
-    }
 }
+
+crate::params::common_builders!(ParamsAmuse, "the fallback");
 
 impl Kernel for ParamsAmuse {
     fn init<T: HostFloat>(
@@ -168,38 +140,6 @@ pub struct Amuse {
 }
 
 impl Amuse {
-    /// An optimizer for named variables (routing by name uses these names).
-    ///
-    /// # Errors
-    /// As [`Muon::new_named`](crate::Muon::new_named).
-    pub fn new_named(vars: Vec<(String, Var)>, params: ParamsAmuse) -> Result<Self> {
-        let engine = Engine::new(vars, &params.exclude, &params, params.device)?;
-        let base_lr = (params.lr, params.fallback.lr);
-        Ok(Amuse {
-            engine,
-            params,
-            base_lr,
-        })
-    }
-
-    /// An optimizer for every variable of `varmap`, routed by name.
-    ///
-    /// # Errors
-    /// As [`Muon::new_named`](crate::Muon::new_named).
-    pub fn from_varmap(varmap: &VarMap, params: ParamsAmuse) -> Result<Self> {
-        Self::new_named(named_vars(varmap), params)
-    }
-
-    /// Every parameter's name and route, sorted by name.
-    pub fn routes(&self) -> Vec<(String, Route)> {
-        self.engine.routes()
-    }
-
-    /// The configuration.
-    pub fn params(&self) -> &ParamsAmuse {
-        &self.params
-    }
-
     /// The number of the next step (1 before the first).
     pub fn t(&self) -> u64 {
         self.engine.t
@@ -227,10 +167,12 @@ impl Amuse {
             .iter()
             .map(|v| v.as_tensor().copy())
             .collect::<Result<_>>()?;
-        for ((_, x), var) in self.averaged()?.iter().zip(&vars) {
-            var.set(x)?;
-        }
-        let out = f();
+        let swapped = self.averaged().and_then(|xs| {
+            xs.iter()
+                .zip(&vars)
+                .try_for_each(|((_, x), var)| var.set(x))
+        });
+        let out = swapped.and_then(|()| f());
         for (var, y) in vars.iter().zip(&saved) {
             var.set(y)?;
         }
@@ -247,23 +189,4 @@ impl Amuse {
     }
 }
 
-impl Optimizer for Amuse {
-    type Config = ParamsAmuse;
-
-    fn new(vars: Vec<Var>, params: ParamsAmuse) -> Result<Self> {
-        Self::new_named(numbered(vars), params)
-    }
-
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.engine.step(&self.params, grads, self.params.par)
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.params.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.params.lr = lr;
-        self.params.fallback.lr = crate::params::scaled(self.base_lr, lr);
-    }
-}
+crate::engine::optimizer_common!(Amuse, ParamsAmuse, fallback);

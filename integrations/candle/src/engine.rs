@@ -273,3 +273,68 @@ fn tensors<T: HostFloat>(entries: &[Entry<T>], buf: usize) -> Result<Vec<(String
         })
         .collect()
 }
+
+/// The constructors, accessors and [`Optimizer`](candle_nn::Optimizer) implementation both
+/// optimizers share, for a struct with fields `engine: Engine`, `params: $params` and
+/// `base_lr: (f64, f64)` whose configuration keeps the fallback's parameters in `$fallback`.
+macro_rules! optimizer_common {
+    ($name:ident, $params:ty, $fallback:ident) => {
+        impl $name {
+            /// An optimizer for named variables (routing by name uses these names).
+            ///
+            /// # Errors
+            /// A variable on another device (with [`DevicePolicy::CpuOnly`]) or with non-finite
+            /// values, a bad configuration or a scratch that cannot be sized, each naming the
+            /// variable.
+            pub fn new_named(vars: Vec<(String, Var)>, params: $params) -> Result<Self> {
+                let engine = Engine::new(vars, &params.exclude, &params, params.device)?;
+                let base_lr = (params.lr, params.$fallback.lr);
+                Ok($name {
+                    engine,
+                    params,
+                    base_lr,
+                })
+            }
+
+            /// An optimizer for every variable of `varmap`, routed by name.
+            ///
+            /// # Errors
+            /// As [`new_named`](Self::new_named).
+            pub fn from_varmap(varmap: &VarMap, params: $params) -> Result<Self> {
+                Self::new_named(named_vars(varmap), params)
+            }
+
+            /// Every parameter's name and route, sorted by name.
+            pub fn routes(&self) -> Vec<(String, Route)> {
+                self.engine.routes()
+            }
+
+            /// The configuration.
+            pub fn params(&self) -> &$params {
+                &self.params
+            }
+        }
+
+        impl Optimizer for $name {
+            type Config = $params;
+
+            fn new(vars: Vec<Var>, params: $params) -> Result<Self> {
+                Self::new_named(numbered(vars), params)
+            }
+
+            fn step(&mut self, grads: &GradStore) -> Result<()> {
+                self.engine.step(&self.params, grads, self.params.par)
+            }
+
+            fn learning_rate(&self) -> f64 {
+                self.params.lr
+            }
+
+            fn set_learning_rate(&mut self, lr: f64) {
+                self.params.lr = lr;
+                self.params.$fallback.lr = crate::params::scaled(self.base_lr, lr);
+            }
+        }
+    };
+}
+pub(crate) use optimizer_common;

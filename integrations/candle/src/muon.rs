@@ -60,18 +60,6 @@ impl Default for ParamsMuon {
 }
 
 impl ParamsMuon {
-    /// The same with the matrices' learning rate `lr`.
-    pub fn with_lr(mut self, lr: f64) -> Self {
-        self.lr = lr;
-        self
-    }
-
-    /// The same with the matrices' weight decay.
-    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
-        self.weight_decay = weight_decay;
-        self
-    }
-
     /// The same with another Muon configuration (momentum, schedule, algorithm, scale).
     pub fn with_muon(mut self, muon: MuonConfig<'static>) -> Self {
         self.muon = muon;
@@ -83,25 +71,9 @@ impl ParamsMuon {
         self.adamw = adamw;
         self
     }
-
-    /// The same, routing parameters whose name contains `pattern` to AdamW.
-    pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
-        self.exclude.push(pattern.into());
-        self
-    }
-
-    /// The same with another parallelism for Newton–Schulz.
-    pub fn with_par(mut self, par: Par) -> Self {
-        self.par = par;
-        self
-    }
-
-    /// The same with another device policy.
-    pub fn with_device(mut self, device: DevicePolicy) -> Self {
-        self.device = device;
-        self
-    }
 }
+
+crate::params::common_builders!(ParamsMuon, "AdamW");
 
 impl Kernel for ParamsMuon {
     fn init<T: HostFloat>(
@@ -177,39 +149,6 @@ pub struct Muon {
 }
 
 impl Muon {
-    /// An optimizer for named variables (routing by name uses these names).
-    ///
-    /// # Errors
-    /// A variable on another device (with [`DevicePolicy::CpuOnly`]) or with non-finite values,
-    /// a bad Muon configuration or a scratch that cannot be sized, each naming the variable.
-    pub fn new_named(vars: Vec<(String, Var)>, params: ParamsMuon) -> Result<Self> {
-        let engine = Engine::new(vars, &params.exclude, &params, params.device)?;
-        let base_lr = (params.lr, params.adamw.lr);
-        Ok(Muon {
-            engine,
-            params,
-            base_lr,
-        })
-    }
-
-    /// An optimizer for every variable of `varmap`, routed by name.
-    ///
-    /// # Errors
-    /// As [`new_named`](Self::new_named).
-    pub fn from_varmap(varmap: &VarMap, params: ParamsMuon) -> Result<Self> {
-        Self::new_named(named_vars(varmap), params)
-    }
-
-    /// Every parameter's name and route, sorted by name.
-    pub fn routes(&self) -> Vec<(String, Route)> {
-        self.engine.routes()
-    }
-
-    /// The configuration.
-    pub fn params(&self) -> &ParamsMuon {
-        &self.params
-    }
-
     /// The number of steps taken.
     pub fn steps(&self) -> u64 {
         self.engine.t - 1
@@ -222,23 +161,4 @@ impl Muon {
     }
 }
 
-impl Optimizer for Muon {
-    type Config = ParamsMuon;
-
-    fn new(vars: Vec<Var>, params: ParamsMuon) -> Result<Self> {
-        Self::new_named(numbered(vars), params)
-    }
-
-    fn step(&mut self, grads: &GradStore) -> Result<()> {
-        self.engine.step(&self.params, grads, self.params.par)
-    }
-
-    fn learning_rate(&self) -> f64 {
-        self.params.lr
-    }
-
-    fn set_learning_rate(&mut self, lr: f64) {
-        self.params.lr = lr;
-        self.params.adamw.lr = crate::params::scaled(self.base_lr, lr);
-    }
-}
+crate::engine::optimizer_common!(Muon, ParamsMuon, adamw);

@@ -65,3 +65,43 @@ pub(crate) fn scaled((initial, fallback): (f64, f64), lr: f64) -> f64 {
         fallback * (lr / initial)
     }
 }
+
+/// The builder methods both optimizer configurations share (`lr`, `weight_decay`, `exclude`,
+/// `par`, `device` fields), written once.
+macro_rules! common_builders {
+    ($params:ty, $fallback:literal) => {
+        impl $params {
+            /// The same with the matrices' learning rate `lr`.
+            pub fn with_lr(mut self, lr: f64) -> Self {
+                self.lr = lr;
+                self
+            }
+
+            /// The same with the matrices' weight decay.
+            pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
+                self.weight_decay = weight_decay;
+                self
+            }
+
+            #[doc = concat!("The same, routing parameters whose name contains `pattern` to ", $fallback, ".")]
+            pub fn exclude(mut self, pattern: impl Into<String>) -> Self {
+                self.exclude.push(pattern.into());
+                self
+            }
+
+            /// The same with another parallelism for Newton–Schulz (and across same-shaped
+            /// matrices).
+            pub fn with_par(mut self, par: mlkern::Par) -> Self {
+                self.par = par;
+                self
+            }
+
+            /// The same with another device policy.
+            pub fn with_device(mut self, device: crate::host::DevicePolicy) -> Self {
+                self.device = device;
+                self
+            }
+        }
+    };
+}
+pub(crate) use common_builders;
