@@ -2,22 +2,14 @@
 //! Z bit for bit; X is the exact running mean of Z), the β schedule, and all-or-nothing errors.
 
 use mlkern::Par;
+
+mod common;
 use mlkern::ortho::{
     AmuseConfig, AmuseState, Hyper, MomentumKind, MuonConfig, amuse_scratch_len, amuse_step,
     muon_scratch_len, muon_step,
 };
 
-fn data(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        })
-        .collect()
-}
+use common::values as data;
 
 fn muon_part() -> MuonConfig<'static> {
     MuonConfig::default()
@@ -219,8 +211,6 @@ fn bad_input_leaves_every_buffer_untouched() {
     );
     assert_eq!((&y, &z), (&w0, &w0));
 }
-
-mod common;
 
 /// The float64 NumPy transcription of the note's equations
 /// (`tests/fixtures/amuse/make_amuse_fixtures.py`), to 1e-12.

@@ -2,6 +2,8 @@
 //! (features `cli` and `mpi`; needs MPICH's `mpiexec`, or set `MPIEXEC`). Inputs are written
 //! with mlkern's own `.npy` writer into a temporary directory.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -48,18 +50,7 @@ fn both(ranks: usize, args: &[&str]) -> (Output, Output) {
     (one, many)
 }
 
-/// Deterministic values in [−1, 1).
-fn values(n: usize, seed: u64) -> Vec<f64> {
-    let mut s = seed;
-    (0..n)
-        .map(|_| {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (s >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        })
-        .collect()
-}
+use common::values;
 
 fn rel(a: &[f64], b: &[f64]) -> f64 {
     let d: f64 = a.iter().zip(b).map(|(x, y)| (x - y).powi(2)).sum();
