@@ -43,7 +43,17 @@ mod decomp;
 #[cfg(feature = "alloc")]
 mod gram;
 #[cfg(feature = "alloc")]
+mod interval;
+#[cfg(feature = "alloc")]
+mod krylov;
+#[cfg(feature = "alloc")]
+mod operator;
+#[cfg(feature = "alloc")]
+mod slq;
+#[cfg(feature = "alloc")]
 mod stream;
+#[cfg(feature = "alloc")]
+mod topk;
 
 pub use curvature::{
     HessianVectorProduct, NdsParts, WithinEstimate, curvature_penalty, nds, nds_decomposition,
@@ -62,3 +72,10 @@ pub use decomp::{
 #[cfg(feature = "alloc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
 pub use stream::CovAccumulator;
+#[cfg(feature = "alloc")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alloc")))]
+pub use {
+    operator::{DenseOperator, GramOperator, SymOperator},
+    slq::{Estimate, SlqConfig, SlqReport, estimate},
+    topk::{TopK, TopKConfig, top_eigenvalues},
+};
