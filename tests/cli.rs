@@ -451,6 +451,115 @@ fn spectrum_json_layers_plot_and_errors() {
     }
 }
 
+#[test]
+fn spectrum_estimate_json_intervals_and_errors() {
+    let d = tmpdir("spectrum_estimate");
+    // 300 samples × 60, columns decaying as (1 + j)^(−0.7), an offset removed by --center.
+    let (n, p) = (300usize, 60usize);
+    let x: Vec<f64> = (0..n * p)
+        .map(|k| {
+            let u = ((k as u64).wrapping_mul(2_654_435_761) % 10_007) as f64 / 10_007.0 - 0.5;
+            2.0 + u * (1.0 + (k % p) as f64).powf(-0.7)
+        })
+        .collect();
+    write(&d.join("h.npy"), &[n, p], NpyData::F64(x.clone()));
+    let exact = json_of(&run_ok(
+        bin()
+            .args(["spectrum", "h.npy", "--center", "--json"])
+            .current_dir(&d),
+    ));
+    let est_args = [
+        "spectrum",
+        "h.npy",
+        "--center",
+        "--estimate",
+        "--seed",
+        "3",
+        "--json",
+    ];
+    let est = json_of(&run_ok(bin().args(est_args).current_dir(&d)));
+    assert_eq!(est["method"], "slq");
+    for key in [
+        "erank_energy",
+        "erank_sigma",
+        "stable_rank",
+        "participation_ratio",
+        "rankme",
+    ] {
+        let (e, v) = (exact[key].as_f64().unwrap(), est[key].as_f64().unwrap());
+        let iv = est["interval"][key].as_array().unwrap();
+        let (lo, hi) = (iv[0].as_f64().unwrap(), iv[1].as_f64().unwrap());
+        assert!((v / e - 1.0).abs() < 0.02, "{key}: {v} vs exact {e}");
+        assert!(lo <= v && v <= hi, "{key}: {v} outside [{lo}, {hi}]");
+    }
+    assert!(est["probes"].as_u64().unwrap() >= 16 && est["products"].as_u64().unwrap() > 0);
+    // Same seed, same report (timing aside); fixed probes and depth are honoured.
+    let again = json_of(&run_ok(bin().args(est_args).current_dir(&d)));
+    assert_eq!(again["erank_energy"], est["erank_energy"]);
+    assert_eq!(again["interval"], est["interval"]);
+    let fixed = json_of(&run_ok(
+        bin()
+            .args([
+                "spectrum",
+                "h.npy",
+                "--estimate",
+                "--probes",
+                "8",
+                "--lanczos-steps",
+                "5",
+                "--json",
+            ])
+            .current_dir(&d),
+    ));
+    assert_eq!(
+        (fixed["probes"].as_u64(), fixed["lanczos_steps"].as_u64()),
+        (Some(8), Some(5))
+    );
+    // 3-D input: one report per layer; the terminal table names the intervals.
+    let mut x3 = x.clone();
+    x3.extend(x.iter().map(|v| v * 3.0));
+    write(&d.join("l.npy"), &[2, n, p], NpyData::F64(x3));
+    let layers = json_of(&run_ok(
+        bin()
+            .args(["spectrum", "l.npy", "--center", "--estimate", "--json"])
+            .current_dir(&d),
+    ));
+    assert_eq!(layers["layers"].as_array().unwrap().len(), 2);
+    let text = run_ok(
+        bin()
+            .args(["spectrum", "l.npy", "--estimate"])
+            .current_dir(&d),
+    );
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.contains("95 % intervals") && text.contains("layer 1"),
+        "{text}"
+    );
+    // Bad combinations and a zero matrix are clean errors.
+    write(&d.join("z.npy"), &[4, 3], NpyData::F64(vec![0.0; 12]));
+    let cases: &[(&[&str], &str)] = &[
+        (&["spectrum", "h.npy", "--probes", "8"], "--estimate"),
+        (
+            &["spectrum", "h.npy", "--estimate", "--method", "svd"],
+            "exact spectrum only",
+        ),
+        (
+            &["spectrum", "h.npy", "--estimate", "--plot", "s.svg"],
+            "exact spectrum only",
+        ),
+        (
+            &["spectrum", "h.npy", "--estimate", "--probes", "2"],
+            "probes",
+        ),
+        (&["spectrum", "h.npy", "--estimate", "--rtol", "0"], "rtol"),
+        (&["spectrum", "z.npy", "--estimate"], "zero matrix"),
+    ];
+    for (args, needle) in cases {
+        let out = bin().args(*args).current_dir(&d).output().unwrap();
+        assert_clean_error(&out, needle);
+    }
+}
+
 /// The reference note's 4-token example as a 1-request batch: P [1, 2, 4], Q [1, 1, 4].
 fn write_accept_inputs(d: &Path) {
     let p = [0.1, 0.2, 0.3, 0.4];

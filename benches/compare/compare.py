@@ -429,6 +429,47 @@ def spectrum_energy_workload(name: str, m: int, n: int, energy_only: bool) -> Wo
 spectrum_energy_workload("spectrum_energy_4096x1024_f32", 4096, 1024, energy_only=True)
 spectrum_energy_workload("spectrum_energy_4096x1024_f32_full", 4096, 1024, energy_only=False)
 
+# Spectra at scale (issue 20): the SLQ estimator (`--estimate`) against the exact paths on
+# 8192×4096 f32 hidden states, decaying (as above) and flat (i.i.d. N(0, 1)). The estimate is
+# checked against the float64 reference at 1 % (its default target); the exact mlkern path on
+# the same X is its own row, so the two timings compare in one run.
+
+
+def flat_states(rng: np.random.Generator, m: int, n: int) -> np.ndarray:
+    return rng.standard_normal((m, n), dtype=np.float32)
+
+
+def erank_f64_eigvalsh(x: np.ndarray) -> np.float64:
+    """Reference at scale: eigvalsh of the float64 Gram of the centered float64 cast."""
+    xc = x.astype(np.float64)
+    xc -= xc.mean(axis=0)
+    return energy_erank(np.linalg.eigvalsh(xc.T @ xc))
+
+
+def spectrum_scale_workload(name: str, m: int, n: int, kind: str, estimate: bool) -> Workload:
+    gen = hidden_states if kind == "decaying" else flat_states
+    flags = ["--center", "--estimate"] if estimate else ["--center"]
+    return register(
+        Workload(
+            name=name,
+            shape=f"{m}x{n} float32 {kind}, centered, {'--estimate (SLQ)' if estimate else 'exact'}",
+            inputs=lambda rng: {"x": gen(rng, m, n)},
+            anchors=[numpy_anchor("numpy eigvalsh(XcᵀXc)", erank_numpy_eigvalsh)],
+            cli=lambda f: ["spectrum", f["x"], *flags],
+            outputs=["erank_energy"],
+            json_outputs=True,
+            expect_json={"rows": m, "cols": n, "centered": True, "method": "slq" if estimate else "gram"},
+            rtol=1e-2 if estimate else SPECTRUM_ENERGY_RTOL,
+            reference=erank_f64_eigvalsh,
+            seed=zlib.crc32(f"spectrum scale {m}x{n} {kind}".encode()),  # same X for both paths
+        )
+    )
+
+
+for _kind in ("decaying", "flat"):
+    spectrum_scale_workload(f"spectrum_scale_8192x4096_{_kind}_estimate", 8192, 4096, _kind, estimate=True)
+    spectrum_scale_workload(f"spectrum_scale_8192x4096_{_kind}_exact", 8192, 4096, _kind, estimate=False)
+
 # Singular values by SVD in float64. max rel err is max|Δσ| / σ₁ (errors() is normwise).
 # Measured: mlkern vs LAPACK gesdd ~1e-14; numpy vs scipy agree exactly.
 register(

@@ -15,6 +15,11 @@
 //!   symmetric eigenvalues), [`Method::Auto`] choosing the Gram path when it is accurate;
 //!   [`Centering::ColumnMean`] for hidden states.
 //! * **[`CovAccumulator`]** (alloc tier): push row chunks, merge accumulators, get the spectrum.
+//! * **Spectra at scale** (alloc tier): [`estimate`] — every metric with a confidence interval
+//!   by stochastic Lanczos quadrature ([`SlqConfig`], [`SlqReport`], [`Estimate`]) — and
+//!   [`top_eigenvalues`] with residual certificates ([`TopKConfig`], [`TopK`]), over a
+//!   [`SymOperator`]: [`GramOperator`] (the covariance of samples, never formed),
+//!   [`DenseOperator`], or your own.
 //! * **Curvature** (core tier): [`nds`], [`nds_decomposition`], [`nds_within_estimate`],
 //!   [`curvature_penalty`] over a [`HessianVectorProduct`] oracle.
 //! * **Margins** (core tier): [`margin_true`], [`margin_top2`], batched [`margins`].

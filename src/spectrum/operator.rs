@@ -201,24 +201,16 @@ impl<'a, T: Real> GramOperator<'a, T> {
             trace,
         })
     }
-
-    /// `dst (f64) ← 2⁻ᵉ·prod − shift`, where `shift[i, j] = a[i]·b[j]` (`a`, `b` optional).
-    fn finish(dst: &mut MatMut<'_, f64>, prod: &[T], down: [f64; 3], a: Option<&[f64]>, b: &[f64]) {
-        let rows = dst.nrows();
-        for j in 0..dst.ncols() {
-            for i in 0..rows {
-                let s = a.map_or(0.0, |a| a[i] * b[j]);
-                dst[(i, j)] = apply_parts(prod[i + j * rows].as_f64(), down) - s;
-            }
-        }
-    }
 }
 
-/// Column sums `1ᵀz` of a block.
-fn column_sums(z: MatRef<'_, f64>) -> Vec<f64> {
-    (0..z.ncols())
-        .map(|j| (0..z.nrows()).map(|i| z[(i, j)]).sum())
-        .collect()
+/// `dst (f64) ← 2⁻ᵉ·prod` for a column-major block `prod` in `T`.
+fn finish_block<T: Real>(dst: &mut MatMut<'_, f64>, prod: &[T], down: [f64; 3]) {
+    let rows = dst.nrows();
+    for j in 0..dst.ncols() {
+        for i in 0..rows {
+            dst[(i, j)] = apply_parts(prod[i + j * rows].as_f64(), down);
+        }
+    }
 }
 
 /// `μᵀz` per column of the block.
@@ -259,80 +251,117 @@ impl<T: Real> SymOperator for GramOperator<'_, T> {
 
     fn apply(&self, z: MatRef<'_, f64>, mut out: MatMut<'_, f64>, par: Par) {
         let x = self.data.mat();
-        let (n, p, b) = (x.nrows(), x.ncols(), z.ncols());
-        let down = pow2_parts(-self.pending);
-        let mu = self.means.as_deref();
-        // A failed allocation of a work block leaves NaN in `out`, which the estimators report.
-        let run = |out: &mut MatMut<'_, f64>| -> Result<()> {
-            let zt = to_t::<T>(z)?;
-            let zt = MatRef::from_column_major_slice(&zt, z.nrows(), b);
-            if self.cols_side {
-                // w = X̃c z (n×b, f64), then out = X̃cᵀ w.
-                let mut w = buffer::<T>(n, b)?;
-                tiled_product(
-                    MatMut::from_column_major_slice_mut(&mut w, n, b),
-                    x,
-                    zt,
-                    par,
-                );
-                let mut wf = zeros::<f64>(n * b, "operator block")?;
-                let shift = mu.map(|mu| weighted_sums(mu, z));
-                let ones = shift.as_ref().map(|_| alloc::vec![1.0; n]);
-                let mut wm = MatMut::from_column_major_slice_mut(&mut wf, n, b);
-                Self::finish(
-                    &mut wm,
-                    &w,
-                    down,
-                    ones.as_deref(),
-                    shift.as_deref().unwrap_or(&[]),
-                );
-                let wt = to_t::<T>(wm.as_ref())?;
-                let mut v = buffer::<T>(p, b)?;
-                tiled_product(
-                    MatMut::from_column_major_slice_mut(&mut v, p, b),
-                    x.transpose(),
-                    MatRef::from_column_major_slice(&wt, n, b),
-                    par,
-                );
-                let sums = column_sums(wm.as_ref());
-                Self::finish(out, &v, down, mu, &sums);
-            } else {
-                // u = X̃cᵀ z (p×b, f64), then out = X̃c u.
-                let mut v = buffer::<T>(p, b)?;
-                tiled_product(
-                    MatMut::from_column_major_slice_mut(&mut v, p, b),
-                    x.transpose(),
-                    zt,
-                    par,
-                );
-                let sums = column_sums(z);
-                let mut uf = zeros::<f64>(p * b, "operator block")?;
-                let mut um = MatMut::from_column_major_slice_mut(&mut uf, p, b);
-                Self::finish(&mut um, &v, down, mu, &sums);
-                let ut = to_t::<T>(um.as_ref())?;
-                let mut w = buffer::<T>(n, b)?;
-                tiled_product(
-                    MatMut::from_column_major_slice_mut(&mut w, n, b),
-                    x,
-                    MatRef::from_column_major_slice(&ut, p, b),
-                    par,
-                );
-                let shift = mu.map(|mu| weighted_sums(mu, um.as_ref()));
-                let ones = shift.as_ref().map(|_| alloc::vec![1.0; n]);
-                Self::finish(
-                    out,
-                    &w,
-                    down,
-                    ones.as_deref(),
-                    shift.as_deref().unwrap_or(&[]),
-                );
-            }
-            Ok(())
+        // C = BᵀB with B = A − a·cᵀ: B = X̃c (A = X, a = 1, c = μ̃) on the column side,
+        // B = X̃cᵀ (A = Xᵀ, a = μ̃, c = 1) on the row side.
+        let a = if self.cols_side { x } else { x.transpose() };
+        let (rows, dim) = (a.nrows(), a.ncols());
+        let ones = self.means.as_ref().map(|_| alloc::vec![1.0; rows.max(dim)]);
+        let shift = match (&self.means, &ones) {
+            (Some(mu), Some(one)) if self.cols_side => Some((&one[..rows], &mu[..])),
+            (Some(mu), Some(one)) => Some((&mu[..], &one[..dim])),
+            _ => None,
         };
-        if run(&mut out).is_err() {
+        // A failed allocation of a work block leaves NaN in `out`, which the estimators report.
+        if fused_gram(a, shift, self.pending, z, out.as_mut(), par).is_err() {
             out.fill(f64::NAN);
         }
     }
+}
+
+/// Rows of `A` per tile of the fused product: at least 256, and at most 32 tiles (each keeps a
+/// `d×b` partial result), so the tiling depends on the shape alone.
+fn gram_tile(rows: usize) -> usize {
+    rows.div_ceil(32).max(256).next_multiple_of(64)
+}
+
+/// `out ← BᵀB·z` with `B = 2⁻ᵉ·A − a·cᵀ` (`shift = (a, c)`, or none), in one pass over `A`: per
+/// row tile `I`, `w = B_I·z` and then `B_Iᵀ·w` while the tile is still in cache, each tile's
+/// result kept apart and the tiles summed in order (in f64), so the sum never depends on the
+/// thread count.
+fn fused_gram<T: Real>(
+    a: MatRef<'_, T>,
+    shift: Option<(&[f64], &[f64])>,
+    pending: i32,
+    z: MatRef<'_, f64>,
+    mut out: MatMut<'_, f64>,
+    par: Par,
+) -> Result<()> {
+    let (rows, d, b) = (a.nrows(), a.ncols(), z.ncols());
+    let down = pow2_parts(-pending);
+    let zt = to_t::<T>(z)?;
+    let zt = MatRef::from_column_major_slice(&zt, d, b);
+    // cᵀz per column (the shift of B·z).
+    let cz: Vec<f64> = match shift {
+        Some((_, c)) => weighted_sums(c, z),
+        None => alloc::vec![0.0; b],
+    };
+    let h = gram_tile(rows);
+    let tiles = rows.div_ceil(h);
+    // Per tile: its d×b partial (in T) and aᵀw per column (f64).
+    let mut partial: Vec<T> = zeros(
+        tiles.saturating_mul(d).saturating_mul(b),
+        "operator partials",
+    )?;
+    let mut aw: Vec<f64> = zeros(tiles * b, "operator partials")?;
+    let mut jobs = Vec::with_capacity(tiles);
+    for ((t, p), s) in partial
+        .chunks_mut((d * b).max(1))
+        .enumerate()
+        .zip(aw.chunks_mut(b.max(1)))
+    {
+        jobs.push((t, p, s));
+    }
+    let failed = core::sync::atomic::AtomicBool::new(false);
+    round_robin(jobs, par, |(t, p, s)| {
+        let r0 = t * h;
+        let hh = h.min(rows - r0);
+        let at = a.submatrix(r0, 0, hh, d);
+        let Ok(mut w) = buffer::<T>(hh, b) else {
+            failed.store(true, core::sync::atomic::Ordering::Relaxed);
+            return;
+        };
+        let mut wm = MatMut::from_column_major_slice_mut(&mut w, hh, b);
+        faer::linalg::matmul::matmul(
+            wm.as_mut(),
+            Accum::Replace,
+            at,
+            zt,
+            T::one(),
+            faer::Par::Seq,
+        );
+        for j in 0..b {
+            let mut sum = 0.0;
+            for i in 0..hh {
+                let ai = shift.map_or(0.0, |(av, _)| av[r0 + i]);
+                let v = apply_parts(wm[(i, j)].as_f64(), down) - ai * cz[j];
+                wm[(i, j)] = T::from_f64(v);
+                sum += ai * v;
+            }
+            s[j] = sum;
+        }
+        faer::linalg::matmul::matmul(
+            MatMut::from_column_major_slice_mut(p, d, b),
+            Accum::Replace,
+            at.transpose(),
+            wm.as_ref(),
+            T::one(),
+            faer::Par::Seq,
+        );
+    });
+    if failed.load(core::sync::atomic::Ordering::Relaxed) {
+        return Err(crate::base::oom::<T>(h * b, "operator block"));
+    }
+    for j in 0..b {
+        let aw_j: f64 = (0..tiles).map(|t| aw[t * b + j]).sum();
+        for i in 0..d {
+            let v: f64 = (0..tiles)
+                .map(|t| partial[t * d * b + j * d + i].as_f64())
+                .sum();
+            let ci = shift.map_or(0.0, |(_, c)| c[i]);
+            out[(i, j)] = apply_parts(v, down) - ci * aw_j;
+        }
+    }
+    Ok(())
 }
 
 /// An explicit symmetric positive semidefinite matrix `G` (a Gram or covariance matrix already
@@ -430,7 +459,7 @@ impl<T: Real> SymOperator for DenseOperator<'_, T> {
                 MatRef::from_column_major_slice(&zt, d, b),
                 par,
             );
-            GramOperator::<T>::finish(out, &v, down, None, &[]);
+            finish_block(out, &v, down);
             Ok(())
         };
         if run(&mut out).is_err() {

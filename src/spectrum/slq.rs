@@ -17,8 +17,10 @@
 //!    jackknife standard error over probes. The reported interval is
 //!    `[min(Gauss, Radau) − t·se, max(Gauss, Radau) + t·se]`.
 //!
-//! Probes are added in batches until every interval's half-width is within `rtol` of its
-//! value; the Lanczos depth grows on the first batch until the two rules agree to `rtol/4`.
+//! Probes are added in batches until every interval's statistical half-width (`t·se`) is
+//! within `rtol` of its value; the Lanczos depth grows on the first batch (up to `max_steps`)
+//! until the bracket's half-width is within `rtol/2`. The reported half-width is the sum of
+//! the two, so ≈ 1.5·`rtol` at most when both limits bind.
 //!
 //! [`top_eigenvalues`]: super::top_eigenvalues
 
@@ -49,7 +51,8 @@ pub struct SlqConfig {
     pub min_probes: usize,
     /// At most this many probes (default 128).
     pub max_probes: usize,
-    /// Probes multiplied together as one block (default 8).
+    /// Probes multiplied together as one block (default 16: wide enough that the products
+    /// are compute-bound, not bound by reading the data).
     pub batch: usize,
     /// Initial Lanczos steps per probe (default 16).
     pub steps: usize,
@@ -57,10 +60,16 @@ pub struct SlqConfig {
     pub max_steps: usize,
     /// Largest eigenpairs to deflate exactly (default 32; 0 turns deflation off).
     pub deflate: usize,
-    /// Krylov blocks spent on the deflation (default 6).
+    /// Krylov blocks (of `max(deflate/2, 8)` vectors) spent on the deflation (default 12).
     pub deflate_blocks: usize,
     /// The `eps` of RankMe (default [`RANKME_EPS`]).
     pub rankme_eps: f64,
+    /// Let only the energy-weighted metrics (entropy, effective rank, participation ratio)
+    /// drive the depth and the probe count (default false). The σ-weighted ones (σ-erank,
+    /// nuclear ratio, RankMe) need `√x` quadrature, which converges in ≈ √κ Lanczos steps on
+    /// spectra spread over κ orders: with this set they are still reported, with honest but
+    /// wider intervals, at a fraction of the cost.
+    pub energy_only: bool,
 }
 
 impl Default for SlqConfig {
@@ -71,12 +80,13 @@ impl Default for SlqConfig {
             confidence: 0.95,
             min_probes: 16,
             max_probes: 128,
-            batch: 8,
+            batch: 16,
             steps: 16,
             max_steps: 64,
             deflate: 32,
-            deflate_blocks: 6,
+            deflate_blocks: 12,
             rankme_eps: RANKME_EPS,
+            energy_only: false,
         }
     }
 }
@@ -106,6 +116,17 @@ impl SlqConfig {
     pub fn with_deflate(mut self, deflate: usize) -> Self {
         self.deflate = deflate;
         self
+    }
+
+    /// The same with [`energy_only`](Self::energy_only) set.
+    pub fn with_energy_only(mut self, energy_only: bool) -> Self {
+        self.energy_only = energy_only;
+        self
+    }
+
+    /// Whether metric `m` (in [`METRICS`] order) steers the depth and the probe count.
+    fn steers(&self, m: usize) -> bool {
+        !self.energy_only || ENERGY.contains(&m)
     }
 
     /// The same with this target relative half-width.
@@ -183,7 +204,7 @@ pub struct SlqReport {
     pub erank: Estimate,
     /// σ-weighted effective rank (Roy & Vetterli; [`Weighting::Sigma`](super::Weighting)).
     pub sigma_erank: Estimate,
-    /// Stable rank `Σλ/λ_max` (from the certified top eigenvalue).
+    /// Stable rank `Σλ/λ_max` (from [`lambda_max`](Self::lambda_max)).
     pub stable_rank: Estimate,
     /// Participation ratio `(Σλ)²/Σλ²`.
     pub participation_ratio: Estimate,
@@ -191,7 +212,8 @@ pub struct SlqReport {
     pub nuclear_ratio: Estimate,
     /// RankMe with [`SlqConfig::rankme_eps`] over the operator's `d` eigenvalues.
     pub rankme: Estimate,
-    /// The largest eigenvalue, `[θ₁, θ₁ + r₁]`.
+    /// The largest eigenvalue: the best Ritz value (block Krylov or any probe's Lanczos run) as
+    /// value and lower end, `θ₁ + r₁` above (see [`TopK::values`](super::TopK)).
     pub lambda_max: Estimate,
     /// `tr C = Σλ` (exact).
     pub trace: f64,
@@ -358,12 +380,10 @@ enum Which {
     Radau,
 }
 
-/// What the metrics need besides the probes: normalized deflated values and the top eigenvalue.
+/// What the metrics need besides the probes: the normalized deflated values.
 struct Fixed<'a> {
     /// Deflated Ritz values over `tr C`.
     defl: &'a [f64],
-    /// `λ_max/tr C` (point value).
-    top: f64,
     rankme_eps: f64,
 }
 
@@ -420,9 +440,12 @@ fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
 
-/// Number of probe-estimated metrics: entropy, erank, σ-erank, participation ratio, nuclear
-/// ratio, RankMe.
+/// Number of probe-estimated quantities: entropy, erank, σ-erank, participation ratio,
+/// `tr √(C/tr C)` (the nuclear ratio's numerator), RankMe.
 const METRICS: usize = 6;
+
+/// The energy-weighted ones among them: entropy, erank, participation ratio.
+const ENERGY: [usize; 3] = [0, 1, 3];
 
 /// The metrics from the samples except `skip`, with one rule.
 fn metrics(
@@ -449,13 +472,17 @@ fn metrics(
         Float::exp(ent),
         Float::exp(h_sigma),
         1.0 / sq,
-        s / Float::sqrt(fx.top),
+        s,
         Float::exp(rm),
     ]
 }
 
-/// Point values and intervals of the probe metrics.
-fn intervals(samples: &[Sample], fx: &Fixed<'_>, confidence: f64) -> [Estimate; METRICS] {
+/// Point values and intervals of the probe metrics, and the statistical half-widths `t·se`.
+fn intervals(
+    samples: &[Sample],
+    fx: &Fixed<'_>,
+    confidence: f64,
+) -> ([Estimate; METRICS], [f64; METRICS]) {
     let g = metrics(samples, None, Which::Gauss, fx);
     let r = metrics(samples, None, Which::Radau, fx);
     let n = samples.len();
@@ -468,15 +495,16 @@ fn intervals(samples: &[Sample], fx: &Fixed<'_>, confidence: f64) -> [Estimate; 
         }
     }
     let t = t_quantile(0.5 + 0.5 * confidence, n.saturating_sub(2).max(1));
-    core::array::from_fn(|m| {
+    let half: [f64; METRICS] = core::array::from_fn(|m| {
         let col: Vec<f64> = loo.iter().map(|v| v[m]).collect();
-        let se = if n >= 3 { jackknife_se(&col) } else { 0.0 };
-        Estimate {
-            value: 0.5 * (g[m] + r[m]),
-            lo: g[m].min(r[m]) - t * se,
-            hi: g[m].max(r[m]) + t * se,
-        }
-    })
+        if n >= 3 { t * jackknife_se(&col) } else { 0.0 }
+    });
+    let est = core::array::from_fn(|m| Estimate {
+        value: 0.5 * (g[m] + r[m]),
+        lo: g[m].min(r[m]) - half[m],
+        hi: g[m].max(r[m]) + half[m],
+    });
+    (est, half)
 }
 
 /// Estimates the spectral metrics of a symmetric positive semidefinite operator (a covariance
@@ -534,7 +562,7 @@ pub fn estimate(op: &dyn SymOperator, cfg: &SlqConfig, par: Par) -> Result<SlqRe
     let k = cfg.deflate.clamp(1, d);
     let tcfg = TopKConfig {
         k,
-        block: 0,
+        block: (k / 2).max(8),
         tol: None,
         max_blocks: cfg.deflate_blocks.max(1),
         seed: cfg.seed,
@@ -573,30 +601,16 @@ pub fn estimate(op: &dyn SymOperator, cfg: &SlqConfig, par: Par) -> Result<SlqRe
     let trace_perp = total - ritz.values[..kept].iter().sum::<f64>();
     let fx = Fixed {
         defl: &defl_vals,
-        top: theta1 / total,
         rankme_eps: cfg.rankme_eps,
     };
     let scale = op.scale_log2();
-    // θ₁ ≤ λ_max ≤ θ₁ + r₁ holds for the operator as computed; the slack covers the rounding of
-    // its products and of the trace (≈ √d·ε relative).
-    let slack = 32.0 * op.epsilon() * Float::sqrt(d as f64);
-    let stable = Estimate {
-        value: total / theta1,
-        lo: total / (theta1 + r1) * (1.0 - slack),
-        hi: total / theta1 * (1.0 + slack),
-    };
-    let lambda_max = Estimate {
-        value: mul_pow2(theta1, scale),
-        lo: mul_pow2(theta1 * (1.0 - slack), scale),
-        hi: mul_pow2((theta1 + r1) * (1.0 + slack), scale),
-    };
     let mut products = ritz.products;
     let mut samples: Vec<Sample> = Vec::new();
     let mut steps = cfg.steps.min(d);
     let full = kept >= d;
     let mut est = [Estimate::exact(0.0); METRICS];
     if full {
-        est = intervals(&[], &fx, cfg.confidence);
+        est = intervals(&[], &fx, cfg.confidence).0;
     } else {
         let mut first = true;
         while samples.len() < cfg.max_probes {
@@ -607,16 +621,18 @@ pub fn estimate(op: &dyn SymOperator, cfg: &SlqConfig, par: Par) -> Result<SlqRe
                 if !first || steps >= cfg.max_steps.min(d) {
                     break;
                 }
-                // The first batch sets the depth: deepen until both rules agree to rtol/4.
+                // The first batch sets the depth: deepen until the quadrature bracket's
+                // half-width is within rtol/2 of the value.
                 let s = batch.samples(trace_perp, total)?;
                 let (g, r) = (
                     metrics(&s, None, Which::Gauss, &fx),
                     metrics(&s, None, Which::Radau, &fx),
                 );
                 let gap = (0..METRICS)
+                    .filter(|&m| cfg.steers(m))
                     .map(|m| (g[m] - r[m]).abs() / (0.5 * (g[m] + r[m])).abs())
                     .fold(0.0, f64::max);
-                if gap.is_nan() || gap <= 0.25 * cfg.rtol {
+                if gap.is_nan() || gap <= cfg.rtol {
                     break;
                 }
                 steps = (steps + 8).min(cfg.max_steps).min(d);
@@ -624,31 +640,63 @@ pub fn estimate(op: &dyn SymOperator, cfg: &SlqConfig, par: Par) -> Result<SlqRe
             first = false;
             products += batch.alpha.iter().map(Vec::len).sum::<usize>();
             samples.extend(batch.samples(trace_perp, total)?);
-            check_psd(&samples, fx.top)?;
+            check_psd(&samples, theta1 / total)?;
             if samples.len() >= cfg.min_probes {
-                est = intervals(&samples, &fx, cfg.confidence);
-                if est.iter().all(|e| e.rel_half_width() <= cfg.rtol) {
+                let (e, stat) = intervals(&samples, &fx, cfg.confidence);
+                est = e;
+                // More probes only shrink the statistical part: stop once it is within rtol
+                // (the bracket's part was settled by the depth).
+                if (0..METRICS)
+                    .filter(|&m| cfg.steers(m))
+                    .all(|m| stat[m] <= cfg.rtol * est[m].value.abs())
+                {
                     break;
                 }
             }
         }
         if samples.len() < cfg.min_probes {
-            est = intervals(&samples, &fx, cfg.confidence);
+            est = intervals(&samples, &fx, cfg.confidence).0;
         }
     }
-    let [entropy, erank, sigma_erank, pr, nuclear, rankme] = est;
-    // The nuclear ratio also carries λ_max's uncertainty: divide by √λ ∈ [√θ₁, √(θ₁ + r₁)].
-    let shrink = (theta1 / (theta1 + r1)).sqrt();
+    let [entropy, erank, sigma_erank, pr, root, rankme] = est;
+    // λ_max: every Ritz value is a lower bound — θ₁ of the block Krylov run, and the largest
+    // Gauss node of every probe's Lanczos run (a Ritz value of C⊥, whose eigenvalues are at most
+    // λ_max), often the better one when the top of the spectrum is clustered. Above: θ₁ + r₁,
+    // the residual bound, valid when the eigenvalue within r₁ of θ₁ is the largest (the case
+    // once the Krylov space has found the top direction). The slack covers the rounding of the
+    // products and of the trace (≈ √d·ε relative).
+    let probe_top = samples
+        .iter()
+        .flat_map(|s| s.gauss.nodes.last())
+        .fold(0.0f64, |a, &b| a.max(b))
+        * total;
+    let low = theta1.max(probe_top);
+    let high = (theta1 + r1).max(low);
+    let slack = 32.0 * op.epsilon() * Float::sqrt(d as f64);
+    let stable = Estimate {
+        value: total / low,
+        lo: total / high * (1.0 - slack),
+        hi: total / low * (1.0 + slack),
+    };
+    let lambda_max = Estimate {
+        value: mul_pow2(low, scale),
+        lo: mul_pow2(low * (1.0 - slack), scale),
+        hi: mul_pow2(high * (1.0 + slack), scale),
+    };
+    // Nuclear ratio Σσ/σ₁ = tr √(C/T) / √(λ_max/T), with both intervals.
+    let (top_lo, top_hi) = (low / total, high / total);
+    let nuclear = Estimate {
+        value: root.value / Float::sqrt(top_lo),
+        lo: root.lo / Float::sqrt(top_hi) * (1.0 - slack),
+        hi: root.hi / Float::sqrt(top_lo) * (1.0 + slack),
+    };
     Ok(SlqReport {
         entropy,
         erank,
         sigma_erank,
         stable_rank: stable,
         participation_ratio: pr,
-        nuclear_ratio: Estimate {
-            lo: nuclear.lo * shrink,
-            ..nuclear
-        },
+        nuclear_ratio: nuclear,
         rankme,
         lambda_max,
         trace: mul_pow2(total, scale),

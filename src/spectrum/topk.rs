@@ -77,7 +77,9 @@ impl TopKConfig {
 pub struct TopK {
     /// Ritz values `θ₁ ≥ θ₂ ≥ …` (`k` of them). Each is a lower bound of the eigenvalue of the
     /// same rank (`θᵢ ≤ λᵢ`, Cauchy interlacing) and some eigenvalue lies in
-    /// `[θᵢ − rᵢ, θᵢ + rᵢ]`; in particular `λ_max ∈ [θ₁, θ₁ + r₁]`.
+    /// `[θᵢ − rᵢ, θᵢ + rᵢ]`; once the Krylov space has found the top directions (the usual case
+    /// from a random start, and certain when `converged` with well separated values) that
+    /// eigenvalue is `λᵢ`, so `λ_max ∈ [θ₁, θ₁ + r₁]`.
     pub values: Vec<f64>,
     /// Residual norms `rᵢ = ‖C·vᵢ − θᵢvᵢ‖` (same units as the values).
     pub residuals: Vec<f64>,

@@ -25,6 +25,7 @@ mod mpi_cli;
 mod muon;
 mod ortho;
 mod spectrum;
+mod spectrum_estimate;
 mod spectrum_plot;
 mod stft;
 mod tiara;

@@ -327,9 +327,9 @@ fn gather<T: Real>(
 }
 
 fn run_spectrum(comm: &Mpi, args: spectrum::Args) -> Result<(), CliError> {
-    if args.backend.name() != "cpu" || args.plot.is_some() {
+    if args.backend.name() != "cpu" || args.plot.is_some() || args.slq.estimate {
         return Err(CliError::Usage(
-            "spectrum under mpiexec: --backend and --plot are not distributed".into(),
+            "spectrum under mpiexec: --backend, --plot and --estimate are not distributed".into(),
         ));
     }
     let mut input = agree(comm, open_2d(&args.input))?;

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::backend::{self, Backend};
 use crate::files::{checked_len, read_array, try_vec};
+use crate::spectrum_estimate::{self as slq, EstimateArgs};
 use crate::timing::Timing;
 use crate::{CliError, Common};
 
@@ -28,7 +29,8 @@ pub struct Args {
     #[arg(long, value_enum, default_value_t = MethodArg::Auto)]
     pub(crate) method: MethodArg,
     /// Only energy-weighted metrics are needed: lets auto take the Gram path for f64 input and
-    /// run the eigensolver in f32 for f32 input (σ-weighted metrics are then approximate).
+    /// run the eigensolver in f32 for f32 input (σ-weighted metrics are then approximate);
+    /// with --estimate, only the energy-weighted metrics set the depth and the probe count.
     #[arg(long)]
     pub(crate) energy_only: bool,
     /// Write an SVG of the singular spectrum (log-log, one line per layer, effective ranks marked).
@@ -38,6 +40,8 @@ pub struct Args {
     /// matrix on the device and solves the small eigenproblem on the host.
     #[arg(long, value_parser = Backend::parser(backend::DEVICE), default_value = "cpu")]
     pub(crate) backend: Backend,
+    #[command(flatten)]
+    pub(crate) slq: EstimateArgs,
     #[command(flatten)]
     pub(crate) common: Common,
 }
@@ -151,6 +155,9 @@ pub fn run(args: Args) -> Result<(), CliError> {
             array.shape
         )));
     }
+    if args.slq.estimate {
+        return run_estimate(&args, &data, (layers, rows, cols), three_d);
+    }
     // layers comes from the file's shape: [L, 0, n] is empty whatever L is.
     let mut results = try_vec(layers, "spectrum layers")?;
     let mut timings = try_vec(layers, "spectrum layers")?;
@@ -208,6 +215,60 @@ pub fn run(args: Args) -> Result<(), CliError> {
         outln!("{out}");
     } else {
         print_table(&results, &timings, three_d, method_name);
+    }
+    Ok(())
+}
+
+/// `--estimate`: every layer by stochastic Lanczos quadrature.
+fn run_estimate(
+    args: &Args,
+    data: &Layers,
+    (layers, rows, cols): (usize, usize, usize),
+    three_d: bool,
+) -> Result<(), CliError> {
+    if args.method != MethodArg::Auto || args.plot.is_some() || args.backend != Backend::Cpu {
+        return Err(CliError::Usage(
+            "spectrum --estimate: --method, --plot and --backend apply to the exact spectrum only"
+                .into(),
+        ));
+    }
+    let per = rows * cols;
+    let mut reports = try_vec(layers, "spectrum layers")?;
+    let mut timings = try_vec(layers, "spectrum layers")?;
+    for l in 0..layers {
+        let (r, t) = match data {
+            Layers::F32(x) => slq::one_layer(
+                &x[l * per..(l + 1) * per],
+                (rows, cols),
+                (args.center, args.energy_only),
+                &args.slq,
+                &args.common,
+            )?,
+            Layers::F64(x) => slq::one_layer(
+                &x[l * per..(l + 1) * per],
+                (rows, cols),
+                (args.center, args.energy_only),
+                &args.slq,
+                &args.common,
+            )?,
+        };
+        reports.push(r);
+        timings.push(t);
+    }
+    if args.common.json {
+        let mut objs: Vec<Value> = reports
+            .iter()
+            .zip(&timings)
+            .map(|(r, t)| slq::report_json(r, (rows, cols), args.center, t))
+            .collect();
+        let out = if three_d {
+            json!({ "layers": objs })
+        } else {
+            objs.pop().unwrap_or(Value::Null)
+        };
+        outln!("{out}");
+    } else {
+        slq::print_table(&reports, &timings, (rows, cols), args.center);
     }
     Ok(())
 }
