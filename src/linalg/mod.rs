@@ -25,12 +25,15 @@
 //! # Ok::<(), mlkern::Error>(())
 //! ```
 
+mod eigvalsh;
 mod elementwise;
 mod matmul;
 mod portable;
 mod symmetric;
+mod tridiag_eig;
 mod view;
 
+pub(crate) use eigvalsh::{eigvalsh_into, eigvalsh_scratch};
 pub(crate) use elementwise::zip_map;
 pub use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 pub use faer::{Accum, Mat, MatMut, MatRef};

@@ -6,7 +6,6 @@ use alloc::vec::Vec;
 use faer::MatMut;
 use faer::diag::DiagMut;
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
-use faer::linalg::evd::{ComputeEigenvectors, self_adjoint_evd, self_adjoint_evd_scratch};
 use faer::linalg::svd::{ComputeSvdVectors, svd, svd_scratch};
 use faer::{Accum, MatRef};
 use num_traits::Float;
@@ -15,6 +14,7 @@ use super::gram::{self, Affine, Samples, block_len};
 use super::metrics::Spectrum;
 use crate::Par;
 use crate::base::{apply_parts, max_abs_exponent, mul_pow2, pow2_parts};
+use crate::linalg::{eigvalsh_into, eigvalsh_scratch};
 use crate::{Error, Real, Result, Shape};
 
 /// How singular values are obtained.
@@ -228,19 +228,13 @@ fn singular_values_req<T: Real>(
             StackReq::new::<f64>(cols),
             StackReq::new::<f32>(kk),
             StackReq::new::<f32>(kb),
-            StackReq::new::<f32>(k),
-            self_adjoint_evd_scratch::<f32>(
-                k,
-                ComputeEigenvectors::No,
-                par.faer(),
-                Default::default(),
-            ),
+            eigen_scratch::<f32>(k, par),
         ]),
         Method::Gram => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
             StackReq::new::<f64>(kk),
             StackReq::new::<f64>(kb),
-            eigen_scratch(k, par),
+            eigen_scratch::<f64>(k, par),
         ]),
         _ => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
@@ -249,7 +243,7 @@ fn singular_values_req<T: Real>(
                 StackReq::all_of(&[
                     StackReq::new::<f64>(kk),
                     StackReq::new::<f64>(kb),
-                    eigen_scratch(k, par),
+                    eigen_scratch::<f64>(k, par),
                 ]),
                 StackReq::all_of(&[
                     // A centered and/or rescaled copy (rescaling depends on the data's magnitude).
@@ -467,42 +461,27 @@ pub(crate) fn flush_tiny<U: Real>(mut g: MatMut<'_, U>) {
     }
 }
 
-/// `σ = √max(λ, 0)` of the symmetric `g` (lower triangle read), descending. With an f32 `g` the
-/// eigensolver runs in f32: eigenvalue errors ≈ ε₃₂·λ_max, harmless to energy-weighted
-/// metrics, about 1.6× faster than f64.
+/// `σ = √max(λ, 0)` of the symmetric `g` (lower triangle read), descending, by
+/// [`eigvalsh_into`](crate::linalg::eigvalsh_into) (faer's tridiagonalization in `U`, the
+/// root-free QL/QR in f64). With an f32 `g` the reduction runs in f32: eigenvalue errors
+/// ≈ ε₃₂·λ_max, harmless to energy-weighted metrics, about 1.6× faster than f64.
 pub(crate) fn eigen_sigma<U: Real>(
     out: &mut [f64],
     g: MatRef<'_, U>,
     par: Par,
     stack: &mut MemStack,
 ) -> Result<()> {
-    let k = g.nrows();
-    let (mut lambda, stack) = stack.make_with::<U>(k, |_| U::zero());
-    self_adjoint_evd(
-        g,
-        DiagMut::from_slice_mut(&mut lambda),
-        None,
-        par.faer(),
-        stack,
-        Default::default(),
-    )
-    .map_err(|_| Error::NoConvergence {
-        algorithm: "spectrum: symmetric eigenvalues",
-        iterations: 0,
-    })?;
-    for (o, l) in out.iter_mut().zip(lambda.iter()) {
-        *o = Float::sqrt(l.as_f64().max(0.0));
+    eigvalsh_into(out, g, par, stack)?;
+    for o in out.iter_mut() {
+        *o = Float::sqrt(o.max(0.0));
     }
-    out.sort_unstable_by(|a, b| b.total_cmp(a));
+    out.reverse();
     Ok(())
 }
 
-/// Scratch of [`eigen_sigma`].
-pub(crate) fn eigen_scratch(k: usize, par: Par) -> StackReq {
-    StackReq::all_of(&[
-        StackReq::new::<f64>(k),
-        self_adjoint_evd_scratch::<f64>(k, ComputeEigenvectors::No, par.faer(), Default::default()),
-    ])
+/// Scratch of [`eigen_sigma`] for an order-`k` matrix in `U`.
+pub(crate) fn eigen_scratch<U: Real>(k: usize, par: Par) -> StackReq {
+    eigvalsh_scratch::<U>(k, par)
 }
 
 /// Allocates a stack for `name`'s work, failing with [`Error::OutOfMemory`] instead of aborting

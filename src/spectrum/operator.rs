@@ -351,14 +351,16 @@ fn fused_gram<T: Real>(
     if failed.load(core::sync::atomic::Ordering::Relaxed) {
         return Err(crate::base::oom::<T>(h * b, "operator block"));
     }
+    // Tile partials summed in tile order (contiguous passes), then scaled and shifted.
+    let mut acc: Vec<f64> = zeros(d * b, "operator partials")?;
+    for part in partial.chunks_exact((d * b).max(1)) {
+        acc.iter_mut().zip(part).for_each(|(a, v)| *a += v.as_f64());
+    }
     for j in 0..b {
         let aw_j: f64 = (0..tiles).map(|t| aw[t * b + j]).sum();
         for i in 0..d {
-            let v: f64 = (0..tiles)
-                .map(|t| partial[t * d * b + j * d + i].as_f64())
-                .sum();
             let ci = shift.map_or(0.0, |(_, c)| c[i]);
-            out[(i, j)] = apply_parts(v, down) - ci * aw_j;
+            out[(i, j)] = apply_parts(acc[j * d + i], down) - ci * aw_j;
         }
     }
     Ok(())

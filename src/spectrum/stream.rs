@@ -243,7 +243,7 @@ impl CovAccumulator {
     pub fn spectrum(&self, centering: Centering, par: Par) -> Result<MatrixSpectrum> {
         let d = self.dim;
         let mut all = zeros::<f64>(d, NAME)?;
-        let mut mem = buffer(eigen_scratch(d, par), NAME)?;
+        let mut mem = buffer(eigen_scratch::<f64>(d, par), NAME)?;
         let mut g = try_zeros_mat::<f64>(d, d, NAME)?;
         let n = self.count as f64;
         for j in 0..d {
