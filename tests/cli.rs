@@ -481,6 +481,7 @@ fn spectrum_estimate_json_intervals_and_errors() {
     assert_eq!(est["method"], "slq");
     for key in [
         "erank_energy",
+        "entropy_energy_nats",
         "erank_sigma",
         "stable_rank",
         "participation_ratio",

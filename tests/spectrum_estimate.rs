@@ -58,6 +58,21 @@ fn exact(x: MatRef<'_, f64>, center: bool) -> Exact {
     }
 }
 
+/// Every estimated metric within `tol` (relative) of the exact one, inside its own interval.
+fn assert_close(r: &SlqReport, e: &Exact, tol: f64, label: &str) {
+    for (name, est, want) in pairs(r, e) {
+        assert!(
+            (est.value / want - 1.0).abs() < tol,
+            "{label} {name}: {} vs {want} ({est:?})",
+            est.value
+        );
+        assert!(
+            est.lo <= est.value && est.value <= est.hi,
+            "{label} {name}: {est:?}"
+        );
+    }
+}
+
 fn pairs(r: &SlqReport, e: &Exact) -> [(&'static str, mlkern::spectrum::Estimate, f64); 6] {
     [
         ("erank", r.erank, e.erank),
@@ -145,23 +160,9 @@ fn slq_estimates_match_the_exact_metrics() {
         let x = samples(n, p, decay, 11);
         let xv = view(&x, n, p, Layout::RowMajor).unwrap();
         let e = exact(xv, center);
-        let r = estimate(
-            &GramOperator::new(xv, center).unwrap(),
-            &SlqConfig::default(),
-            Par::Seq,
-        )
-        .unwrap();
-        for (name, est, want) in pairs(&r, &e) {
-            assert!(
-                (est.value / want - 1.0).abs() < 0.02,
-                "{n}×{p} decay {decay} {name}: {} vs {want} ({est:?})",
-                est.value
-            );
-            assert!(
-                est.lo <= est.value && est.value <= est.hi,
-                "{name}: {est:?}"
-            );
-        }
+        let op = GramOperator::new(xv, center).unwrap();
+        let r = estimate(&op, &SlqConfig::default(), Par::Seq).unwrap();
+        assert_close(&r, &e, 0.02, &format!("{n}×{p} decay {decay}"));
         assert!(r.probes >= 16 && r.probes <= 128);
     }
 }
@@ -278,18 +279,9 @@ fn slq_on_a_formed_gram_matrix_and_tiny_operators() {
         }
     }
     let e = exact(xv, true);
-    let r = estimate(
-        &DenseOperator::new(view(&g, p, p, Layout::RowMajor).unwrap()).unwrap(),
-        &SlqConfig::default(),
-        Par::Seq,
-    )
-    .unwrap();
-    for (name, est, want) in pairs(&r, &e) {
-        assert!(
-            (est.value / want - 1.0).abs() < 0.02,
-            "{name}: {est:?} vs {want}"
-        );
-    }
+    let op = DenseOperator::new(view(&g, p, p, Layout::RowMajor).unwrap()).unwrap();
+    let r = estimate(&op, &SlqConfig::default(), Par::Seq).unwrap();
+    assert_close(&r, &e, 0.02, "formed Gram");
     // Order 1 and order ≤ the deflation: every value is exact, the interval has zero width.
     for d in [1usize, 5] {
         let diag: Vec<f64> = (0..d * d)

@@ -235,22 +235,12 @@ fn run_estimate(
     let per = rows * cols;
     let mut reports = try_vec(layers, "spectrum layers")?;
     let mut timings = try_vec(layers, "spectrum layers")?;
+    let (shape, flags) = ((rows, cols), (args.center, args.energy_only));
     for l in 0..layers {
+        let range = l * per..(l + 1) * per;
         let (r, t) = match data {
-            Layers::F32(x) => slq::one_layer(
-                &x[l * per..(l + 1) * per],
-                (rows, cols),
-                (args.center, args.energy_only),
-                &args.slq,
-                &args.common,
-            )?,
-            Layers::F64(x) => slq::one_layer(
-                &x[l * per..(l + 1) * per],
-                (rows, cols),
-                (args.center, args.energy_only),
-                &args.slq,
-                &args.common,
-            )?,
+            Layers::F32(x) => slq::one_layer(&x[range], shape, flags, &args.slq, &args.common)?,
+            Layers::F64(x) => slq::one_layer(&x[range], shape, flags, &args.slq, &args.common)?,
         };
         reports.push(r);
         timings.push(t);
