@@ -509,7 +509,12 @@ fn intervals(
 
 /// Estimates the spectral metrics of a symmetric positive semidefinite operator (a covariance
 /// or Gram matrix, formed or not) with confidence intervals, by stochastic Lanczos quadrature
-/// with deflation and a control variate (see the [module docs](self) for the method).
+/// with deflation and a control variate: the top eigenpairs that converge in a block Krylov
+/// run are summed exactly; seeded Rademacher probes on the rest each give a Gauss and a
+/// Gauss–Radau (node 0) quadrature, which bracket the quadrature bias; `zᵀCz − tr C`
+/// (known mean 0) is regressed out; the interval adds a Student-t half-width on the jackknife
+/// error over probes to the bracket. Probes and Lanczos depth grow until every steering metric
+/// is within [`SlqConfig::rtol`] (see [`SlqConfig::energy_only`]).
 /// Deterministic for a given seed: the probes are counter-based and every product is tiled
 /// independently of `par`, so any thread count gives the same bits.
 ///
