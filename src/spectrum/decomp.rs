@@ -228,13 +228,13 @@ fn singular_values_req<T: Real>(
             StackReq::new::<f64>(cols),
             StackReq::new::<f32>(kk),
             StackReq::new::<f32>(kb),
-            eigen_scratch::<f32>(k, par),
+            eigvalsh_scratch::<f32>(k, par),
         ]),
         Method::Gram => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
             StackReq::new::<f64>(kk),
             StackReq::new::<f64>(kb),
-            eigen_scratch::<f64>(k, par),
+            eigvalsh_scratch::<f64>(k, par),
         ]),
         _ => StackReq::all_of(&[
             StackReq::new::<f64>(cols),
@@ -243,7 +243,7 @@ fn singular_values_req<T: Real>(
                 StackReq::all_of(&[
                     StackReq::new::<f64>(kk),
                     StackReq::new::<f64>(kb),
-                    eigen_scratch::<f64>(k, par),
+                    eigvalsh_scratch::<f64>(k, par),
                 ]),
                 StackReq::all_of(&[
                     // A centered and/or rescaled copy (rescaling depends on the data's magnitude).
@@ -424,7 +424,7 @@ fn gram_eigen<T: Real, U: Real>(
 
 /// Whether the SVD must run on a scaled copy: the values are far enough from 1 that the
 /// bidiagonalization's norms could overflow or go subnormal in `T`.
-fn needs_copy<T: Real>(e: i32) -> bool {
+pub(crate) fn needs_copy<T: Real>(e: i32) -> bool {
     let limit = if f32_input::<T>() { 60 } else { 500 };
     !(-limit..=limit).contains(&e)
 }
@@ -477,11 +477,6 @@ pub(crate) fn eigen_sigma<U: Real>(
     }
     out.reverse();
     Ok(())
-}
-
-/// Scratch of [`eigen_sigma`] for an order-`k` matrix in `U`.
-pub(crate) fn eigen_scratch<U: Real>(k: usize, par: Par) -> StackReq {
-    eigvalsh_scratch::<U>(k, par)
 }
 
 /// Allocates a stack for `name`'s work, failing with [`Error::OutOfMemory`] instead of aborting

@@ -1,6 +1,8 @@
 //! Small statistics for confidence intervals: the normal and Student-t quantiles and the
 //! leave-one-out (jackknife) standard error.
 
+use num_traits::Float;
+
 /// The standard normal quantile `Φ⁻¹(p)` for `0 < p < 1` (Acklam's rational approximation,
 /// relative error below 1.2e-9; P. J. Acklam, "An algorithm for computing the inverse normal
 /// cumulative distribution function", 2003).
@@ -35,7 +37,7 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
         3.754_408_661_907_416,
     ];
     let tail = |q: f64| {
-        let q = libm_sqrt(-2.0 * libm_ln(q));
+        let q = Float::sqrt(-2.0 * Float::ln(q));
         (((((C[0] * q + C[1]) * q + C[2]) * q + C[3]) * q + C[4]) * q + C[5])
             / ((((D[0] * q + D[1]) * q + D[2]) * q + D[3]) * q + 1.0)
     };
@@ -52,14 +54,6 @@ pub(crate) fn normal_quantile(p: f64) -> f64 {
     }
 }
 
-fn libm_sqrt(x: f64) -> f64 {
-    num_traits::Float::sqrt(x)
-}
-
-fn libm_ln(x: f64) -> f64 {
-    num_traits::Float::ln(x)
-}
-
 /// The Student-t quantile with `nu ≥ 1` degrees of freedom: exact closed forms for 1 and 2, the
 /// Cornish–Fisher expansion in the normal quantile (four correction terms; Abramowitz & Stegun
 /// 26.7.5) otherwise — within 1e-3 relative for `nu ≥ 3` at the usual levels (tested against
@@ -68,10 +62,10 @@ pub(crate) fn t_quantile(p: f64, nu: usize) -> f64 {
     let nu_f = nu as f64;
     match nu {
         0 => f64::INFINITY,
-        1 => num_traits::Float::tan(core::f64::consts::PI * (p - 0.5)),
+        1 => Float::tan(core::f64::consts::PI * (p - 0.5)),
         2 => {
             let a = 4.0 * p * (1.0 - p);
-            (2.0 * p - 1.0) * libm_sqrt(2.0 / a)
+            (2.0 * p - 1.0) * Float::sqrt(2.0 / a)
         }
         _ => {
             let z = normal_quantile(p);
@@ -94,7 +88,7 @@ pub(crate) fn jackknife_se(loo: &[f64]) -> f64 {
     }
     let mean = loo.iter().sum::<f64>() / n as f64;
     let ss: f64 = loo.iter().map(|v| (v - mean) * (v - mean)).sum();
-    libm_sqrt((n - 1) as f64 / n as f64 * ss)
+    Float::sqrt((n - 1) as f64 / n as f64 * ss)
 }
 
 #[cfg(test)]

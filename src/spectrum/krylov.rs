@@ -46,23 +46,16 @@ pub(crate) fn rademacher(seed: u64, stream: Stream, column: u64, out: &mut [f64]
     }
 }
 
-/// `Σ aᵢbᵢ` in f64, four accumulators.
+/// `Σ aᵢbᵢ` by the crate's SIMD dot ([`crate::simd::dot`]); the lengths always match here.
 pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
-    let mut s = [0.0; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for k in 0..4 {
-            s[k] += x[k] * y[k];
-        }
-    }
-    let tail: f64 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    (s[0] + s[1]) + (s[2] + s[3]) + tail
+    crate::simd::dot(a, b).unwrap_or(f64::NAN)
 }
 
-/// `y ← y + a·x`.
+/// `y ← y + a·x` by the crate's SIMD axpy ([`crate::simd::axpy`]); the lengths always match.
 pub(crate) fn axpy(a: f64, x: &[f64], y: &mut [f64]) {
-    y.iter_mut().zip(x).for_each(|(y, x)| *y += a * x);
+    if crate::simd::axpy(a, x, y).is_err() {
+        y.fill(f64::NAN);
+    }
 }
 
 /// `w ← (I − QQᵀ)w` twice (classical Gram–Schmidt with one reorthogonalization) against the

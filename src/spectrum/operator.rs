@@ -15,6 +15,7 @@ use num_traits::Float;
 
 use faer::{Accum, MatMut, MatRef};
 
+use super::decomp::needs_copy;
 use super::gram::column_means;
 use crate::base::{apply_parts, max_abs_exponent, pow2_parts, try_vec, zeros};
 use crate::jobs::round_robin;
@@ -90,18 +91,6 @@ fn buffer<T: Real>(rows: usize, cols: usize) -> Result<Vec<T>> {
     zeros(rows.saturating_mul(cols), "operator block")
 }
 
-/// The scale exponent `e` (`2ᵉ ≤ max|x| < 2ᵉ⁺¹`) and whether the data must be copied scaled so
-/// that products in `T` cannot overflow (|e| beyond 60 for f32, 500 for f64).
-fn scale_of<T: Real>(m: MatRef<'_, T>, what: &'static str) -> Result<(i32, bool)> {
-    let e = max_abs_exponent(m, what)?.unwrap_or(0);
-    let limit = if core::mem::size_of::<T>() == 4 {
-        60
-    } else {
-        500
-    };
-    Ok((e, !(-limit..=limit).contains(&e)))
-}
-
 /// The data of an operator: borrowed, or a scaled copy (column-major) of extreme data.
 enum Data<'a, T> {
     Borrowed(MatRef<'a, T>),
@@ -123,8 +112,9 @@ fn scaled_data<'a, T: Real>(
     m: MatRef<'a, T>,
     what: &'static str,
 ) -> Result<(Data<'a, T>, i32, i32)> {
-    let (e, copy) = scale_of(m, what)?;
-    if !copy {
+    // Products in `T` cannot overflow unless the scale is extreme: the SVD path's rule.
+    let e = max_abs_exponent(m, what)?.unwrap_or(0);
+    if !needs_copy::<T>(e) {
         return Ok((Data::Borrowed(m), e, e));
     }
     let down = pow2_parts(-e);

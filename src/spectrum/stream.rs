@@ -5,9 +5,7 @@ use alloc::vec::Vec;
 use faer::dyn_stack::MemStack;
 use faer::{Accum, Mat, MatRef};
 
-use super::decomp::{
-    Centering, MatrixSpectrum, Method, buffer, eigen_scratch, eigen_sigma, flush_tiny,
-};
+use super::decomp::{Centering, MatrixSpectrum, Method, buffer, eigen_sigma, flush_tiny};
 use super::gram::{self, Affine, Samples, block_len};
 use crate::Par;
 use crate::base::{check_finite_mat, checked_len, zeros};
@@ -243,7 +241,7 @@ impl CovAccumulator {
     pub fn spectrum(&self, centering: Centering, par: Par) -> Result<MatrixSpectrum> {
         let d = self.dim;
         let mut all = zeros::<f64>(d, NAME)?;
-        let mut mem = buffer(eigen_scratch::<f64>(d, par), NAME)?;
+        let mut mem = buffer(crate::linalg::eigvalsh_scratch::<f64>(d, par), NAME)?;
         let mut g = try_zeros_mat::<f64>(d, d, NAME)?;
         let n = self.count as f64;
         for j in 0..d {

@@ -207,16 +207,21 @@ pub fn run(args: Args) -> Result<(), CliError> {
             // With --energy-only, σ-weighted metrics and the rank may be approximate.
             o["energy_only"] = json!(args.energy_only);
         }
-        let out = if three_d {
-            json!({ "layers": objs })
-        } else {
-            objs.pop().unwrap_or(Value::Null)
-        };
-        outln!("{out}");
+        print_json(objs, three_d);
     } else {
         print_table(&results, &timings, three_d, method_name);
     }
     Ok(())
+}
+
+/// Prints the per-layer objects: `{"layers": [...]}` for a 3-D input, the one object otherwise.
+fn print_json(mut objs: Vec<Value>, three_d: bool) {
+    let out = if three_d {
+        json!({ "layers": objs })
+    } else {
+        objs.pop().unwrap_or(Value::Null)
+    };
+    outln!("{out}");
 }
 
 /// `--estimate`: every layer by stochastic Lanczos quadrature.
@@ -246,17 +251,12 @@ fn run_estimate(
         timings.push(t);
     }
     if args.common.json {
-        let mut objs: Vec<Value> = reports
+        let objs = reports
             .iter()
             .zip(&timings)
             .map(|(r, t)| slq::report_json(r, (rows, cols), args.center, t))
             .collect();
-        let out = if three_d {
-            json!({ "layers": objs })
-        } else {
-            objs.pop().unwrap_or(Value::Null)
-        };
-        outln!("{out}");
+        print_json(objs, three_d);
     } else {
         slq::print_table(&reports, &timings, (rows, cols), args.center);
     }

@@ -68,6 +68,23 @@ pub(crate) fn one_layer<T: Real>(
     })?)
 }
 
+/// The estimated metrics: JSON key (the exact path's), table label (none: JSON only), estimate.
+fn metrics(r: &SlqReport) -> [(&'static str, Option<&'static str>, &Estimate); 7] {
+    [
+        ("erank_sigma", Some("erank_sigma"), &r.sigma_erank),
+        ("erank_energy", Some("erank_energy"), &r.erank),
+        ("entropy_energy_nats", None, &r.entropy),
+        ("stable_rank", Some("stable_rank"), &r.stable_rank),
+        (
+            "participation_ratio",
+            Some("part_ratio"),
+            &r.participation_ratio,
+        ),
+        ("nuclear_ratio", Some("nuclear_ratio"), &r.nuclear_ratio),
+        ("rankme", Some("rankme"), &r.rankme),
+    ]
+}
+
 /// The JSON of one layer: the metrics as point values under the exact path's keys, their
 /// intervals under `"interval"`, and what the estimate cost.
 pub(crate) fn report_json(
@@ -76,15 +93,6 @@ pub(crate) fn report_json(
     center: bool,
     t: &Timing,
 ) -> Value {
-    let pairs: [(&str, &Estimate); 7] = [
-        ("erank_sigma", &r.sigma_erank),
-        ("erank_energy", &r.erank),
-        ("entropy_energy_nats", &r.entropy),
-        ("stable_rank", &r.stable_rank),
-        ("participation_ratio", &r.participation_ratio),
-        ("nuclear_ratio", &r.nuclear_ratio),
-        ("rankme", &r.rankme),
-    ];
     let mut o = json!({
         "rows": rows,
         "cols": cols,
@@ -101,7 +109,7 @@ pub(crate) fn report_json(
         "timing": t.to_json(),
     });
     let mut interval = serde_json::Map::new();
-    for (k, e) in pairs {
+    for (k, _, e) in metrics(r) {
         o[k] = json!(e.value);
         interval.insert(k.to_string(), json!([e.lo, e.hi]));
     }
@@ -140,14 +148,8 @@ pub(crate) fn print_table(
             r.deflated,
             t.human()
         );
-        for (name, e) in [
-            ("erank_sigma", &r.sigma_erank),
-            ("erank_energy", &r.erank),
-            ("stable_rank", &r.stable_rank),
-            ("part_ratio", &r.participation_ratio),
-            ("nuclear_ratio", &r.nuclear_ratio),
-            ("rankme", &r.rankme),
-        ] {
+        for (_, label, e) in metrics(r) {
+            let Some(name) = label else { continue };
             outln!("  {name:>13} {}", f(e));
         }
     }
