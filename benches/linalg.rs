@@ -1,4 +1,5 @@
-//! GEMM and symmetric-product benchmarks, single-threaded, f32 and f64.
+//! GEMM and symmetric-product benchmarks, single-threaded, f32 and f64; symmetric eigenvalues
+//! (`eigvalsh`, one-stage below order 2048, two-stage from 2048).
 //!
 //! Run once per build to compare the std and no_std paths:
 //! `cargo bench --bench linalg` (faer with std) and
@@ -10,7 +11,9 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mlkern::Par;
 use mlkern::Real;
-use mlkern::linalg::{Accum, GemmBackend, Layout, matmul_with, sym_product_with, view, view_mut};
+use mlkern::linalg::{
+    Accum, GemmBackend, Layout, eigvalsh, matmul_with, sym_product_with, view, view_mut,
+};
 
 mod common;
 use common::data;
@@ -71,9 +74,32 @@ fn gemm<T: Real>(c: &mut Criterion, sizes: &[usize]) {
     g.finish();
 }
 
+/// `eigvalsh` of the symmetric `(A + Aᵀ)/2`, sequential.
+fn eigen<T: Real>(c: &mut Criterion, sizes: &[usize]) {
+    let mut g = c.benchmark_group(format!("eigvalsh_{}", T::NAME));
+    g.sample_size(10);
+    for &n in sizes {
+        let a = data::<T>(n * n, 3);
+        let s: Vec<T> = (0..n * n)
+            .map(|k| (a[k] + a[(k % n) * n + k / n]) * T::from_f64(0.5))
+            .collect();
+        g.bench_with_input(BenchmarkId::from_parameter(n), &n, |bench, &n| {
+            bench.iter(|| {
+                eigvalsh(
+                    view(black_box(&s), n, n, Layout::ColMajor).unwrap(),
+                    Par::Seq,
+                )
+            })
+        });
+    }
+    g.finish();
+}
+
 fn benches(c: &mut Criterion) {
     gemm::<f32>(c, &[256, 512]);
     gemm::<f64>(c, &[512]);
+    eigen::<f32>(c, &[256, 512]);
+    eigen::<f64>(c, &[256, 512]);
 }
 
 criterion_group!(linalg, benches);

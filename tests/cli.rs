@@ -142,6 +142,73 @@ fn bad_inputs_fail_cleanly() {
     }
 }
 
+/// `mlkern eigvalsh`: the (2, −1) Toeplitz matrix of order 300 (two-stage path) against its
+/// closed form 2 − 2·cos(kπ/(n+1)), f64 and f32 files, the .npy output, the lower triangle
+/// alone being read (garbage above the diagonal), and clean errors.
+#[test]
+fn eigvalsh_closed_form_output_and_errors() {
+    let d = tmpdir("eigvalsh");
+    let n = 300usize;
+    let a: Vec<f64> = (0..n * n)
+        .map(|k| {
+            let (i, j) = (k / n, k % n);
+            match i.abs_diff(j) {
+                0 => 2.0,
+                1 if i > j => -1.0,
+                _ if j > i => 7.5, // upper triangle: never read
+                _ => 0.0,
+            }
+        })
+        .collect();
+    let want: Vec<f64> = (1..=n)
+        .map(|k| 2.0 - 2.0 * (k as f64 * std::f64::consts::PI / (n as f64 + 1.0)).cos())
+        .collect();
+    write(&d.join("a.npy"), &[n, n], NpyData::F64(a.clone()));
+    let f32s: Vec<f32> = a.iter().map(|&x| x as f32).collect();
+    write(&d.join("a32.npy"), &[n, n], NpyData::F32(f32s));
+    for (file, tol) in [("a.npy", 1e-13), ("a32.npy", 1e-5)] {
+        let json = json_of(&run_ok(
+            bin()
+                .args(["eigvalsh", file, "--json", "-o", "w.npy"])
+                .current_dir(&d),
+        ));
+        let got: Vec<f64> = json["eigenvalues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_f64().unwrap())
+            .collect();
+        assert_eq!(json["n"], n);
+        let (shape, written) = read_f64(&d.join("w.npy"));
+        assert_eq!(shape, vec![n]);
+        // The .npy holds the exact f64 values; the JSON's decimal round trip may differ by an ulp.
+        for ((g, x), w) in got.iter().zip(&written).zip(&want) {
+            assert!(
+                (g - x).abs() <= 4.0 * f64::EPSILON * x.abs(),
+                "{file}: {g} vs {x}"
+            );
+            assert!((x - w).abs() <= tol * 4.0, "{file}: {x} vs {w}");
+        }
+    }
+    let text = run_ok(bin().args(["eigvalsh", "a.npy"]).current_dir(&d));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("λ_max"));
+    write(&d.join("rect.npy"), &[2, 3], NpyData::F64(vec![0.0; 6]));
+    write(
+        &d.join("nan.npy"),
+        &[2, 2],
+        NpyData::F64(vec![1.0, 0.0, f64::NAN, 1.0]),
+    );
+    let cases: &[(&[&str], &str)] = &[
+        (&["eigvalsh", "rect.npy"], "square"),
+        (&["eigvalsh", "nan.npy"], "NaN"),
+        (&["eigvalsh", "missing.npy"], "missing.npy"),
+    ];
+    for (args, needle) in cases {
+        let out = bin().args(*args).current_dir(&d).output().unwrap();
+        assert_clean_error(&out, needle);
+    }
+}
+
 #[test]
 fn demo_json_reports_every_row_ok() {
     let out = run_ok(bin().args(["demo", "--json", "--repeat", "1", "--threads", "1"]));

@@ -250,6 +250,42 @@ matmul_workload("matmul_f32_1024", 1024, 1024, 1024, np.float32, rtol=1e-4)
 matmul_workload("matmul_f64_1024", 1024, 1024, 1024, np.float64, rtol=1e-11)
 
 
+# --- eigvalsh: eigenvalues of a symmetric matrix (values only) ------------------------
+#
+# NumPy's eigvalsh is LAPACK syevd without vectors (one-stage sytrd + sterf); mlkern reduces in
+# two stages from n = 2048 (GEMM panels to a band of 32, bulge chasing, the sterf algorithm in
+# f64). Input: (G + Gᵀ)/2 with G standard normal (semicircle spectrum, ‖A‖₂ ≈ √(2n)). Errors
+# are normwise against float64 eigvalsh of the same matrix: max |λᵢ − λᵢ*| / max |λᵢ*|.
+
+
+def eigvalsh_workload(name: str, n: int, dtype: Any, rtol: float) -> Workload:
+    dt = np.dtype(dtype)
+
+    def inputs(rng: np.random.Generator) -> dict[str, np.ndarray]:
+        g = rng.standard_normal((n, n))
+        return {"a": ((g + g.T) / 2).astype(dt)}
+
+    return register(
+        Workload(
+            name=name,
+            shape=f"{n}x{n} {dt.name}",
+            inputs=inputs,
+            anchors=[
+                numpy_anchor("numpy eigvalsh", lambda a: np.linalg.eigvalsh(a)),
+                torch_anchor("torch.linalg.eigvalsh", lambda torch, a: torch.linalg.eigvalsh(a)),
+            ],
+            cli=lambda f: ["eigvalsh", f["a"], "-o", f["out"]],
+            reference=lambda a: {"out": np.linalg.eigvalsh(a.astype(np.float64))},
+            rtol=rtol,
+        )
+    )
+
+
+for _n in (1024, 2048, 4096):
+    eigvalsh_workload(f"eigvalsh_f64_{_n}", _n, np.float64, rtol=1e-12)
+    eigvalsh_workload(f"eigvalsh_f32_{_n}", _n, np.float32, rtol=1e-5)
+
+
 # --- ortho: Newton–Schulz orthogonalization (Muon's "zeropower" step) ---------------
 #
 # keller schedule (Keller Jordan's Muon): X = G / (‖G‖_F + 1e-7) on the short-fat

@@ -25,14 +25,18 @@
 //! # Ok::<(), mlkern::Error>(())
 //! ```
 
+mod band_reduce;
+mod bulge_chase;
 mod eigvalsh;
 mod elementwise;
+mod householder;
 mod matmul;
 mod portable;
 mod symmetric;
 mod tridiag_eig;
 mod view;
 
+pub use eigvalsh::eigvalsh;
 pub(crate) use eigvalsh::{eigvalsh_into, eigvalsh_scratch};
 pub(crate) use elementwise::zip_map;
 pub use faer::dyn_stack::{MemBuffer, MemStack, StackReq};

@@ -18,6 +18,7 @@ mod amuse;
 mod backend;
 mod cli_error;
 mod demo;
+mod eigvalsh;
 mod files;
 mod matmul;
 #[cfg(feature = "mpi")]
@@ -52,6 +53,8 @@ enum Command {
     Demo(demo::Args),
     /// C = A·B for two 2-D .npy matrices (f32 or f64), written as .npy.
     Matmul(matmul::Args),
+    /// Eigenvalues of a symmetric matrix (lower triangle read), ascending, as NumPy's eigvalsh.
+    Eigvalsh(eigvalsh::Args),
     /// Newton–Schulz orthogonalization of an m×n matrix or a b×m×n batch (.npy in, .npy out).
     Ortho(ortho::Args),
     /// One Muon optimizer step on (param, grad, momentum) .npy files.
@@ -146,6 +149,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Matmul(args) => matmul::run(args),
+        Command::Eigvalsh(args) => eigvalsh::run(args),
         Command::Ortho(args) => ortho::run(args),
         Command::Muon(args) => muon::run(args),
         Command::Amuse(args) => amuse::run(args),
