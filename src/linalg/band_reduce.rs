@@ -14,7 +14,7 @@
 
 use faer::{Accum, MatMut, MatRef};
 
-use super::householder::reflector;
+use super::householder::{apply_left, reflector};
 use super::matmul::{GemmBackend, matmul_with};
 use crate::{Par, Real, Result};
 
@@ -73,13 +73,7 @@ pub(crate) fn band_reduce<U: Real>(
             t[j * pk + j] = tau;
             if tau != U::zero() {
                 for x in right.chunks_exact_mut(m) {
-                    let x = &mut x[j..];
-                    let dot = x
-                        .iter()
-                        .zip(&vcol[j..])
-                        .fold(U::zero(), |acc, (a, b)| acc + *a * *b);
-                    let f = tau * dot;
-                    x.iter_mut().zip(&vcol[j..]).for_each(|(a, b)| *a -= f * *b);
+                    apply_left(&mut x[j..], &vcol[j..], tau);
                 }
             }
         }

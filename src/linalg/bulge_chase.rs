@@ -15,7 +15,7 @@
 //! contiguous, so every kernel below runs on contiguous slices and is compiled for the host's
 //! SIMD level through pulp (AVX2/FMA or AVX-512 where present).
 
-use super::householder::reflector;
+use super::householder::{apply_left, reflector};
 
 /// Rows per column of the band storage for half-bandwidth `b`.
 pub(crate) fn band_ld(b: usize) -> usize {
@@ -102,10 +102,7 @@ impl pulp::WithSimd for Chase<'_> {
                     if tau2 != 0.0 {
                         for c in st + 1..=ed {
                             let o = c * ld + (j1 - c);
-                            let x = &mut ab[o..o + m];
-                            let dot: f64 = x.iter().zip(&v2[..m]).map(|(a, b)| a * b).sum();
-                            let f = tau2 * dot;
-                            x.iter_mut().zip(&v2[..m]).for_each(|(a, b)| *a -= f * b);
+                            apply_left(&mut ab[o..o + m], &v2[..m], tau2);
                         }
                     }
                     v[..m].copy_from_slice(&v2[..m]);

@@ -129,16 +129,11 @@ pub(crate) fn eigvalsh_into<U: Real>(
     }
     let (mut t, stack) = stack.make_with::<U>(k * k, |_| U::zero());
     let (mut e, stack) = stack.make_with::<f64>(k, |_| 0.0);
+    copy_lower(&mut t, g);
     if k >= TWO_STAGE_MIN {
-        copy_lower(&mut t, g);
         two_stage(&mut t, k, BAND, par, stack, out, &mut e)?;
     } else {
         let mut t = MatMut::from_column_major_slice_mut(&mut t, k, k);
-        for j in 0..k {
-            for i in j..k {
-                t[(i, j)] = g[(i, j)];
-            }
-        }
         let bs = block::<U>(k);
         let (mut h, stack) = stack.make_with::<U>(bs * (k - 1), |_| U::zero());
         let h = MatMut::from_column_major_slice_mut(&mut h, bs, k - 1);
@@ -167,8 +162,8 @@ pub(crate) fn eigvalsh_into<U: Real>(
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] for a non-square `a`; [`Error::NonFinite`] for NaN or ±Inf in the
-/// lower triangle (flat row-major index, as everywhere in the crate); [`Error::OutOfMemory`] when the `n² + O(n·32)`
-/// workspace cannot be allocated; [`Error::NoConvergence`] if the tridiagonal iteration does
+/// lower triangle (flat row-major index, as everywhere in the crate); [`Error::OutOfMemory`]
+/// when the `n² + O(n·32)` workspace cannot be allocated; [`Error::NoConvergence`] if the tridiagonal iteration does
 /// not converge (not observed on finite input).
 ///
 /// ```

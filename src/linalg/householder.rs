@@ -1,4 +1,5 @@
-//! The elementary Householder reflector of both reduction stages (LAPACK `dlarfg`'s definition).
+//! The elementary Householder reflector of both reduction stages (LAPACK `dlarfg`'s definition)
+//! and its application from the left.
 
 use num_traits::Float;
 
@@ -33,4 +34,12 @@ pub(crate) fn reflector<T: Float>(x: &mut [T], v: &mut [T]) -> T {
     }
     x[0] = beta;
     tau
+}
+
+/// `x ← (I − τ·v·vᵀ)·x` for one column `x` (`x.len() == v.len()`): `x −= τ·(vᵀx)·v`.
+#[inline(always)]
+pub(crate) fn apply_left<T: Float>(x: &mut [T], v: &[T], tau: T) {
+    let dot = x.iter().zip(v).fold(T::zero(), |acc, (a, b)| acc + *a * *b);
+    let f = tau * dot;
+    x.iter_mut().zip(v).for_each(|(a, b)| *a = *a - f * *b);
 }

@@ -462,8 +462,9 @@ pub(crate) fn flush_tiny<U: Real>(mut g: MatMut<'_, U>) {
 }
 
 /// `σ = √max(λ, 0)` of the symmetric `g` (lower triangle read), descending, by
-/// [`eigvalsh_into`](crate::linalg::eigvalsh_into) (faer's tridiagonalization in `U`, the
-/// root-free QL/QR in f64). With an f32 `g` the reduction runs in f32: eigenvalue errors
+/// [`eigvalsh_into`](crate::linalg::eigvalsh_into) (a tridiagonal reduction in `U` — faer's
+/// one-stage below order 2048, the two-stage band reduction from 2048 — then the root-free
+/// QL/QR in f64). With an f32 `g` the reduction runs in f32: eigenvalue errors
 /// ≈ ε₃₂·λ_max, harmless to energy-weighted metrics, about 1.6× faster than f64.
 pub(crate) fn eigen_sigma<U: Real>(
     out: &mut [f64],
