@@ -5,7 +5,9 @@
 
 use alloc::vec::Vec;
 
-use crate::Par;
+use faer::MatMut;
+
+use crate::{Par, Result};
 
 /// Runs `work` on every job; returns when all are done (in sequence without `std`).
 #[cfg(not(feature = "std"))]
@@ -77,6 +79,47 @@ pub(crate) fn round_robin<R: Send>(rows: Vec<R>, par: Par, work: impl Fn(R) + Sy
         buckets[k % jobs].push(row);
     }
     run_jobs(buckets, |bucket| bucket.into_iter().for_each(&work));
+}
+
+/// Cuts `dst` into blocks of `tile` rows (the last one shorter) and runs
+/// `work(first_row, block, scratch)` on each: in order on the caller for one job (no allocation),
+/// otherwise dealt round-robin to threads with each block's own `per_tile` values of `scratch`
+/// (which holds `per_tile · ⌈rows / tile⌉` of them; one job uses only the first `per_tile`). A fixed
+/// tile keeps every block's arithmetic the same for every thread count. Returns the first error.
+pub(crate) fn row_tiles<T: Send, S: Send>(
+    dst: MatMut<'_, T>,
+    tile: usize,
+    scratch: &mut [S],
+    per_tile: usize,
+    par: Par,
+    work: impl Fn(usize, MatMut<'_, T>, &mut [S]) -> Result<()> + Sync,
+) -> Result<()> {
+    let rows = dst.nrows();
+    let tile = tile.max(1);
+    let tiles = rows.div_ceil(tile);
+    let mut rest = dst;
+    let mut first = 0;
+    if job_count(tiles, par) == 1 {
+        let s = &mut scratch[..per_tile];
+        while first < rows {
+            let (top, bottom) = rest.split_at_row_mut(tile.min(rows - first));
+            work(first, top, s)?;
+            first += tile;
+            rest = bottom;
+        }
+        return Ok(());
+    }
+    let mut results: Vec<Result<()>> = (0..tiles).map(|_| Ok(())).collect();
+    let mut jobs = Vec::with_capacity(tiles);
+    let mut chunks = scratch[..per_tile * tiles].chunks_mut(per_tile.max(1));
+    for res in results.iter_mut() {
+        let (top, bottom) = rest.split_at_row_mut(tile.min(rows - first));
+        jobs.push((first, top, chunks.next().unwrap_or_default(), res));
+        first += tile;
+        rest = bottom;
+    }
+    round_robin(jobs, par, |(r0, block, s, res)| *res = work(r0, block, s));
+    results.into_iter().collect()
 }
 
 #[cfg(test)]

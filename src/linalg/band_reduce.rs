@@ -10,28 +10,31 @@
 //! per row block from three GEMMs, and the update `[V W]·[W V]ᵀ` (one GEMM with `k = 2b` per
 //! row block) touches only the blocks on and below the diagonal — 4n³/3 flops in all, every one
 //! in the crate's GEMM (faer's runtime-dispatched kernels with `std`, the portable blocked
-//! kernel without), threaded by `par`.
+//! kernel without). Threads take whole 256-row blocks, each a set of sequential GEMMs (one
+//! threaded GEMM with 32 output columns splits poorly), so the band is the same, bit for bit,
+//! for every thread count.
 
 use faer::{Accum, MatMut, MatRef};
 
 use super::householder::{apply_left, reflector};
-use super::matmul::{GemmBackend, matmul_with};
+use super::matmul::{GemmBackend, matmul_tiled, matmul_with};
+use crate::jobs::row_tiles;
 use crate::{Par, Real, Result};
 
 /// Values of `U` [`band_reduce`] needs for order `n` and half-bandwidth `b`.
 pub(crate) fn band_reduce_scratch_len(n: usize, b: usize) -> usize {
-    6 * n * b + 2 * b * b + ROWS * ROWS
+    6 * n * b + 2 * b * b + n.div_ceil(ROWS).max(1) * ROWS * ROWS
 }
 
+/// One sequential GEMM (threads split the work by row blocks around it).
 fn gemm<U: Real>(
     dst: MatMut<'_, U>,
     accum: Accum,
     lhs: MatRef<'_, U>,
     rhs: MatRef<'_, U>,
     alpha: U,
-    par: Par,
 ) -> Result<()> {
-    matmul_with(GemmBackend::Auto, dst, accum, lhs, rhs, alpha, par)
+    matmul_with(GemmBackend::Auto, dst, accum, lhs, rhs, alpha, Par::Seq)
 }
 
 /// Reduces the symmetric `a` (order `n`, column-major, lower triangle read) to a band
@@ -95,7 +98,6 @@ pub(crate) fn band_reduce<U: Real>(
             vm.transpose(),
             vm,
             U::one(),
-            Par::Seq,
         )?;
         for j in 1..pk {
             let tau = t[j * pk + j];
@@ -109,7 +111,7 @@ pub(crate) fn band_reduce<U: Real>(
         }
         let tm = MatRef::from_column_major_slice(&*t, pk, pk);
         let w0 = &mut w0[..m * pk];
-        gemm(
+        matmul_tiled(
             MatMut::from_column_major_slice_mut(w0, m, pk),
             Accum::Replace,
             vm,
@@ -127,9 +129,8 @@ pub(crate) fn band_reduce<U: Real>(
             w0m.transpose(),
             MatRef::from_column_major_slice(&*wy, m, pk),
             U::one(),
-            Par::Seq,
         )?;
-        gemm(
+        matmul_tiled(
             MatMut::from_column_major_slice_mut(wy, m, pk),
             Accum::Add,
             vm,
@@ -149,12 +150,14 @@ pub(crate) fn band_reduce<U: Real>(
     Ok(())
 }
 
-/// Row-block height of the symmetric products on the lower triangle.
+/// Row-block height of the symmetric products on the lower triangle: the unit of work dealt to
+/// threads (each block one set of sequential GEMMs), fixed so that the result does not depend on
+/// the thread count.
 const ROWS: usize = 256;
 
 /// `Y = A·W` for the symmetric `A` (order m, lower triangle stored at `a` with column stride
 /// `lda`): per row block I, `Y[I] = A[I, <I]·W[<I] + sym(A[I, I])·W[I] + A[>I, I]ᵀ·W[>I]`,
-/// the diagonal block mirrored into `diag` (ROWS² values).
+/// the diagonal block mirrored into the block's ROWS² values of `diag`.
 #[allow(clippy::too_many_arguments)]
 fn symm_lower<U: Real>(
     a: &[U],
@@ -169,10 +172,11 @@ fn symm_lower<U: Real>(
     let at = |r: usize, c: usize, rows: usize, cols: usize| {
         MatRef::from_column_major_slice_with_stride(&a[r + c * lda..], rows, cols, lda)
     };
-    for r0 in (0..m).step_by(ROWS) {
-        let r1 = (r0 + ROWS).min(m);
-        let h = r1 - r0;
-        let d = &mut diag[..h * h];
+    let y = MatMut::from_column_major_slice_mut(&mut y[..m * pk], m, pk);
+    row_tiles(y, ROWS, diag, ROWS * ROWS, par, |r0, mut yi, d| {
+        let h = yi.nrows();
+        let r1 = r0 + h;
+        let d = &mut d[..h * h];
         for c in 0..h {
             for r in c..h {
                 let x = a[(r0 + r) + (r0 + c) * lda];
@@ -180,15 +184,8 @@ fn symm_lower<U: Real>(
                 d[c + r * h] = x;
             }
         }
-        let mut yi = MatMut::from_column_major_slice_with_stride_mut(&mut y[r0..], h, pk, m);
-        gemm(
-            yi.as_mut(),
-            Accum::Replace,
-            MatRef::from_column_major_slice(&*d, h, h),
-            w.subrows(r0, h),
-            U::one(),
-            par,
-        )?;
+        let dm = MatRef::from_column_major_slice(&*d, h, h);
+        gemm(yi.as_mut(), Accum::Replace, dm, w.subrows(r0, h), U::one())?;
         if r0 > 0 {
             gemm(
                 yi.as_mut(),
@@ -196,25 +193,18 @@ fn symm_lower<U: Real>(
                 at(r0, 0, h, r0),
                 w.subrows(0, r0),
                 U::one(),
-                par,
             )?;
         }
         if r1 < m {
-            gemm(
-                yi.as_mut(),
-                Accum::Add,
-                at(r1, r0, m - r1, h).transpose(),
-                w.subrows(r1, m - r1),
-                U::one(),
-                par,
-            )?;
+            let below = at(r1, r0, m - r1, h).transpose();
+            gemm(yi, Accum::Add, below, w.subrows(r1, m - r1), U::one())?;
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `A −= L·Rᵀ` on the lower triangle (and the full diagonal blocks) of the order-m `A` at `a`
-/// (column stride `lda`): one GEMM per row block.
+/// (column stride `lda`): one sequential GEMM per row block, blocks dealt to threads.
 fn syr2k_lower<U: Real>(
     a: &mut [U],
     lda: usize,
@@ -223,18 +213,16 @@ fn syr2k_lower<U: Real>(
     r: MatRef<'_, U>,
     par: Par,
 ) -> Result<()> {
-    for r0 in (0..m).step_by(ROWS) {
-        let r1 = (r0 + ROWS).min(m);
-        let h = r1 - r0;
-        let dst = MatMut::from_column_major_slice_with_stride_mut(&mut a[r0..], h, r1, lda);
+    let dst = MatMut::from_column_major_slice_with_stride_mut(a, m, m, lda);
+    row_tiles(dst, ROWS, &mut [(); 0], 0, par, |r0, block, _| {
+        let (h, r1) = (block.nrows(), r0 + block.nrows());
+        let lhs = l.subrows(r0, h);
         gemm(
-            dst,
+            block.subcols_mut(0, r1),
             Accum::Add,
-            l.subrows(r0, h),
+            lhs,
             r.subrows(0, r1).transpose(),
             -U::one(),
-            par,
-        )?;
-    }
-    Ok(())
+        )
+    })
 }

@@ -321,6 +321,12 @@ mod tests {
                     );
                 }
             }
+            // Threads take whole row blocks of sequential GEMMs: the same bits for any count.
+            assert_eq!(
+                run(&a, BAND, Par::Seq),
+                run(&a, BAND, Par::threads(3)),
+                "n {n}"
+            );
             let a32 = random_sym::<f32>(n, 11 + k as u64);
             let want = reference(&a32);
             for got in [ours(&a32, Par::Seq), run(&a32, BAND, Par::Seq)] {

@@ -4,6 +4,7 @@ use faer::{Accum, MatMut, MatRef};
 
 use super::portable;
 use crate::Par;
+use crate::jobs::row_tiles;
 use crate::simd::Isa;
 use crate::{Error, Real, Result, Shape};
 
@@ -121,6 +122,27 @@ pub fn matmul_with<T: Real>(
     }
     faer::linalg::matmul::matmul(dst, accum, lhs, rhs, alpha, par.faer());
     Ok(())
+}
+
+/// Rows per block of [`matmul_tiled`].
+const TILE: usize = 256;
+
+/// [`matmul`] as one sequential GEMM per 256-row block of `dst`, blocks dealt to threads: for
+/// tall, skinny products (where one GEMM's own threading splits poorly) and wherever the result
+/// must not depend on the thread count, bit for bit.
+pub(crate) fn matmul_tiled<T: Real>(
+    dst: MatMut<'_, T>,
+    accum: Accum,
+    lhs: MatRef<'_, T>,
+    rhs: MatRef<'_, T>,
+    alpha: T,
+    par: Par,
+) -> Result<()> {
+    check_product_shapes("matmul", (dst.nrows(), dst.ncols()), lhs, rhs)?;
+    row_tiles(dst, TILE, &mut [(); 0], 0, par, |r0, block, _| {
+        let lhs = lhs.subrows(r0, block.nrows());
+        matmul_with(GemmBackend::Auto, block, accum, lhs, rhs, alpha, Par::Seq)
+    })
 }
 
 /// The portable blocked GEMM pinned to one instruction set — for testing every ISA level and for

@@ -41,6 +41,7 @@ pub(crate) use eigvalsh::{eigvalsh_into, eigvalsh_scratch};
 pub(crate) use elementwise::zip_map;
 pub use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 pub use faer::{Accum, Mat, MatMut, MatRef};
+pub(crate) use matmul::matmul_tiled;
 pub use matmul::{GemmBackend, matmul, matmul_portable, matmul_with};
 pub(crate) use symmetric::{lower_result_with, symmetric_result_with};
 pub use symmetric::{sym_product, sym_product_with};

@@ -19,6 +19,7 @@ use super::decomp::needs_copy;
 use super::gram::column_means;
 use crate::base::{apply_parts, max_abs_exponent, pow2_parts, try_vec, zeros};
 use crate::jobs::round_robin;
+use crate::linalg::matmul_tiled;
 use crate::{Error, Par, Real, Result};
 
 /// A symmetric positive semidefinite `d×d` operator `C`, known through products with blocks
@@ -63,27 +64,6 @@ pub trait SymOperator: Sync {
     fn scale_log2(&self) -> i32 {
         0
     }
-}
-
-/// Rows per product tile: the unit of work spread over threads, fixed so results never depend
-/// on the thread count.
-const TILE: usize = 256;
-
-/// `dst ← lhs·rhs` as one sequential GEMM per 256-row tile of `dst`, tiles dealt to threads.
-fn tiled_product<T: Real>(dst: MatMut<'_, T>, lhs: MatRef<'_, T>, rhs: MatRef<'_, T>, par: Par) {
-    let mut tiles = Vec::new();
-    let (mut rest, mut l) = (dst, lhs);
-    while rest.nrows() > 0 {
-        let h = TILE.min(rest.nrows());
-        let (top, bottom) = rest.split_at_row_mut(h);
-        let (lt, lb) = l.split_at_row(h);
-        tiles.push((top, lt));
-        rest = bottom;
-        l = lb;
-    }
-    round_robin(tiles, par, |(d, a)| {
-        faer::linalg::matmul::matmul(d, Accum::Replace, a, rhs, T::one(), faer::Par::Seq);
-    });
 }
 
 /// A `rows×cols` buffer in `T`, column-major; an allocation failure is an error.
@@ -445,12 +425,14 @@ impl<T: Real> SymOperator for DenseOperator<'_, T> {
         let run = |out: &mut MatMut<'_, f64>| -> Result<()> {
             let zt = to_t::<T>(z)?;
             let mut v = buffer::<T>(d, b)?;
-            tiled_product(
+            matmul_tiled(
                 MatMut::from_column_major_slice_mut(&mut v, d, b),
+                Accum::Replace,
                 g,
                 MatRef::from_column_major_slice(&zt, d, b),
+                T::one(),
                 par,
-            );
+            )?;
             finish_block(out, &v, down);
             Ok(())
         };
