@@ -65,6 +65,9 @@ pub trait Elem: Float + Debug + Default + Send + Sync + 'static {
 
     /// `e^v` lane-wise, the crate's own algorithm (see `exp.rs`); bit-identical on every level.
     fn v_exp<S: Simd>(s: S, v: Self::V<S>) -> Self::V<S>;
+    /// Softmax weights `e^v` for `v ≤ 0` (see `exp.rs`: `f32` ≤ 1 ulp with weights below
+    /// `e^−87.33` flushed to 0; `f64` is [`v_exp`](Self::v_exp)); bit-identical on every level.
+    fn v_exp_weight<S: Simd>(s: S, v: Self::V<S>) -> Self::V<S>;
 
     /// An all-true mask (`0 == 0`).
     #[inline(always)]
@@ -116,7 +119,7 @@ macro_rules! impl_elem {
      $as_simd:ident, $as_mut_simd:ident, $pload:ident, $pstore:ident, $splat:ident,
      $add:ident, $sub:ident, $mul:ident, $fma:ident, $fma_e:ident, $max:ident,
      $abs:ident, $eq:ident, $lt:ident, $and:ident, $or:ident, $select:ident,
-     $rsum:ident, $rmax:ident, $exp:path) => {
+     $rsum:ident, $rmax:ident, $exp:path, $exp_w:path) => {
         impl Elem for $t {
             type V<S: Simd> = S::$v;
             type M<S: Simd> = S::$m;
@@ -210,6 +213,10 @@ macro_rules! impl_elem {
             fn v_exp<S: Simd>(s: S, v: Self::V<S>) -> Self::V<S> {
                 $exp(s, v)
             }
+            #[inline(always)]
+            fn v_exp_weight<S: Simd>(s: S, v: Self::V<S>) -> Self::V<S> {
+                $exp_w(s, v)
+            }
         }
     };
 }
@@ -238,7 +245,8 @@ impl_elem!(
     select_f32s,
     reduce_sum_f32s,
     reduce_max_f32s,
-    super::exp::exp_f32s
+    super::exp::exp_f32s,
+    super::exp::exp_weight_f32s
 );
 impl_elem!(
     f64,
@@ -264,5 +272,6 @@ impl_elem!(
     select_f64s,
     reduce_sum_f64s,
     reduce_max_f64s,
+    super::exp::exp_f64s,
     super::exp::exp_f64s
 );

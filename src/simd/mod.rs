@@ -47,6 +47,7 @@ mod lanes;
 mod reduce;
 mod softmax;
 
+pub(crate) use exp::weights_into;
 pub use isa::Isa;
 pub(crate) use kernels::Kernels;
 pub(crate) use lanes::Elem;

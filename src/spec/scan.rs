@@ -9,7 +9,9 @@
 //! the SIMD level, so every level computes the same bits: the loops run inside pulp's dispatch so
 //! that LLVM vectorizes them at the detected level, but vectorizing a fixed association changes no
 //! result. Elementwise work on probability rows is done in `f64` (exact IEEE operations, no
-//! contraction); logit rows use mlkern's `exp`, which gives the same bits on every level.
+//! contraction); logit rows use mlkern's softmax-weight `exp` (f32: within 1 ulp on `[−87.33, 0]`,
+//! weights below `e^−87.33` flushed to 0, which no sum of weights ≥ 1 can feel; f64: the full
+//! `exp`), which gives the same bits on every level.
 //!
 //! # Sampling
 //!
@@ -23,6 +25,7 @@ use pulp::{Simd, WithSimd};
 
 use crate::Real;
 use crate::simd::Isa;
+use crate::simd::weights_into;
 
 /// Elements per block.
 pub(crate) const BLOCK: usize = 1024;
@@ -146,8 +149,8 @@ impl<'a, T: Real> Dist<'a, T> {
                 Bad::check(i, x).map(|()| x)
             }
             Dist::Logits { row, max, inv_t, z } => {
-                let mut w = [(row[i] - max) * inv_t];
-                isa.exp_in_place(&mut w);
+                let mut w = [T::zero()];
+                weights_into(isa, &row[i..=i], max, inv_t, &mut w);
                 Ok(w[0].as_f64() * (1.0 / z))
             }
         }
@@ -164,10 +167,7 @@ impl<'a, T: Real> Dist<'a, T> {
             }
             Dist::Logits { row, max, inv_t, z } => {
                 let n = out.len();
-                for (t, x) in tmp[..n].iter_mut().zip(&row[start..start + n]) {
-                    *t = (*x - max) * inv_t;
-                }
-                isa.exp_in_place(&mut tmp[..n]);
+                weights_into(isa, &row[start..start + n], max, inv_t, &mut tmp[..n]);
                 let rz = 1.0 / z;
                 for (o, t) in out.iter_mut().zip(&tmp[..n]) {
                     *o = t.as_f64() * rz;
@@ -312,10 +312,7 @@ impl<T: Real> Weights<'_, T> {
                 z: 1.0,
             }) => {
                 let tmp = &mut bufs.t[..n];
-                for (t, x) in tmp.iter_mut().zip(&row[start..start + n]) {
-                    *t = (*x - max) * inv_t;
-                }
-                isa.exp_in_place(tmp);
+                weights_into(isa, &row[start..start + n], max, inv_t, tmp);
                 (fixed_sum_t(tmp), false)
             }
             _ => {
