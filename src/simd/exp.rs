@@ -425,8 +425,7 @@ mod tests {
             worst = worst.max(err);
             assert!(err <= 1.0, "x {x:e}: {g:e} vs {e:e} ({err} ulp)");
         }
-        assert!(worst > 0.0);
-        std::eprintln!("worst {worst:.3} ulp over {} values", xs.len());
+        assert!(worst > 0.0); // 0.91 ulp when this was written
     }
 
     /// Below the range, `−∞` and NaN give 0; max/inv_t are applied as `(l − max)·inv_t`.
