@@ -158,7 +158,8 @@ pub(crate) fn eigvalsh_into<U: Real>(
 /// `T`: f64 eigenvalues are within a small multiple of `n·ε·‖A‖₂` of the exact ones, f32 within
 /// the same multiple of `ε₃₂·‖A‖₂` (LAPACK's class). Matrices whose entries lie far from 1
 /// (beyond 2^±500 in f64, 2^±60 in f32) are reduced on a copy scaled by an exact power of two.
-/// `par` threads the GEMMs.
+/// `par` threads the GEMMs; on the two-stage path threads take whole 256-row blocks, so its
+/// values are the same, bit for bit, for every `par`.
 ///
 /// # Errors
 /// [`Error::ShapeMismatch`] for a non-square `a`; [`Error::NonFinite`] for NaN or ±Inf in the
