@@ -2,8 +2,9 @@
 //! information, for discrete data (plug-in MI) and for Gaussian data (`−½ ln(1 − ρ²)`, plain or
 //! robust correlations). The data kind is always the caller's explicit choice.
 
+use super::certified::chow_liu_gaussian_certified;
 use super::discrete::{Codes, PairCounts};
-use super::gaussian::{correlation_matrix, gaussian_mi_matrix};
+use super::gaussian::{check_samples, correlation_matrix, gaussian_mi_matrix};
 use super::info::Correction;
 use super::mst::{Objective, spanning_tree};
 use super::robust::{Center, robust_correlation};
@@ -120,6 +121,15 @@ pub(crate) fn tree_of_correlations(corr: &[f64], p: usize) -> Result<Tree> {
 /// `−½ ln(1 − ρ²)` over the sample (or, with [`ChowLiuConfig::robust_trim`], robust)
 /// correlations, computed with the threads of `par`. Edge weights are the Gaussian MI.
 ///
+/// From 256 variables on (plain correlations, at most ~167 000 samples) the correlation
+/// product — nearly all the work — runs in f32 at twice the f64 rate, and the tree is
+/// certified: every f32 correlation carries a rigorous error radius, the cycle property of the
+/// spanning tree is checked on those intervals, the pairs too close to call are recomputed in
+/// f64 until it holds, and the tree's weights come from f64 correlations of its edges. A
+/// certified tree is the f64 tree, edge for edge; f64-level near-ties, or more than 8·p
+/// uncertain pairs, fall back to the f64 product. The result is the same for every `Par` and
+/// both layouts.
+///
 /// # Errors
 /// As [`correlation_matrix`] / [`robust_correlation`].
 ///
@@ -136,6 +146,12 @@ pub fn chow_liu_gaussian<T: Real>(
     cfg: &ChowLiuConfig,
     par: Par,
 ) -> Result<Tree> {
+    if cfg.robust_trim == 0 {
+        check_samples(&x, "correlation_matrix: x")?;
+        if let Some(tree) = chow_liu_gaussian_certified(&x, par)? {
+            return Ok(tree);
+        }
+    }
     let corr = gaussian_correlations(x, cfg.robust_trim, cfg.center, par)?;
     tree_of_correlations(&corr, x.n_vars())
 }

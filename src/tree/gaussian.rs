@@ -30,7 +30,7 @@ pub(crate) fn check_samples<T: Real>(x: &Samples<'_, T>, what: &'static str) -> 
 type StatsJob<'a> = (usize, (&'a mut [f64], &'a mut [f64], &'a mut [f64]));
 
 /// Samples per standardized block of the symmetric product (`n_vars > 0`).
-fn block_width(n_samples: usize, n_vars: usize) -> usize {
+pub(crate) fn block_width(n_samples: usize, n_vars: usize) -> usize {
     (4usize << 20)
         .div_ceil(n_vars)
         .clamp(64, 1024)
@@ -62,7 +62,7 @@ pub fn correlation_scratch_len(n_samples: usize, n_vars: usize) -> Result<usize>
 
 /// Accumulators per variable of the row-major statistics pass (8 lanes, a tail, the largest
 /// centred magnitude and one result).
-const ROW_STATS: usize = 11;
+pub(crate) const ROW_STATS: usize = 11;
 
 /// The `p×p` Pearson correlation matrix of `x` (either [`Samples`] layout, bit-identical
 /// results), accumulated in f64 whatever `T` is: each variable is centred and scaled to unit
@@ -146,8 +146,34 @@ pub fn correlation_matrix_into<T: Real>(
     }
     let (mus, rest) = scratch.split_at_mut(n_vars);
     let (scales, buf) = rest.split_at_mut(n_vars);
-    // Pass 1: each variable's mean and 1/‖x − μ‖ (variables split over the threads); a variable
-    // whose scale is NaN is constant.
+    column_stats(&x, mus, scales, buf, par)?;
+    standardized_gram(out, &x, mus, scales, buf, par)?;
+    // Mirror the lower triangle, unit diagonal, clamp to [−1, 1].
+    for i in 0..n_vars {
+        out[i * n_vars + i] = 1.0;
+        for j in 0..i {
+            let r = out[i * n_vars + j].clamp(-1.0, 1.0);
+            out[i * n_vars + j] = r;
+            out[j * n_vars + i] = r;
+        }
+    }
+    Ok(())
+}
+
+/// Pass 1 of the correlations: each variable's mean into `mus` and `1/‖x − μ‖` into `scales`
+/// (variables split over the threads); `buf` holds at least `n_vars · ROW_STATS` values.
+///
+/// # Errors
+/// [`Error::Degenerate`] for a constant variable.
+pub(crate) fn column_stats<T: Real>(
+    x: &Samples<'_, T>,
+    mus: &mut [f64],
+    scales: &mut [f64],
+    buf: &mut [f64],
+    par: Par,
+) -> Result<()> {
+    let n_vars = x.n_vars();
+    // A variable whose scale is NaN is constant.
     let rows_per = n_vars.div_ceil(crate::jobs::job_count(n_vars, par));
     let pass1 = |(j, (m, s, acc)): StatsJob<'_>| {
         let v0 = j * rows_per;
@@ -158,7 +184,7 @@ pub fn correlation_matrix_into<T: Real>(
                     (*mk, *sk) = center_scale(col).unwrap_or((0.0, f64::NAN));
                 }
             }
-            true => center_scale_rows(&x, v0, m, s, acc),
+            true => center_scale_rows(x, v0, m, s, acc),
         }
     };
     let jobs = mus
@@ -178,27 +204,70 @@ pub fn correlation_matrix_into<T: Real>(
             index: v,
         });
     }
-    // Pass 2: standardized blocks of up to 1024 samples (the scratch block of at most ~32 MB:
-    // no 8·n·p-byte copy, no page faults), each a symmetric rank-w update of the Gram's lower
-    // triangle (rows split over the threads inside each update); one mirror at the end.
-    let (mus, scales) = (&*mus, &*scales);
+    Ok(())
+}
+
+/// Pass 2 of the correlations: the lower triangle of `Z·Zᵀ` into `out` (`n_vars²`, row-major)
+/// for the standardized `z = (x − μ)·scale` rounded to `U` (f64 for the correlations; f32 for
+/// the certified first pass of the Gaussian Chow–Liu tree): one symmetric rank-w update per
+/// block of samples (rows split over the threads inside each update); `buf` holds
+/// `n_vars · block_width` values.
+pub(crate) fn standardized_gram<T: Real, U: Real>(
+    out: &mut [U],
+    x: &Samples<'_, T>,
+    mus: &[f64],
+    scales: &[f64],
+    buf: &mut [U],
+    par: Par,
+) -> Result<()> {
+    let n_vars = x.n_vars();
+    standardized_blocks(x, mus, scales, buf, par, |k0, w, block| {
+        let a = view(block, n_vars, w, Layout::RowMajor)?;
+        let dst = view_mut(out, n_vars, n_vars, Layout::RowMajor)?;
+        let beta = if k0 == 0 { U::zero() } else { U::one() };
+        lower_result_with(
+            GemmBackend::Auto,
+            dst,
+            beta,
+            a,
+            a.transpose(),
+            U::one(),
+            par,
+        )
+    })
+}
+
+/// Calls `f(k0, w, block)` for consecutive blocks of up to [`block_width`] samples `k0..k0 + w`,
+/// `block` holding the standardized `z = (x − μ)·scale` (rounded to `U`) of every variable as a
+/// row of `w` values (`n_vars × w`, row-major, at most ~32 MB: no `8·n·p`-byte copy, no page
+/// faults); the rows are filled by the threads of `par`. `buf` holds `n_vars · block_width`.
+pub(crate) fn standardized_blocks<T: Real, U: Real>(
+    x: &Samples<'_, T>,
+    mus: &[f64],
+    scales: &[f64],
+    buf: &mut [U],
+    par: Par,
+    mut f: impl FnMut(usize, usize, &[U]) -> Result<()>,
+) -> Result<()> {
+    let (n, n_vars) = (x.n_samples(), x.n_vars());
+    let rows_per = n_vars.div_ceil(crate::jobs::job_count(n_vars, par));
     let w_max = block_width(n, n_vars);
     let mut k0 = 0;
     while k0 < n {
         let w = w_max.min(n - k0);
-        let fill = |(j, rows): (usize, &mut [f64])| {
+        let fill = |(j, rows): (usize, &mut [U])| {
             for (k, row) in rows.chunks_mut(w).enumerate() {
                 let v = j * rows_per + k;
                 let (mu, s) = (mus[v], scales[v]);
                 match x.contiguous(v) {
                     Some(col) => {
                         for (o, &xi) in row.iter_mut().zip(&col[k0..k0 + w]) {
-                            *o = (xi.as_f64() - mu) * s;
+                            *o = U::from_f64((xi.as_f64() - mu) * s);
                         }
                     }
                     None => {
                         for (o, xi) in row.iter_mut().zip(x.column(v, k0)) {
-                            *o = (xi.as_f64() - mu) * s;
+                            *o = U::from_f64((xi.as_f64() - mu) * s);
                         }
                     }
                 }
@@ -210,20 +279,8 @@ pub fn correlation_matrix_into<T: Real>(
         } else {
             crate::jobs::run_jobs(jobs.collect(), fill);
         }
-        let a = view(&buf[..n_vars * w], n_vars, w, Layout::RowMajor)?;
-        let dst = view_mut(out, n_vars, n_vars, Layout::RowMajor)?;
-        let beta = if k0 == 0 { 0.0 } else { 1.0 };
-        lower_result_with(GemmBackend::Auto, dst, beta, a, a.transpose(), 1.0, par)?;
+        f(k0, w, &buf[..n_vars * w])?;
         k0 += w;
-    }
-    // Mirror the lower triangle, unit diagonal, clamp to [−1, 1].
-    for i in 0..n_vars {
-        out[i * n_vars + i] = 1.0;
-        for j in 0..i {
-            let r = out[i * n_vars + j].clamp(-1.0, 1.0);
-            out[i * n_vars + j] = r;
-            out[j * n_vars + i] = r;
-        }
     }
     Ok(())
 }

@@ -45,6 +45,8 @@ pub(crate) mod robust;
 mod samples;
 
 #[cfg(feature = "alloc")]
+mod certified;
+#[cfg(feature = "alloc")]
 pub(crate) mod chow_liu;
 #[cfg(feature = "alloc")]
 pub(crate) mod discrete;
