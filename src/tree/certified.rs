@@ -3,7 +3,7 @@
 //! The maximum spanning tree of `−½ ln(1 − ρ²)` depends only on the order of the `|ρ|`. The
 //! Gram product `Z·Zᵀ` of the standardized samples — all but a sliver of the work — runs in f32
 //! (twice the f64 GEMM rate), and every f32 correlation `ρ̃` carries the rigorous radius
-//! `|ρ̃ − ρ| ≤ δ₃₂ = 1.01·(γₙ + 2.1u) + 2n·2⁻¹⁵⁰` (`u = 2⁻²⁴`, `γₙ = nu/(1 − nu)`: any summation
+//! `|ρ̃ − ρ| ≤ δ₃₂ = 1.01·(γₙ + 2.1u) + 2n·2⁻¹⁴⁹` (`u = 2⁻²⁴`, `γₙ = nu/(1 − nu)`: any summation
 //! order of `n` products of unit vectors, the rounding of both factors to f32, and underflow).
 //!
 //! A spanning tree `T` is a maximum one when every non-tree pair `e` weighs at most the lightest
@@ -49,7 +49,7 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
     if p < CERTIFIED_MIN_VARS || nu32 > 0.01 {
         return Ok(None);
     }
-    // Plus `2n` halves of the smallest f32 subnormal: the absolute error of factors and
+    // Plus `2n` smallest f32 subnormals: more than the absolute error of factors and
     // products that underflow (outside the relative bound).
     let rad32 = 1.01 * (nu32 / (1.0 - nu32) + 2.1 * u32r) + 2.0 * n as f64 * 1.5e-45;
     let rad64 = 1.01 * (nu64 / (1.0 - nu64) + 8.0 * u64r);
