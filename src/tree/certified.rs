@@ -52,7 +52,9 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
     // Plus `2n` smallest f32 subnormals: more than the absolute error of factors and
     // products that underflow (outside the relative bound).
     let rad32 = 1.01 * (nu32 / (1.0 - nu32) + 2.1 * u32r) + 2.0 * n as f64 * 1.5e-45;
-    let rad64 = 1.01 * (nu64 / (1.0 - nu64) + 8.0 * u64r);
+    // Twice the f64 bound: a certified order must also be the order the f64 product computes,
+    // whose own error is as large.
+    let rad64 = 2.02 * (nu64 / (1.0 - nu64) + 8.0 * u64r);
     let what = "chow_liu_gaussian: n_vars";
     let mut mus = zeros::<f64>(p, what)?;
     let mut scales = zeros::<f64>(p, what)?;

@@ -127,8 +127,8 @@ pub(crate) fn tree_of_correlations(corr: &[f64], p: usize) -> Result<Tree> {
 /// spanning tree is checked on those intervals, the pairs too close to call are recomputed in
 /// f64 until it holds, and the tree's weights come from f64 correlations of its edges. A
 /// certified tree is the f64 tree, edge for edge; f64-level near-ties, or more than 8·p
-/// uncertain pairs, fall back to the f64 product. The result is the same for every `Par` and
-/// both layouts.
+/// uncertain pairs, fall back to the f64 product (the f32 pass is then paid on top). The result
+/// is the same for every `Par` and both layouts.
 ///
 /// # Errors
 /// As [`correlation_matrix`] / [`robust_correlation`].
