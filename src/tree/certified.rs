@@ -21,7 +21,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
 use super::gaussian::{
-    ROW_STATS, block_width, column_stats, standardized_blocks, standardized_gram,
+    ROW_STATS, block_width, column_stats, square, standardized_blocks, standardized_gram,
 };
 use super::info::gaussian_mi;
 use super::mst::{Objective, spanning_tree_into};
@@ -56,16 +56,17 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
     // whose own error is as large.
     let rad64 = 2.02 * (nu64 / (1.0 - nu64) + 8.0 * u64r);
     let what = "chow_liu_gaussian: n_vars";
+    let pp = square(p, what)?;
     let mut mus = zeros::<f64>(p, what)?;
     let mut scales = zeros::<f64>(p, what)?;
     let w = block_width(n, p);
     {
-        let mut stats = zeros::<f64>(p * ROW_STATS.max(w), what)?;
+        let mut stats = zeros::<f64>(p * ROW_STATS, what)?;
         column_stats(x, &mut mus, &mut scales, &mut stats, par)?;
     }
-    let mut wts = zeros::<f64>(p * p, what)?;
+    let mut wts = zeros::<f64>(pp, what)?;
     {
-        let mut g = zeros::<f32>(p * p, what)?;
+        let mut g = zeros::<f32>(pp, what)?;
         let mut buf = zeros::<f32>(p * w, what)?;
         standardized_gram(&mut g, x, &mus, &scales, &mut buf, par)?;
         for i in 0..p {
@@ -76,7 +77,7 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
             }
         }
     }
-    let mut is_exact = filled(p * p, false, what)?;
+    let mut is_exact = filled(pp, false, what)?;
     let mut exact: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     let (mut parent, mut key) = (zeros::<usize>(p, what)?, zeros::<f64>(p, what)?);
     let mut walk = Walk::new(p)?;
