@@ -205,10 +205,7 @@ pub fn eigvalsh<T: Real>(a: MatRef<'_, T>, par: Par) -> Result<Vec<f64>> {
     if let Some(index) = bad {
         return Err(Error::NonFinite { what: WHAT, index });
     }
-    let mut out = Vec::new();
-    out.try_reserve_exact(n)
-        .map_err(|_| crate::base::oom::<f64>(n, WHAT))?;
-    out.resize(n, 0.0);
+    let mut out = crate::base::zeros::<f64>(n, WHAT)?;
     if n == 0 {
         return Ok(out);
     }

@@ -17,11 +17,12 @@
 //! caller takes the f64 product instead — so the tree and its tie-breaking are never decided by
 //! f32 rounding.
 
-use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 
+use super::chow_liu::tree_of_correlations;
 use super::gaussian::{
-    ROW_STATS, block_width, column_stats, square, standardized_blocks, standardized_gram,
+    ROW_STATS, block_width, check_samples, column_stats, correlations_from_stats, square,
+    standardized_blocks, standardized_gram,
 };
 use super::info::gaussian_mi;
 use super::mst::{Objective, spanning_tree_into};
@@ -36,19 +37,56 @@ const MAX_REFINED_PER_VAR: usize = 8;
 /// At most this many rounds of recomputation.
 const MAX_ROUNDS: usize = 6;
 
-/// The Chow–Liu tree of `x` (checked samples) by the certified f32 path, or `None` when the
-/// caller should use the f64 product (too few variables, too many samples for the f32 bound,
-/// f64-level near-ties or too many uncertain pairs).
-pub(crate) fn chow_liu_gaussian_certified<T: Real>(
+/// Whether the certified path is tried for `n` samples of `p` variables: enough variables for
+/// the f32 product to pay, few enough samples for a useful f32 error bound.
+fn applies(n: usize, p: usize) -> bool {
+    p >= CERTIFIED_MIN_VARS && n as f64 * f64::from(f32::EPSILON) / 2.0 <= 0.01
+}
+
+/// The Gaussian Chow–Liu tree of `x` (plain correlations), or `None` when the certified path
+/// does not apply and the caller takes the f64 product. When the certified search declines
+/// after the samples are checked and the statistics computed, the f64 correlations are made
+/// here from the same statistics (the tree `correlation_matrix` + `tree_of_correlations`
+/// give, bit for bit), so nothing is checked or computed twice.
+pub(crate) fn chow_liu_gaussian_fast<T: Real>(
     x: &Samples<'_, T>,
     par: Par,
 ) -> Result<Option<Tree>> {
     let (n, p) = (x.n_samples(), x.n_vars());
-    let (u32r, u64r) = (f64::from(f32::EPSILON) / 2.0, f64::EPSILON / 2.0);
-    let (nu32, nu64) = (n as f64 * u32r, n as f64 * u64r);
-    if p < CERTIFIED_MIN_VARS || nu32 > 0.01 {
+    if !applies(n, p) {
         return Ok(None);
     }
+    check_samples(x, "correlation_matrix: x")?;
+    let what = "chow_liu_gaussian: n_vars";
+    let (mut mus, mut scales) = (zeros::<f64>(p, what)?, zeros::<f64>(p, what)?);
+    {
+        let mut stats = zeros::<f64>(p * ROW_STATS, what)?;
+        column_stats(x, &mut mus, &mut scales, &mut stats, par)?;
+    }
+    if let Some(tree) = chow_liu_gaussian_certified(x, &mus, &scales, par)? {
+        return Ok(Some(tree));
+    }
+    let mut corr = zeros::<f64>(square(p, what)?, what)?;
+    let mut buf = zeros::<f64>(p * block_width(n, p), what)?;
+    correlations_from_stats(&mut corr, x, &mus, &scales, &mut buf, par)?;
+    tree_of_correlations(&corr, p).map(Some)
+}
+
+/// The Chow–Liu tree of `x` (checked samples; `mus`, `scales` from `column_stats`) by the
+/// certified f32 path, or `None` when it declines (the path does not apply, f64-level
+/// near-ties, too many uncertain pairs).
+fn chow_liu_gaussian_certified<T: Real>(
+    x: &Samples<'_, T>,
+    mus: &[f64],
+    scales: &[f64],
+    par: Par,
+) -> Result<Option<Tree>> {
+    let (n, p) = (x.n_samples(), x.n_vars());
+    if !applies(n, p) {
+        return Ok(None);
+    }
+    let (u32r, u64r) = (f64::from(f32::EPSILON) / 2.0, f64::EPSILON / 2.0);
+    let (nu32, nu64) = (n as f64 * u32r, n as f64 * u64r);
     // Plus `2n` smallest f32 subnormals: more than the absolute error of factors and
     // products that underflow (outside the relative bound).
     let rad32 = 1.01 * (nu32 / (1.0 - nu32) + 2.1 * u32r) + 2.0 * n as f64 * 1.5e-45;
@@ -57,18 +95,12 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
     let rad64 = 2.02 * (nu64 / (1.0 - nu64) + 8.0 * u64r);
     let what = "chow_liu_gaussian: n_vars";
     let pp = square(p, what)?;
-    let mut mus = zeros::<f64>(p, what)?;
-    let mut scales = zeros::<f64>(p, what)?;
     let w = block_width(n, p);
-    {
-        let mut stats = zeros::<f64>(p * ROW_STATS, what)?;
-        column_stats(x, &mut mus, &mut scales, &mut stats, par)?;
-    }
     let mut wts = zeros::<f64>(pp, what)?;
     {
         let mut g = zeros::<f32>(pp, what)?;
         let mut buf = zeros::<f32>(p * w, what)?;
-        standardized_gram(&mut g, x, &mus, &scales, &mut buf, par)?;
+        standardized_gram(&mut g, x, mus, scales, &mut buf, par)?;
         for i in 0..p {
             for j in 0..i {
                 let r = f64::from(g[i * p + j]).abs();
@@ -78,7 +110,6 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
         }
     }
     let mut is_exact = filled(pp, false, what)?;
-    let mut exact: BTreeMap<(usize, usize), f64> = BTreeMap::new();
     let (mut parent, mut key) = (zeros::<usize>(p, what)?, zeros::<f64>(p, what)?);
     let mut walk = Walk::new(p)?;
     let mut refined = 0;
@@ -97,16 +128,11 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
         want.sort_unstable();
         want.dedup();
         if certified && want.is_empty() {
-            let edges = (1..p).map(|v| {
-                let rho = exact
-                    .get(&ordered(parent[v], v))
-                    .copied()
-                    .unwrap_or(f64::NAN);
-                Edge {
-                    a: parent[v],
-                    b: v,
-                    weight: gaussian_mi(rho.clamp(-1.0, 1.0)),
-                }
+            // Every tree edge is exact here, and the MI depends on |ρ| only.
+            let edges = (1..p).map(|v| Edge {
+                a: parent[v],
+                b: v,
+                weight: gaussian_mi(wts[parent[v] * p + v]),
             });
             return Tree::new(p, p, crate::base::collect(edges, what)?).map(Some);
         }
@@ -116,26 +142,25 @@ pub(crate) fn chow_liu_gaussian_certified<T: Real>(
         }
         for ((i, j), rho) in want
             .iter()
-            .zip(exact_correlations(x, &mus, &scales, &want, par)?)
+            .zip(exact_correlations(x, mus, scales, &want, par)?)
         {
             wts[i * p + j] = rho.abs();
             wts[j * p + i] = rho.abs();
             is_exact[i * p + j] = true;
             is_exact[j * p + i] = true;
-            exact.insert((*i, *j), rho);
         }
     }
     Ok(None)
 }
 
-/// `(max, min)` of a pair: the key of a pair in the exact table.
+/// `(max, min)` of a pair: one name for each unordered pair.
 fn ordered(a: usize, b: usize) -> (usize, usize) {
     if a > b { (a, b) } else { (b, a) }
 }
 
 /// f64 correlations of `pairs` from the standardized samples: one pass over the data, each
-/// pair's products summed in a fixed order (four lanes per block, blocks in order), so the
-/// values do not depend on `par` or the layout.
+/// block's products summed by the crate's SIMD dot and the blocks in order, so the values do
+/// not depend on `par` or the layout.
 fn exact_correlations<T: Real>(
     x: &Samples<'_, T>,
     mus: &[f64],
@@ -150,18 +175,7 @@ fn exact_correlations<T: Real>(
     standardized_blocks(x, mus, scales, &mut buf, par, |_, w, block| {
         for (a, &(i, j)) in acc.iter_mut().zip(pairs) {
             let (zi, zj) = (&block[i * w..(i + 1) * w], &block[j * w..(j + 1) * w]);
-            let mut s = [0.0f64; 4];
-            let (ci, ti) = zi.as_chunks::<4>();
-            let (cj, tj) = zj.as_chunks::<4>();
-            for (u, v) in ci.iter().zip(cj) {
-                for l in 0..4 {
-                    s[l] += u[l] * v[l];
-                }
-            }
-            for (l, (u, v)) in ti.iter().zip(tj).enumerate() {
-                s[l] += u * v;
-            }
-            *a += (s[0] + s[1]) + (s[2] + s[3]);
+            *a += crate::simd::dot(zi, zj)?;
         }
         Ok(())
     })?;
@@ -292,10 +306,26 @@ mod tests {
     use alloc::vec::Vec;
 
     use super::chow_liu_gaussian_certified;
-    use crate::Par;
+    use crate::tree::gaussian::{ROW_STATS, column_stats};
     use crate::tree::{
-        Objective, Samples, Tree, correlation_matrix, gaussian_mi_matrix, spanning_tree,
+        ChowLiuConfig, Objective, Samples, Tree, chow_liu_gaussian, correlation_matrix,
+        gaussian_mi_matrix, spanning_tree,
     };
+    use crate::{Par, Result};
+
+    /// The certified search on `s` with its own statistics.
+    fn certified(s: &Samples<'_, f64>, par: Par) -> Result<Option<Tree>> {
+        let p = s.n_vars();
+        let (mut mus, mut scales) = (alloc::vec![0.0; p], alloc::vec![0.0; p]);
+        column_stats(
+            s,
+            &mut mus,
+            &mut scales,
+            &mut alloc::vec![0.0; p * ROW_STATS],
+            par,
+        )?;
+        chow_liu_gaussian_certified(s, &mus, &scales, par)
+    }
 
     /// Variable-major samples of a Gaussian tree over `p` variables (parent of `v` uniform in
     /// `0..v`, edge correlations ±[0.4, 0.9]), or independent noise.
@@ -352,9 +382,7 @@ mod tests {
         let (p, n) = (300, 2000);
         let x = data(p, n, 7, false);
         let s = Samples::variable_major(&x, p, n).unwrap();
-        let t = chow_liu_gaussian_certified(&s, Par::Seq)
-            .unwrap()
-            .expect("certified");
+        let t = certified(&s, Par::Seq).unwrap().expect("certified");
         let want = reference(s);
         assert_eq!(edges(&t), edges(&want));
         for (a, b) in t.edges().iter().zip(want.edges()) {
@@ -369,9 +397,7 @@ mod tests {
             .collect();
         let r = Samples::row_major(&rows, n, p).unwrap();
         for (s2, par) in [(s, Par::threads(2)), (r, Par::Seq), (r, Par::threads(3))] {
-            let t2 = chow_liu_gaussian_certified(&s2, par)
-                .unwrap()
-                .expect("certified");
+            let t2 = certified(&s2, par).unwrap().expect("certified");
             assert_eq!(bits(&t2), bits(&t));
         }
     }
@@ -383,7 +409,7 @@ mod tests {
         let (p, n) = (256, 400);
         let x = data(p, n, 11, true);
         let s = Samples::variable_major(&x, p, n).unwrap();
-        if let Some(t) = chow_liu_gaussian_certified(&s, Par::Seq).unwrap() {
+        if let Some(t) = certified(&s, Par::Seq).unwrap() {
             assert_eq!(edges(&t), edges(&reference(s)));
         }
     }
@@ -396,12 +422,11 @@ mod tests {
         let (head, tail) = x.split_at_mut(n);
         tail[(p - 2) * n..(p - 1) * n].copy_from_slice(head);
         let s = Samples::variable_major(&x, p, n).unwrap();
-        assert!(chow_liu_gaussian_certified(&s, Par::Seq).unwrap().is_none());
+        assert!(certified(&s, Par::Seq).unwrap().is_none());
+        // The public function then gives the f64 product's tree, bit for bit.
+        let t = chow_liu_gaussian(s, &ChowLiuConfig::new(), Par::Seq).unwrap();
+        assert_eq!(bits(&t), bits(&reference(s)));
         let small = Samples::variable_major(&x[..100 * n], 100, n).unwrap();
-        assert!(
-            chow_liu_gaussian_certified(&small, Par::Seq)
-                .unwrap()
-                .is_none()
-        );
+        assert!(certified(&small, Par::Seq).unwrap().is_none());
     }
 }

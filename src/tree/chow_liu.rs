@@ -2,9 +2,9 @@
 //! information, for discrete data (plug-in MI) and for Gaussian data (`−½ ln(1 − ρ²)`, plain or
 //! robust correlations). The data kind is always the caller's explicit choice.
 
-use super::certified::chow_liu_gaussian_certified;
+use super::certified::chow_liu_gaussian_fast;
 use super::discrete::{Codes, PairCounts};
-use super::gaussian::{check_samples, correlation_matrix, gaussian_mi_matrix};
+use super::gaussian::{correlation_matrix, gaussian_mi_matrix};
 use super::info::Correction;
 use super::mst::{Objective, spanning_tree};
 use super::robust::{Center, robust_correlation};
@@ -146,11 +146,10 @@ pub fn chow_liu_gaussian<T: Real>(
     cfg: &ChowLiuConfig,
     par: Par,
 ) -> Result<Tree> {
-    if cfg.robust_trim == 0 {
-        check_samples(&x, "correlation_matrix: x")?;
-        if let Some(tree) = chow_liu_gaussian_certified(&x, par)? {
-            return Ok(tree);
-        }
+    if cfg.robust_trim == 0
+        && let Some(tree) = chow_liu_gaussian_fast(&x, par)?
+    {
+        return Ok(tree);
     }
     let corr = gaussian_correlations(x, cfg.robust_trim, cfg.center, par)?;
     tree_of_correlations(&corr, x.n_vars())

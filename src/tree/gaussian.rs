@@ -147,8 +147,22 @@ pub fn correlation_matrix_into<T: Real>(
     let (mus, rest) = scratch.split_at_mut(n_vars);
     let (scales, buf) = rest.split_at_mut(n_vars);
     column_stats(&x, mus, scales, buf, par)?;
-    standardized_gram(out, &x, mus, scales, buf, par)?;
-    // Mirror the lower triangle, unit diagonal, clamp to [−1, 1].
+    correlations_from_stats(out, &x, mus, scales, buf, par)
+}
+
+/// The correlation matrix (all `n_vars²` entries of `out`) from [`column_stats`]' means and
+/// scales: [`standardized_gram`] in f64, then the mirror, a unit diagonal and a clamp to
+/// `[−1, 1]`.
+pub(crate) fn correlations_from_stats<T: Real>(
+    out: &mut [f64],
+    x: &Samples<'_, T>,
+    mus: &[f64],
+    scales: &[f64],
+    buf: &mut [f64],
+    par: Par,
+) -> Result<()> {
+    let n_vars = x.n_vars();
+    standardized_gram(out, x, mus, scales, buf, par)?;
     for i in 0..n_vars {
         out[i * n_vars + i] = 1.0;
         for j in 0..i {
